@@ -1,0 +1,150 @@
+//! The command line: `mixport` with no arguments opens the app; subcommands run the same engine
+//! headless. Parsing lives here; each subcommand's work lives in its own file.
+
+pub mod check;
+pub mod import;
+pub mod suggest;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::source::{Format, SourceOptions, TextEncoding};
+
+/// Import historical events into Mixpanel. Run without arguments to open the app.
+#[derive(Debug, Parser)]
+#[command(name = "mixport", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do; without one, the desktop app opens.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// How to read the file, when the guess is wrong.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct SourceArgs {
+    /// Force the file format instead of sniffing it.
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
+    /// Force the text encoding.
+    #[arg(long, value_enum)]
+    pub encoding: Option<EncodingArg>,
+    /// Force the CSV delimiter (one character; `tab` for a tab).
+    #[arg(long)]
+    pub delimiter: Option<String>,
+    /// The first row is data, not a header.
+    #[arg(long)]
+    pub no_header: bool,
+    /// Excel: the sheet to read (default: the first).
+    #[arg(long)]
+    pub sheet: Option<String>,
+}
+
+/// `--format` values.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum FormatArg {
+    /// Delimited text.
+    Csv,
+    /// A JSON array.
+    Json,
+    /// One JSON object per line.
+    Ndjson,
+    /// Excel workbook.
+    Xlsx,
+}
+
+/// `--encoding` values.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum EncodingArg {
+    /// UTF-8.
+    Utf8,
+    /// UTF-16 little endian.
+    Utf16le,
+    /// UTF-16 big endian.
+    Utf16be,
+    /// Windows-1252.
+    Windows1252,
+}
+
+impl SourceArgs {
+    /// Turn the flags into source overrides. Fails on a delimiter that is not one byte.
+    pub fn to_options(&self) -> Result<SourceOptions, String> {
+        let delimiter = match self.delimiter.as_deref() {
+            None => None,
+            Some("tab") | Some("\\t") => Some(b'\t'),
+            Some(d) if d.len() == 1 => Some(d.as_bytes()[0]),
+            Some(d) => {
+                return Err(format!(
+                    "--delimiter '{d}' must be one character such as , ; | or the word tab"
+                ));
+            }
+        };
+        Ok(SourceOptions {
+            format: self.format.map(|f| match f {
+                FormatArg::Csv => Format::Csv,
+                FormatArg::Json => Format::Json,
+                FormatArg::Ndjson => Format::Ndjson,
+                FormatArg::Xlsx => Format::Xlsx,
+            }),
+            encoding: self.encoding.map(|e| match e {
+                EncodingArg::Utf8 => TextEncoding::Utf8,
+                EncodingArg::Utf16le => TextEncoding::Utf16Le,
+                EncodingArg::Utf16be => TextEncoding::Utf16Be,
+                EncodingArg::Windows1252 => TextEncoding::Windows1252,
+            }),
+            delimiter,
+            has_header: if self.no_header { Some(false) } else { None },
+            sheet: self.sheet.clone(),
+        })
+    }
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the suggested mapping for a file as JSON (a template to edit and pass to --mapping).
+    Suggest(suggest::SuggestArgs),
+    /// Dry run: read every row, apply the mapping, and report what Mixpanel would accept.
+    Check(check::CheckArgs),
+    /// Import the file into Mixpanel (live).
+    Import(import::ImportArgs),
+}
+
+/// Exit code: every row valid (warnings allowed).
+pub const EXIT_OK: u8 = 0;
+/// Exit code: some rows would be (or were) rejected.
+pub const EXIT_SOME_REJECTED: u8 = 1;
+/// Exit code: the command could not run.
+pub const EXIT_FAILED: u8 = 2;
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        None => run_app(),
+        Some(Command::Suggest(args)) => suggest::run(args),
+        Some(Command::Check(args)) => check::run(args),
+        Some(Command::Import(args)) => import::run(args),
+    }
+}
+
+#[cfg(feature = "gui")]
+fn run_app() -> ExitCode {
+    crate::gui::run()
+}
+
+#[cfg(not(feature = "gui"))]
+fn run_app() -> ExitCode {
+    eprintln!("this build of mixport has no desktop app; run `mixport --help` for the commands");
+    ExitCode::from(EXIT_FAILED)
+}
+
+/// Print one clear error line to stderr and return exit code 2.
+pub fn fail(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("mixport: {message}");
+    ExitCode::from(EXIT_FAILED)
+}
+
+/// A file argument.
+pub type FileArg = PathBuf;

@@ -1,0 +1,1 @@
+//! Secrets in the OS keychain (through `keyring-core` and one store per OS).

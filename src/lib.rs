@@ -1,0 +1,25 @@
+//! Mixport: import historical ("backdated") events into Mixpanel.
+//!
+//! The crate is layered, from the file on disk to the network:
+//!
+//! - [`source`]: open a file, sniff its format/encoding/delimiter/header, stream records.
+//! - [`mapping`]: the mapping model (a reusable JSON template), suggestion, time parsing, country
+//!   codes, property typing, insert-id derivation, and the record → event transform.
+//! - [`validate`]: Mixpanel's strict-mode rules and our warnings, as typed data.
+//! - [`pipeline`]: the dry-run check and the live import over the same stream; progress, cancel,
+//!   pause, the resume journal, the run report and the rejected-rows export.
+//! - [`mixpanel`]: regions, credentials, batching, the HTTP client and response parsing.
+//! - [`credentials`] and [`config`]: the OS keychain and the app's saved connections.
+//! - [`cli`] and `gui`: thin shells over the layers above. No GUI type appears below `gui`.
+
+pub mod cli;
+pub mod config;
+pub mod credentials;
+pub mod mapping;
+pub mod mixpanel;
+pub mod pipeline;
+pub mod source;
+pub mod validate;
+
+#[cfg(feature = "gui")]
+pub mod gui;

@@ -1,0 +1,1 @@
+//! `$insert_id`: validating ids from a column and deriving deterministic ones.

@@ -1,0 +1,270 @@
+//! The mapping: how the columns of a file become Mixpanel events.
+//!
+//! A [`Mapping`] is plain serde data, saved and loaded as a JSON template. It is resolved against
+//! a file's columns into a [`transform::Transformer`], which turns each [`crate::source::Record`]
+//! into the exact JSON line that the import will send, plus the [`crate::validate::Issue`]s that
+//! Mixpanel's strict mode (and our warnings) would raise. The dry-run check and the live import
+//! both call that one function.
+
+pub mod country;
+pub mod insert_id;
+pub mod suggest;
+pub mod time;
+pub mod transform;
+pub mod typing;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+pub use time::{DayOrder, TimeFormat};
+pub use typing::PropertyType;
+
+/// The current template format version, written into every saved mapping.
+pub const MAPPING_VERSION: u32 = 1;
+
+/// Where a Mixpanel field's value comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "from", content = "value")]
+pub enum ValueSource {
+    /// The named column of the file.
+    Column(String),
+    /// The same text for every event.
+    Constant(String),
+}
+
+/// How `$insert_id` is obtained.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "from", content = "value")]
+pub enum InsertIdSource {
+    /// Taken from a column; values must be ≤ 36 bytes of `[A-Za-z0-9-]`, else the row is invalid.
+    Column(String),
+    /// Derived deterministically from a hash of event, distinct_id, time and the row's content.
+    Generate,
+}
+
+/// How the event time is read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TimeMapping {
+    /// The column holding the time. `None` is a mapping error (every event needs a time).
+    pub column: Option<String>,
+    /// The format; [`TimeFormat::Auto`] parses each value by the known format that fits it.
+    pub format: TimeFormat,
+    /// IANA zone of timestamps that carry no offset (default `UTC`). DST is handled by the tz db.
+    pub timezone: String,
+    /// Order of day and month in slash/dot dates. `None` = settle from the data; when the data
+    /// cannot tell, the mapping is incomplete and the user must choose.
+    pub day_order: Option<DayOrder>,
+}
+
+impl Default for TimeMapping {
+    fn default() -> Self {
+        Self {
+            column: None,
+            format: TimeFormat::Auto,
+            timezone: "UTC".to_owned(),
+            day_order: None,
+        }
+    }
+}
+
+/// The country column and its per-value fixes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CountryMapping {
+    /// The column with country names or codes.
+    pub column: String,
+    /// Exact source value → ISO 3166-1 alpha-2 code (upper case), or "" to send no country for
+    /// that value. Consulted before automatic resolution.
+    pub overrides: BTreeMap<String, String>,
+}
+
+/// One source column that is not a Mixpanel field: sent as a property unless excluded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ColumnMapping {
+    /// The column's name in the file.
+    pub column: String,
+    /// Whether the column is sent as a property.
+    pub include: bool,
+    /// The property name to send (default: the column name).
+    pub rename: Option<String>,
+    /// How to type the text.
+    #[serde(rename = "type")]
+    pub kind: PropertyType,
+}
+
+impl Default for ColumnMapping {
+    fn default() -> Self {
+        Self {
+            column: String::new(),
+            include: true,
+            rename: None,
+            kind: PropertyType::Text,
+        }
+    }
+}
+
+impl ColumnMapping {
+    /// The property name this column is sent under.
+    pub fn property_name(&self) -> &str {
+        self.rename.as_deref().unwrap_or(&self.column)
+    }
+}
+
+/// A complete mapping from a file's columns to Mixpanel events. Saved as a JSON template.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Mapping {
+    /// Template format version ([`MAPPING_VERSION`]).
+    pub version: u32,
+    /// The file's column names when the template was made; used to re-apply a template
+    /// automatically to files with the same headers.
+    pub headers: Vec<String>,
+    /// The event name.
+    pub event: Option<ValueSource>,
+    /// The column with the user's id, sent as `distinct_id`.
+    pub distinct_id: Option<String>,
+    /// Simplified ID merge: a column sent as `$user_id`.
+    pub user_id: Option<String>,
+    /// Simplified ID merge: a column sent as `$device_id`.
+    pub device_id: Option<String>,
+    /// Accept events whose user column is empty (sent with `distinct_id: ""`, tied to no user).
+    /// Off by default: an empty user id is an invalid row.
+    pub allow_missing_user: bool,
+    /// The event time.
+    pub time: TimeMapping,
+    /// The insert id.
+    pub insert_id: InsertIdSource,
+    /// Country column → `mp_country_code`.
+    pub country: Option<CountryMapping>,
+    /// City column → `$city`.
+    pub city: Option<String>,
+    /// Region column → `$region`.
+    pub region: Option<String>,
+    /// IP column → `ip` (used by Mixpanel for geolocation). Without it, `ip=0` is sent.
+    pub ip: Option<String>,
+    /// Every other column, in file order.
+    pub columns: Vec<ColumnMapping>,
+    /// Constant properties added to every event (e.g. the import label).
+    pub constants: BTreeMap<String, serde_json::Value>,
+}
+
+impl Default for Mapping {
+    fn default() -> Self {
+        Self {
+            version: MAPPING_VERSION,
+            headers: Vec::new(),
+            event: None,
+            distinct_id: None,
+            user_id: None,
+            device_id: None,
+            allow_missing_user: false,
+            time: TimeMapping::default(),
+            insert_id: InsertIdSource::Generate,
+            country: None,
+            city: None,
+            region: None,
+            ip: None,
+            columns: Vec::new(),
+            constants: BTreeMap::new(),
+        }
+    }
+}
+
+/// The name of the import-label property offered by default, so one run's events can be found.
+pub const IMPORT_LABEL_PROPERTY: &str = "mixport_import";
+
+/// Why a mapping cannot be used with a file. Raised before any row is read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MappingError {
+    /// A mapped column is not among the file's columns.
+    #[error("the mapping uses column '{column}' for {field}, but the file has no such column. Pick another column or re-run `mixport suggest`.")]
+    UnknownColumn {
+        /// The Mixpanel field or property being mapped.
+        field: String,
+        /// The missing column.
+        column: String,
+    },
+    /// A required field is not mapped.
+    #[error("no column is mapped to {field}. {hint}")]
+    Unmapped {
+        /// The field.
+        field: String,
+        /// What to do.
+        hint: String,
+    },
+    /// The time zone is not an IANA name.
+    #[error("'{0}' is not a known IANA time zone (e.g. UTC, Europe/Berlin, America/New_York).")]
+    UnknownTimeZone(String),
+    /// The explicit time pattern is unusable.
+    #[error("time pattern '{pattern}' is not valid: {message}")]
+    BadTimePattern {
+        /// The pattern.
+        pattern: String,
+        /// Why.
+        message: String,
+    },
+    /// The time column has dates whose day/month order the data cannot settle.
+    #[error("column '{column}' has dates such as '{example}' where day and month cannot be told apart. Choose the order: set \"time\": {{\"day_order\": \"day_first\"}} or \"month_first\" in the mapping (or pick it in the app).")]
+    AmbiguousDayOrder {
+        /// The time column.
+        column: String,
+        /// A value that could be either.
+        example: String,
+    },
+    /// A country override is not a two-letter code.
+    #[error("the country override for '{value}' is '{code}', which is not an ISO 3166-1 alpha-2 code (e.g. US, DE).")]
+    BadCountryOverride {
+        /// The source value.
+        value: String,
+        /// The bad code.
+        code: String,
+    },
+    /// The template file could not be read or parsed.
+    #[error("mapping file {path}: {message}")]
+    Template {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+impl Mapping {
+    /// Load a mapping template from a JSON file.
+    pub fn load(path: &std::path::Path) -> Result<Self, MappingError> {
+        let text = std::fs::read_to_string(path).map_err(|e| MappingError::Template {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        serde_json::from_str(&text).map_err(|e| MappingError::Template {
+            path: path.display().to_string(),
+            message: format!("not a valid mapping: {e}"),
+        })
+    }
+
+    /// Save this mapping as a pretty JSON template.
+    pub fn save(&self, path: &std::path::Path) -> Result<(), MappingError> {
+        let text = serde_json::to_string_pretty(self).map_err(|e| MappingError::Template {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        std::fs::write(path, text + "\n").map_err(|e| MappingError::Template {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Whether this template was made for a file with exactly these headers.
+    pub fn matches_headers(&self, headers: &[String]) -> bool {
+        !self.headers.is_empty() && self.headers == headers
+    }
+
+    /// A stable hash of the mapping's content (for the resume journal key).
+    pub fn content_hash(&self) -> String {
+        let bytes = serde_json::to_vec(self).unwrap_or_default();
+        format!("{:032x}", xxhash_rust::xxh3::xxh3_128(&bytes))
+    }
+}

@@ -1,0 +1,1 @@
+//! Suggesting a mapping from column names and sample values.

@@ -1,0 +1,1 @@
+//! Talking to Mixpanel: regions, credentials, batches, the HTTP client, response parsing.

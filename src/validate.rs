@@ -1,0 +1,183 @@
+//! Mixpanel's strict-mode rules (and our non-blocking warnings) as typed data.
+//!
+//! An [`Issue`] says what is wrong (its [`IssueKind`]), whether it blocks the event
+//! ([`Severity`]), which Mixpanel field and source column it concerns, and on which source row.
+
+use serde::{Deserialize, Serialize};
+
+/// Whether an issue blocks the event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Mixpanel would reject the event: it is never sent.
+    Error,
+    /// Sent, but the user should know (truncation, unknown country, old time, ...).
+    Warning,
+}
+
+/// What is wrong. Errors first, then warnings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IssueKind {
+    // ----- errors: the event is not sent -----
+    /// Event name empty or missing.
+    EmptyEventName,
+    /// User id empty or missing while a user column is mapped.
+    MissingUserId,
+    /// `distinct_id` is one of Mixpanel's banned values.
+    BannedDistinctId,
+    /// Time empty or missing.
+    MissingTime,
+    /// Time could not be parsed.
+    UnparsableTime,
+    /// Time before 1971-01-01.
+    TimeTooOld,
+    /// Time more than one hour in the future.
+    TimeInFuture,
+    /// `$insert_id` is one of the banned values.
+    BannedInsertId,
+    /// `$insert_id` longer than 36 bytes.
+    InsertIdTooLong,
+    /// `$insert_id` has characters other than `[A-Za-z0-9-]`.
+    InsertIdBadCharacters,
+    /// 255 properties or more.
+    TooManyProperties,
+    /// Serialized event of 1 MB or more.
+    EventTooLarge,
+    /// Objects nested deeper than 3 levels.
+    NestingTooDeep,
+    /// A list with 255 items or more.
+    ListTooLong,
+    /// A value that is not valid UTF-8.
+    InvalidUtf8,
+    /// A property name longer than 255 characters.
+    PropertyNameTooLong,
+    // ----- warnings: the event is sent -----
+    /// A string longer than 255 characters (Mixpanel truncates it).
+    StringTruncated,
+    /// A country value that resolves to no ISO code (sent without `mp_country_code`).
+    UnknownCountry,
+    /// A reserved property name (`$bucket`, `bucket`, `$ignore`, `token`, ...).
+    ReservedName,
+    /// Time older than the project's retention window: Mixpanel will purge it.
+    OlderThanRetention,
+    /// The same `$insert_id` appears more than once in the file.
+    DuplicateInsertId,
+    /// `$identify`, `$create_alias` or `$merge`: identity events.
+    IdentityEvent,
+    /// A value that does not fit the column's chosen type; sent as text.
+    TypeMismatch,
+    /// A CSV row with more or fewer fields than the header.
+    RaggedRow,
+}
+
+impl IssueKind {
+    /// Errors block the event; the rest are warnings.
+    pub fn severity(self) -> Severity {
+        if self < IssueKind::StringTruncated {
+            Severity::Error
+        } else {
+            Severity::Warning
+        }
+    }
+
+    /// A short, plain-words title for grouping (the per-row message carries the details).
+    pub fn title(self) -> &'static str {
+        match self {
+            IssueKind::EmptyEventName => "Event name is empty",
+            IssueKind::MissingUserId => "User ID is empty",
+            IssueKind::BannedDistinctId => "User ID is a placeholder value Mixpanel refuses",
+            IssueKind::MissingTime => "Time is empty",
+            IssueKind::UnparsableTime => "Time cannot be read",
+            IssueKind::TimeTooOld => "Time is before 1971-01-01",
+            IssueKind::TimeInFuture => "Time is more than 1 hour in the future",
+            IssueKind::BannedInsertId => "Insert ID is a placeholder value Mixpanel refuses",
+            IssueKind::InsertIdTooLong => "Insert ID is longer than 36 characters",
+            IssueKind::InsertIdBadCharacters => "Insert ID has characters other than letters, digits and '-'",
+            IssueKind::TooManyProperties => "Event has 255 or more properties",
+            IssueKind::EventTooLarge => "Event is 1 MB or larger",
+            IssueKind::NestingTooDeep => "Value is nested more than 3 levels deep",
+            IssueKind::ListTooLong => "List has 255 or more items",
+            IssueKind::InvalidUtf8 => "Text is not valid UTF-8",
+            IssueKind::PropertyNameTooLong => "Property name is longer than 255 characters",
+            IssueKind::StringTruncated => "Text longer than 255 characters will be truncated",
+            IssueKind::UnknownCountry => "Country not recognised (sent without a country code)",
+            IssueKind::ReservedName => "Reserved property name",
+            IssueKind::OlderThanRetention => "Older than the project's retention window",
+            IssueKind::DuplicateInsertId => "Insert ID appears more than once in the file",
+            IssueKind::IdentityEvent => "Identity event ($identify, $create_alias, $merge)",
+            IssueKind::TypeMismatch => "Value does not match the column type (sent as text)",
+            IssueKind::RaggedRow => "Row has a different number of fields than the header",
+        }
+    }
+}
+
+/// One problem with one event (or, with `row == 0`, with the mapping as a whole).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Issue {
+    /// What is wrong.
+    pub kind: IssueKind,
+    /// The Mixpanel field, as Mixpanel names it: `event`, `properties.time`,
+    /// `properties.distinct_id`, `properties.$insert_id`, `properties.<name>`.
+    pub field: String,
+    /// The source column, when the value came from one.
+    pub column: Option<String>,
+    /// 1-based source row (see [`crate::source::Record::row`]); 0 for mapping-wide issues.
+    pub row: u64,
+    /// A plain-words message with the offending value and what to do.
+    pub message: String,
+}
+
+impl Issue {
+    /// Whether this issue blocks the event.
+    pub fn severity(&self) -> Severity {
+        self.kind.severity()
+    }
+}
+
+/// Mixpanel's banned values for `distinct_id` and `$insert_id` (compared case-insensitively).
+pub const BANNED_IDS: &[&str] = &[
+    "00000000-0000-0000-0000-000000000000",
+    "anon",
+    "anonymous",
+    "nil",
+    "none",
+    "null",
+    "n/a",
+    "na",
+    "undefined",
+    "unknown",
+    "<nil>",
+    "0",
+    "-1",
+    "true",
+    "false",
+    "[]",
+    "{}",
+];
+
+/// Whether `value` is one of Mixpanel's banned id values.
+pub fn is_banned_id(value: &str) -> bool {
+    BANNED_IDS.iter().any(|banned| banned.eq_ignore_ascii_case(value.trim()))
+}
+
+/// Earliest accepted event time: 1971-01-01T00:00:00Z in milliseconds.
+pub const MIN_TIME_MS: i64 = 31_536_000_000;
+/// How far in the future an event may be: one hour.
+pub const MAX_FUTURE_MS: i64 = 3_600_000;
+/// Mixpanel's per-string limit (longer strings are truncated).
+pub const MAX_STRING_CHARS: usize = 255;
+/// An event must have fewer properties than this.
+pub const MAX_PROPERTIES: usize = 255;
+/// An event's JSON must be smaller than this many bytes.
+pub const MAX_EVENT_BYTES: usize = 1_000_000;
+/// Lists must have fewer items than this.
+pub const MAX_LIST_ITEMS: usize = 255;
+/// Maximum nesting depth of objects.
+pub const MAX_NESTING_DEPTH: usize = 3;
+/// Maximum `$insert_id` length in bytes.
+pub const MAX_INSERT_ID_BYTES: usize = 36;
+/// Property names reserved by Mixpanel that a source column should not be sent as.
+pub const RESERVED_NAMES: &[&str] = &["$bucket", "bucket", "$ignore", "token"];
+/// Identity event names.
+pub const IDENTITY_EVENTS: &[&str] = &["$identify", "$create_alias", "$merge"];
