@@ -93,7 +93,9 @@ impl IssueKind {
             IssueKind::TimeInFuture => "Time is more than 1 hour in the future",
             IssueKind::BannedInsertId => "Insert ID is a placeholder value Mixpanel refuses",
             IssueKind::InsertIdTooLong => "Insert ID is longer than 36 characters",
-            IssueKind::InsertIdBadCharacters => "Insert ID has characters other than letters, digits and '-'",
+            IssueKind::InsertIdBadCharacters => {
+                "Insert ID has characters other than letters, digits and '-'"
+            }
             IssueKind::TooManyProperties => "Event has 255 or more properties",
             IssueKind::EventTooLarge => "Event is 1 MB or larger",
             IssueKind::NestingTooDeep => "Value is nested more than 3 levels deep",
@@ -158,7 +160,9 @@ pub const BANNED_IDS: &[&str] = &[
 
 /// Whether `value` is one of Mixpanel's banned id values.
 pub fn is_banned_id(value: &str) -> bool {
-    BANNED_IDS.iter().any(|banned| banned.eq_ignore_ascii_case(value.trim()))
+    BANNED_IDS
+        .iter()
+        .any(|banned| banned.eq_ignore_ascii_case(value.trim()))
 }
 
 /// Earliest accepted event time: 1971-01-01T00:00:00Z in milliseconds.

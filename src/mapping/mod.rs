@@ -180,7 +180,9 @@ pub const IMPORT_LABEL_PROPERTY: &str = "mixport_import";
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MappingError {
     /// A mapped column is not among the file's columns.
-    #[error("the mapping uses column '{column}' for {field}, but the file has no such column. Pick another column or re-run `mixport suggest`.")]
+    #[error(
+        "the mapping uses column '{column}' for {field}, but the file has no such column. Pick another column or re-run `mixport suggest`."
+    )]
     UnknownColumn {
         /// The Mixpanel field or property being mapped.
         field: String,
@@ -207,7 +209,9 @@ pub enum MappingError {
         message: String,
     },
     /// The time column has dates whose day/month order the data cannot settle.
-    #[error("column '{column}' has dates such as '{example}' where day and month cannot be told apart. Choose the order: set \"time\": {{\"day_order\": \"day_first\"}} or \"month_first\" in the mapping (or pick it in the app).")]
+    #[error(
+        "column '{column}' has dates such as '{example}' where day and month cannot be told apart. Choose the order: set \"time\": {{\"day_order\": \"day_first\"}} or \"month_first\" in the mapping (or pick it in the app)."
+    )]
     AmbiguousDayOrder {
         /// The time column.
         column: String,
@@ -215,7 +219,9 @@ pub enum MappingError {
         example: String,
     },
     /// A country override is not a two-letter code.
-    #[error("the country override for '{value}' is '{code}', which is not an ISO 3166-1 alpha-2 code (e.g. US, DE).")]
+    #[error(
+        "the country override for '{value}' is '{code}', which is not an ISO 3166-1 alpha-2 code (e.g. US, DE)."
+    )]
     BadCountryOverride {
         /// The source value.
         value: String,

@@ -1,1 +1,121 @@
 //! The dry-run check and the live import over the same stream of transformed events.
+//!
+//! Both read the source on a worker, call [`crate::mapping::transform::Transformer::transform`]
+//! on every record, and report [`Progress`] at most ~5 times a second through a callback. Both
+//! obey a shared [`RunControl`] (cancel and pause).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde::{Deserialize, Serialize};
+
+/// Cancel and pause flags shared between a run and whoever controls it (CLI, GUI, tests).
+#[derive(Debug, Clone, Default)]
+pub struct RunControl {
+    cancel: Arc<AtomicBool>,
+    pause: Arc<AtomicBool>,
+}
+
+impl RunControl {
+    /// A fresh control: running, not paused.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Ask the run to stop as soon as possible (in-flight requests finish and are recorded).
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::SeqCst);
+    }
+    /// Whether cancel was asked for.
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.load(Ordering::SeqCst)
+    }
+    /// Pause or resume sending.
+    pub fn set_paused(&self, paused: bool) {
+        self.pause.store(paused, Ordering::SeqCst);
+    }
+    /// Whether the run is paused.
+    pub fn is_paused(&self) -> bool {
+        self.pause.load(Ordering::SeqCst)
+    }
+}
+
+/// Which stage a run is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Reading and transforming rows.
+    #[default]
+    Running,
+    /// Paused by the user.
+    Paused,
+    /// Waiting out a rate limit or a server error.
+    Retrying,
+    /// Finished (completed, cancelled or stopped by an error).
+    Finished,
+}
+
+/// A progress snapshot, sent at most ~5 times a second and once at the end.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Progress {
+    /// Stage.
+    pub phase: Phase,
+    /// Source rows read so far.
+    pub rows_read: u64,
+    /// Bytes of the file consumed so far.
+    pub bytes_read: u64,
+    /// The file's size in bytes (for a fraction-done bar).
+    pub total_bytes: u64,
+    /// Rows that passed local validation.
+    pub valid: u64,
+    /// Rows that failed local validation (never sent).
+    pub invalid: u64,
+    /// Import: events sent to Mixpanel (including in-flight).
+    pub sent: u64,
+    /// Import: events Mixpanel accepted.
+    pub accepted: u64,
+    /// Import: events Mixpanel rejected, plus batches that failed after all retries.
+    pub rejected_by_server: u64,
+    /// Import: requests currently waiting to be retried.
+    pub retrying: u64,
+    /// Import: bytes sent (compressed).
+    pub bytes_sent: u64,
+    /// Rows (check) or events (import) per second, recent rate.
+    pub rate_per_sec: f64,
+    /// Estimated seconds left, from bytes read vs the file size.
+    pub eta_secs: Option<f64>,
+    /// Seconds since start.
+    pub elapsed_secs: f64,
+}
+
+impl Progress {
+    /// Fraction of the file consumed, 0.0 to 1.0.
+    pub fn fraction(&self) -> f32 {
+        if self.total_bytes == 0 {
+            return 0.0;
+        }
+        (self.bytes_read as f64 / self.total_bytes as f64).clamp(0.0, 1.0) as f32
+    }
+}
+
+/// Why a run could not start or had to stop (row-level problems are issues, not errors).
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// The file could not be read.
+    #[error(transparent)]
+    Source(#[from] crate::source::SourceError),
+    /// The mapping does not fit the file.
+    #[error(transparent)]
+    Mapping(#[from] crate::mapping::MappingError),
+    /// An output file (rejected rows, report, journal) could not be written.
+    #[error("{path}: cannot write: {source}")]
+    Output {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Mixpanel refused the credentials or another fatal API error stopped the run.
+    #[error("{0}")]
+    Fatal(String),
+}

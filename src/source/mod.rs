@@ -151,7 +151,9 @@ pub enum SourceError {
         what: String,
     },
     /// The bytes look like no supported format (binary garbage, an image, a zip that is not xlsx).
-    #[error("{path}: not a CSV, JSON, NDJSON or Excel file ({detail}). Export the data as CSV and try again.")]
+    #[error(
+        "{path}: not a CSV, JSON, NDJSON or Excel file ({detail}). Export the data as CSV and try again."
+    )]
     Unrecognised {
         /// The file.
         path: PathBuf,
@@ -159,7 +161,9 @@ pub enum SourceError {
         detail: String,
     },
     /// A gzip stream that ends early or is corrupt.
-    #[error("{path}: the gzip data is truncated or corrupt near row {row}. Download or compress the file again.")]
+    #[error(
+        "{path}: the gzip data is truncated or corrupt near row {row}. Download or compress the file again."
+    )]
     BadGzip {
         /// The file.
         path: PathBuf,
