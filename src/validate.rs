@@ -52,6 +52,8 @@ pub enum IssueKind {
     InvalidUtf8,
     /// A property name longer than 255 characters.
     PropertyNameTooLong,
+    /// The record itself could not be read (a malformed JSON line or element).
+    MalformedRecord,
     // ----- warnings: the event is sent -----
     /// A string longer than 255 characters (Mixpanel truncates it).
     StringTruncated,
@@ -102,6 +104,7 @@ impl IssueKind {
             IssueKind::ListTooLong => "List has 255 or more items",
             IssueKind::InvalidUtf8 => "Text is not valid UTF-8",
             IssueKind::PropertyNameTooLong => "Property name is longer than 255 characters",
+            IssueKind::MalformedRecord => "Row cannot be read",
             IssueKind::StringTruncated => "Text longer than 255 characters will be truncated",
             IssueKind::UnknownCountry => "Country not recognised (sent without a country code)",
             IssueKind::ReservedName => "Reserved property name",

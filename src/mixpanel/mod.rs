@@ -1,3 +1,7 @@
 //! Talking to Mixpanel: regions, credentials, batches, the HTTP client, response parsing.
 
+pub mod auth;
 pub mod batch;
+pub mod client;
+pub mod region;
+pub mod response;

@@ -119,3 +119,9 @@ pub enum PipelineError {
     #[error("{0}")]
     Fatal(String),
 }
+
+pub mod check;
+pub mod import;
+pub mod journal;
+pub mod rejected;
+pub mod report;

@@ -123,8 +123,12 @@ pub struct Record {
     /// JSON keys that are not among the sniffed columns, and cells beyond the header in a long
     /// ragged CSV row (named `column_N`), in order.
     pub extra: Vec<(String, Cell)>,
-    /// Set when a CSV row had a different number of fields than the header (reported, not fatal).
+    /// Set when a CSV row had a different number of fields than the header (reported, not fatal):
+    /// the number of fields the row had.
     pub ragged: Option<usize>,
+    /// Set when this record could not be read (a malformed NDJSON line, a JSON array element
+    /// that is not an object): what is wrong. The row is then invalid, and reading goes on.
+    pub error: Option<String>,
 }
 
 /// Why a file cannot be read. Each variant names the file and, where it applies, the position.

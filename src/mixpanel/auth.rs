@@ -1,0 +1,1 @@
+//! Credentials: service account or project token; secrets never printed.

@@ -1,0 +1,1 @@
+//! The HTTP client: one batch to `/import` with retries, backoff and splitting.

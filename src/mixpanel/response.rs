@@ -1,0 +1,1 @@
+//! Parsing `/import` responses into per-event outcomes.

@@ -1,0 +1,1 @@
+//! The dry-run check: every row through the transform, counted and grouped.

@@ -1,0 +1,1 @@
+//! The live import: transform, batch, send with flow control, record every outcome.

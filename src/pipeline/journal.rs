@@ -1,0 +1,1 @@
+//! The resume journal: which row ranges Mixpanel acknowledged, crash-safe.

@@ -1,0 +1,1 @@
+//! The run report (JSON) of an import.
