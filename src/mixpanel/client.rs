@@ -194,6 +194,7 @@ pub struct MixpanelClient {
     credentials: Credentials,
     region: Region,
     backoff: BackoffPolicy,
+    api_base: Option<String>,
 }
 
 impl MixpanelClient {
@@ -225,6 +226,10 @@ impl MixpanelClient {
             credentials,
             region: config.region,
             backoff: config.backoff,
+            api_base: config
+                .api_base
+                .as_deref()
+                .map(|b| b.trim().trim_end_matches('/').to_owned()),
         })
     }
 
@@ -236,6 +241,18 @@ impl MixpanelClient {
     /// The credentials (their secret stays redacted in Debug output).
     pub fn credentials(&self) -> &Credentials {
         &self.credentials
+    }
+
+    /// The `--api-base` override, when one is used.
+    pub fn api_base_override(&self) -> Option<&str> {
+        self.api_base.as_deref()
+    }
+
+    /// The destination in words for the resume journal key: ingestion URL and project (or a
+    /// hash of the token). Never a secret.
+    pub fn target_label(&self) -> String {
+        let base = self.import_url.split('?').next().unwrap_or_default();
+        format!("{base} {}", self.credentials.target_tag())
     }
 
     /// The retry policy.
