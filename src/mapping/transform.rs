@@ -1372,12 +1372,7 @@ pub(crate) mod leaf_api {
         format!("{:032x}", h.digest128())
     }
 
-    /// ISO 8601 UTC text of a time.
-    pub fn format_iso_utc(ms: i64) -> String {
-        chrono::DateTime::from_timestamp_millis(ms)
-            .map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string())
-            .unwrap_or_else(|| ms.to_string())
-    }
+    pub use crate::mapping::time::format_iso_utc;
 
     /// The type a column's values fit.
     pub fn infer_type<'a>(values: impl IntoIterator<Item = &'a str>) -> PropertyType {
