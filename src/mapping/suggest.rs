@@ -893,7 +893,11 @@ mod tests {
 
     #[test]
     fn columns_clashing_with_field_names_are_renamed() {
-        let s = suggest_for(&["event", "user_id", "timestamp", "time", "token"]);
+        // An "ip" column whose values are not IP addresses stays a property, renamed.
+        let columns = cols(&["event", "user_id", "timestamp", "ip", "token"]);
+        let rows = sample(&["event", "user_id", "timestamp", "plan", "token"]);
+        let s = suggest(&columns, &rows);
+        assert_eq!(s.mapping.ip, None);
         let renamed: Vec<(&str, Option<&str>)> = s
             .mapping
             .columns
@@ -902,10 +906,7 @@ mod tests {
             .collect();
         assert_eq!(
             renamed,
-            vec![
-                ("time", Some("source_time")),
-                ("token", Some("source_token"))
-            ]
+            vec![("ip", Some("source_ip")), ("token", Some("source_token"))]
         );
     }
 
