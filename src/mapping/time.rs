@@ -628,6 +628,16 @@ fn resolve_zone(name: &str) -> Option<Zone> {
         .map(|tz| Zone::new_tz(*tz))
 }
 
+/// Whether `text` is an ISO 8601 date or date-time (`2024-03-05`, `2024/03/05 14:07`,
+/// `2024-03-05T14:07:00Z`): used to infer Date-typed columns.
+pub fn is_iso_date_time(text: &str) -> bool {
+    let bytes = text.trim().as_bytes();
+    bytes.len() >= 8
+        && bytes[..4].iter().all(u8::is_ascii_digit)
+        && matches!(bytes[4], b'-' | b'/')
+        && parse_iso(bytes).is_some()
+}
+
 /// Whether `name` is a time zone [`TimeParser::new`] accepts.
 pub fn is_known_time_zone(name: &str) -> bool {
     resolve_zone(name).is_some()
