@@ -214,8 +214,6 @@ pub struct Transformer {
     mapping_issues: Vec<Issue>,
     /// Scratch text for non-string JSON cells.
     scratch: String,
-    /// Scratch buffer for one typed value.
-    value_buf: Vec<u8>,
 }
 
 fn find_column(columns: &[String], field: &str, column: &str) -> Result<usize, MappingError> {
@@ -439,7 +437,6 @@ impl Transformer {
             constants_count,
             mapping_issues,
             scratch: String::new(),
-            value_buf: Vec::new(),
         })
     }
 
@@ -670,10 +667,9 @@ impl Transformer {
                             check_long_string(out, row, &spec.name, Some(&spec.column), s);
                         }
                     } else {
-                        self.value_buf.clear();
-                        match leaf_api::write_typed(&mut self.value_buf, spec.kind, s) {
-                            Ok(()) => out.json.extend_from_slice(&self.value_buf),
-                            Err(mismatch) => {
+                        match leaf_api::write_typed(&mut out.json, spec.kind, s) {
+                            Ok(()) => {}
+                            Err(_) => {
                                 leaf_api::write_json_string(&mut out.json, s);
                                 out.issues.push(Issue {
                                     kind: IssueKind::TypeMismatch,
@@ -681,7 +677,7 @@ impl Transformer {
                                     column: Some(spec.column.clone()),
                                     row,
                                     message: format!(
-                                        "row {row}: '{}' in column '{}' is not a {}: {mismatch}; sent as text. Fix the value or change the column's type.",
+                                        "row {row}: '{}' in column '{}' is not a {}; sent as text. Fix the value or change the column's type.",
                                         shorten(s),
                                         spec.column,
                                         type_name(spec.kind)
@@ -1261,70 +1257,19 @@ pub(crate) mod leaf_api {
     use crate::validate::IssueKind;
 
     /// Append `s` as a JSON string literal.
+    #[inline]
     pub fn write_json_string(out: &mut Vec<u8>, s: &str) {
-        out.push(b'"');
-        let bytes = s.as_bytes();
-        let mut start = 0;
-        for (i, &b) in bytes.iter().enumerate() {
-            let esc: &[u8] = match b {
-                b'"' => b"\\\"",
-                b'\\' => b"\\\\",
-                b'\n' => b"\\n",
-                b'\r' => b"\\r",
-                b'\t' => b"\\t",
-                0..=0x1f => {
-                    out.extend_from_slice(&bytes[start..i]);
-                    out.extend_from_slice(format!("\\u{b:04x}").as_bytes());
-                    start = i + 1;
-                    continue;
-                }
-                _ => continue,
-            };
-            out.extend_from_slice(&bytes[start..i]);
-            out.extend_from_slice(esc);
-            start = i + 1;
-        }
-        out.extend_from_slice(&bytes[start..]);
-        out.push(b'"');
+        crate::mapping::typing::write_json_string(s, out);
     }
 
-    /// Why a value does not fit its type.
-    #[derive(Debug)]
-    pub struct Mismatch;
-    impl std::fmt::Display for Mismatch {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("it does not fit the type")
-        }
-    }
-
-    /// Append `text` typed as `kind`.
-    pub fn write_typed(out: &mut Vec<u8>, kind: PropertyType, text: &str) -> Result<(), Mismatch> {
-        let t = text.trim();
-        match kind {
-            PropertyType::Number => {
-                if t.parse::<f64>().map(|f| f.is_finite()).unwrap_or(false) {
-                    out.extend_from_slice(t.as_bytes());
-                    Ok(())
-                } else {
-                    Err(Mismatch)
-                }
-            }
-            PropertyType::Boolean => match t.to_ascii_lowercase().as_str() {
-                "true" | "yes" | "1" => {
-                    out.extend_from_slice(b"true");
-                    Ok(())
-                }
-                "false" | "no" | "0" => {
-                    out.extend_from_slice(b"false");
-                    Ok(())
-                }
-                _ => Err(Mismatch),
-            },
-            _ => {
-                write_json_string(out, text);
-                Ok(())
-            }
-        }
+    /// Append `text` typed as `kind`; on a mismatch nothing is written.
+    #[inline]
+    pub fn write_typed(
+        out: &mut Vec<u8>,
+        kind: PropertyType,
+        text: &str,
+    ) -> Result<(), crate::mapping::typing::TypeMismatch> {
+        crate::mapping::typing::write_typed(text, kind, out)
     }
 
     /// The insert-id rule.
@@ -1374,33 +1319,7 @@ pub(crate) mod leaf_api {
 
     pub use crate::mapping::time::format_iso_utc;
 
-    /// The type a column's values fit.
-    pub fn infer_type<'a>(values: impl IntoIterator<Item = &'a str>) -> PropertyType {
-        let mut n = 0;
-        let mut numbers = 0;
-        let mut bools = 0;
-        for v in values {
-            let v = v.trim();
-            if v.is_empty() {
-                continue;
-            }
-            n += 1;
-            let leading_zero = v.len() > 1 && v.starts_with('0') && !v.starts_with("0.");
-            if !leading_zero && v.parse::<f64>().map(|f| f.is_finite()).unwrap_or(false) {
-                numbers += 1;
-            }
-            if matches!(v.to_ascii_lowercase().as_str(), "true" | "false") {
-                bools += 1;
-            }
-        }
-        if n > 0 && numbers == n {
-            PropertyType::Number
-        } else if n > 0 && bools == n {
-            PropertyType::Boolean
-        } else {
-            PropertyType::Text
-        }
-    }
+    pub use crate::mapping::typing::infer_type;
 }
 
 #[cfg(test)]
