@@ -206,7 +206,7 @@ pub fn profile_time_values<'a>(values: impl IntoIterator<Item = &'a str>) -> Tim
 }
 
 /// Number of cached local days (a power of two) for zones with DST.
-const ZONE_CACHE_DAYS: usize = 1024;
+const ZONE_CACHE_DAYS: usize = 4096;
 /// Marks an empty cache slot (no real local day number has these high bits).
 const EMPTY_SLOT: u64 = (i32::MIN as u32 as u64) << 32;
 
