@@ -1913,6 +1913,34 @@ mod tests {
     }
 
     #[test]
+    fn extreme_values_do_not_panic() {
+        for ms in [i64::MIN, i64::MIN + 1, -1, 0, i64::MAX] {
+            let text = format_iso_utc(ms);
+            assert!(text.contains('T'), "{text}");
+            let _ = format_utc_for_display(ms);
+        }
+        let p = auto_utc();
+        // Nanoseconds beyond i64: still a time (year 2554), not a panic.
+        assert_eq!(
+            p.parse_json(&serde_json::json!(u64::MAX)),
+            Ok(18_446_744_073_709)
+        );
+        assert_eq!(p.parse_text("18446744073709551615"), Ok(18_446_744_073_709));
+        assert!(p.parse_text("18446744073709551616").is_err());
+        assert!(p.parse_text("-9223372036854775808").is_ok());
+        assert!(
+            parser(TimeFormat::ExcelSerial, "UTC", None)
+                .parse_text("2999999.999999999")
+                .is_ok()
+        );
+        assert!(
+            parser(TimeFormat::ExcelSerial, "UTC", None)
+                .parse_text("3000001")
+                .is_err()
+        );
+    }
+
+    #[test]
     fn parser_is_send_and_sync() {
         fn assert_send_sync<T: Send + Sync>() {}
         assert_send_sync::<TimeParser>();
