@@ -443,11 +443,13 @@ impl TimeParser {
     fn unparsable(&self, text: &str) -> TimeError {
         TimeError::Unparsable(match &self.resolved {
             Resolved::Auto => format!(
-                "'{text}' is not a date/time in a known format (ISO 8601, YYYY-MM-DD HH:MM:SS, \
-                 MM/DD/YYYY, DD.MM.YYYY, epoch seconds or milliseconds, Excel serial)"
+                "'{}' is not a date/time in a known format (ISO 8601, YYYY-MM-DD HH:MM:SS, \
+                 MM/DD/YYYY, DD.MM.YYYY, epoch seconds or milliseconds, Excel serial)",
+                shorten(text)
             ),
             _ => format!(
-                "'{text}' is not a date/time in this column's format ({})",
+                "'{}' is not a date/time in this column's format ({})",
+                shorten(text),
                 self.format.label()
             ),
         })
@@ -487,7 +489,8 @@ impl TimeParser {
                 DayOrder::DayFirst => "day first (DD/MM/YYYY)",
             };
             return Err(TimeError::Unparsable(format!(
-                "'{text}' is not a valid date with {layout}"
+                "'{}' is not a valid date with {layout}",
+                shorten(text)
             )));
         }
         self.resolve(&fields, text)
@@ -555,10 +558,19 @@ fn order_from_value(first: u32, second: u32) -> Option<DayOrder> {
     }
 }
 
+/// At most 60 characters of a value, for messages.
+fn shorten(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(60) {
+        None => std::borrow::Cow::Borrowed(text),
+        Some((cut, _)) => std::borrow::Cow::Owned(format!("{}…", &text[..cut])),
+    }
+}
+
 fn ambiguous_error(text: &str) -> TimeError {
     TimeError::Unparsable(format!(
-        "'{text}': day and month are ambiguous (either could come first); choose the day/month \
-         order for this column"
+        "'{}': day and month are ambiguous (either could come first); choose the day/month \
+         order for this column",
+        shorten(text)
     ))
 }
 
@@ -1401,6 +1413,9 @@ mod tests {
                 "message quotes the value: {err}"
             );
         }
+        let long = "x".repeat(10_000);
+        let message = p.parse_text(&long).unwrap_err().to_string();
+        assert!(message.len() < 300 && message.contains("xxx…"), "{message}");
         assert!(p.parse_json(&serde_json::json!(true)).is_err());
         assert!(p.parse_json(&serde_json::json!([1])).is_err());
         assert_eq!(
