@@ -72,6 +72,15 @@ pub fn run(args: CheckArgs) -> ExitCode {
         Ok(m) => m,
         Err(message) => return super::fail(message),
     };
+    // Without a template, a field the suggestion could not fill is the user's to choose.
+    let hint = if args.mapping.is_none() {
+        format!(
+            " (No mapping was given: run `mixport suggest {} -o mapping.json`, edit it, and pass --mapping mapping.json.)",
+            args.file.display()
+        )
+    } else {
+        String::new()
+    };
     drop(sample);
     let options = CheckOptions {
         failed_out: args.failed_out.clone(),
@@ -99,7 +108,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
     let report = match result {
         Ok(r) => r,
         Err(PipelineError::Mapping(e)) => {
-            return super::fail(format!("{}: {e}", args.file.display()));
+            return super::fail(format!("{}: {e}{hint}", args.file.display()));
         }
         Err(e) => return super::fail(e),
     };

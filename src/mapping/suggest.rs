@@ -671,3 +671,256 @@ fn value_only(field: Field, _name: &str, stats: &ColumnStats) -> Option<(f32, St
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cols(names: &[&str]) -> Vec<String> {
+        names.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    fn records(rows: &[Vec<String>]) -> Vec<Record> {
+        rows.iter()
+            .enumerate()
+            .map(|(i, cells)| Record {
+                row: i as u64 + 2,
+                cells: cells.iter().map(|c| Cell::Text(c.clone())).collect(),
+                ..Record::default()
+            })
+            .collect()
+    }
+
+    fn uuid(i: usize) -> String {
+        format!("{:08x}-1234-4abc-8def-{:012x}", i * 7919, i)
+    }
+
+    /// 30 rows of a typical export.
+    fn sample(columns: &[&str]) -> Vec<Record> {
+        let events = ["Signup", "Login", "Purchase"];
+        let countries = ["US", "Germany", "fr", "United Kingdom"];
+        let rows: Vec<Vec<String>> = (0..30)
+            .map(|i| {
+                columns
+                    .iter()
+                    .map(|c| match normalize_name(c).as_str() {
+                        "eventid" | "uuid" | "id" | "messageid" => uuid(i),
+                        "action" | "event" | "eventname" | "type" | "name" => {
+                            events[i % 3].to_owned()
+                        }
+                        "userid" | "customerid" | "email" | "distinctid" => {
+                            format!("user{}@example.com", i % 7)
+                        }
+                        "timestamp" | "createdat" | "time" | "eventtime" | "date" => {
+                            format!("2024-03-{:02}T10:00:00Z", i % 28 + 1)
+                        }
+                        "country" | "countrycode" => countries[i % 4].to_owned(),
+                        "city" => "Berlin".to_owned(),
+                        "state" | "region" => "BE".to_owned(),
+                        "ipaddress" | "ip" => format!("10.0.0.{i}"),
+                        "price" => format!("{}.99", i),
+                        "zip" => format!("0{}123", i % 10),
+                        "active" => if i % 2 == 0 { "true" } else { "false" }.to_owned(),
+                        _ => format!("v{i}"),
+                    })
+                    .collect()
+            })
+            .collect();
+        records(&rows)
+    }
+
+    fn suggest_for(columns: &[&str]) -> Suggestion {
+        suggest(&cols(columns), &sample(columns))
+    }
+
+    #[test]
+    fn normalizes_names() {
+        assert_eq!(normalize_name("User ID"), "userid");
+        assert_eq!(normalize_name("user_id"), "userid");
+        assert_eq!(normalize_name("$insert_id"), "insertid");
+        assert_eq!(normalize_name("Event-Time"), "eventtime");
+    }
+
+    #[test]
+    fn uuid_like_values() {
+        assert!(is_uuid_like("123e4567-e89b-12d3-a456-426614174000"));
+        assert!(is_uuid_like("{123E4567-E89B-12D3-A456-426614174000}"));
+        assert!(is_uuid_like("123e4567e89b12d3a456426614174000"));
+        assert!(!is_uuid_like("Purchase"));
+        assert!(!is_uuid_like("123e4567-e89b-12d3-a456-42661417400"));
+    }
+
+    #[test]
+    fn matches_common_synonyms() {
+        for (names, event, user, time) in [
+            (
+                ["event", "distinct_id", "time", "plan"],
+                "event",
+                "distinct_id",
+                "time",
+            ),
+            (
+                ["action", "userId", "created_at", "plan"],
+                "action",
+                "userId",
+                "created_at",
+            ),
+            (
+                ["Event Name", "customer_id", "Timestamp", "plan"],
+                "Event Name",
+                "customer_id",
+                "Timestamp",
+            ),
+            (
+                ["type", "email", "event_time", "plan"],
+                "type",
+                "email",
+                "event_time",
+            ),
+        ] {
+            let s = suggest_for(&names);
+            assert_eq!(
+                s.mapping.event,
+                Some(ValueSource::Column(event.to_owned())),
+                "{names:?}"
+            );
+            assert_eq!(s.mapping.distinct_id.as_deref(), Some(user), "{names:?}");
+            assert_eq!(s.mapping.time.column.as_deref(), Some(time), "{names:?}");
+            for f in [Field::Event, Field::User, Field::Time] {
+                let g = s.guess(f).unwrap();
+                assert!(g.confidence > 0.5 && g.confidence <= 1.0, "{g:?}");
+                assert!(!g.reason.is_empty());
+            }
+        }
+    }
+
+    #[test]
+    fn geo_fields_and_properties() {
+        let s = suggest_for(&[
+            "event",
+            "user_id",
+            "timestamp",
+            "country",
+            "city",
+            "state",
+            "ip_address",
+            "price",
+            "zip",
+            "active",
+        ]);
+        assert_eq!(s.mapping.country.as_ref().unwrap().column, "country");
+        assert_eq!(s.mapping.city.as_deref(), Some("city"));
+        assert_eq!(s.mapping.region.as_deref(), Some("state"));
+        assert_eq!(s.mapping.ip.as_deref(), Some("ip_address"));
+        let props: Vec<(&str, PropertyType)> = s
+            .mapping
+            .columns
+            .iter()
+            .map(|c| (c.column.as_str(), c.kind))
+            .collect();
+        assert_eq!(
+            props,
+            vec![
+                ("price", PropertyType::Number),
+                ("zip", PropertyType::Text),
+                ("active", PropertyType::Boolean)
+            ]
+        );
+        assert!(s.mapping.columns.iter().all(|c| c.include));
+        assert_eq!(s.countries.len(), 4);
+        assert!(s.countries.iter().all(|c| c.code.is_some()));
+        assert_eq!(s.mapping.headers.len(), 10);
+        let label = s.mapping.constants[IMPORT_LABEL_PROPERTY].as_str().unwrap();
+        assert!(label.starts_with("import 20"), "{label}");
+    }
+
+    #[test]
+    fn uuid_column_is_an_insert_id_never_an_event_name() {
+        // "name" would be an event synonym, but its values are unique UUIDs.
+        let columns = cols(&["name", "user_id", "timestamp", "action"]);
+        let mut rows = sample(&["id", "user_id", "timestamp", "action"]);
+        for r in &mut rows {
+            r.cells.truncate(4);
+        }
+        let s = suggest(&columns, &rows);
+        assert_eq!(s.mapping.event, Some(ValueSource::Column("action".into())));
+        assert_eq!(s.mapping.insert_id, InsertIdSource::Column("name".into()));
+        let s = suggest_for(&["event_id", "event", "user_id", "time"]);
+        assert_eq!(
+            s.mapping.insert_id,
+            InsertIdSource::Column("event_id".into())
+        );
+        assert!(s.guess(Field::InsertId).unwrap().confidence >= 0.9);
+    }
+
+    #[test]
+    fn no_id_column_means_generated_ids() {
+        let s = suggest_for(&["event", "user_id", "time"]);
+        assert_eq!(s.mapping.insert_id, InsertIdSource::Generate);
+        assert!(s.guess(Field::InsertId).unwrap().column.is_none());
+    }
+
+    #[test]
+    fn time_column_must_parse() {
+        // "date" names a time, but its values are not dates: not chosen.
+        let columns = cols(&["event", "user_id", "date", "created_at"]);
+        let mut rows = sample(&["event", "user_id", "x", "created_at"]);
+        for r in &mut rows {
+            r.cells[2] = Cell::Text("soon".into());
+        }
+        let s = suggest(&columns, &rows);
+        assert_eq!(s.mapping.time.column.as_deref(), Some("created_at"));
+    }
+
+    #[test]
+    fn day_order_settled_or_flagged() {
+        let columns = cols(&["event", "user_id", "time"]);
+        let mk = |times: &[&str]| {
+            records(
+                &times
+                    .iter()
+                    .map(|t| vec!["E".to_owned(), "u".to_owned(), (*t).to_owned()])
+                    .collect::<Vec<_>>(),
+            )
+        };
+        let s = suggest(&columns, &mk(&["03/04/2024 10:00", "13/04/2024 10:00"]));
+        assert_eq!(s.mapping.time.day_order, Some(DayOrder::DayFirst));
+        assert!(s.ambiguous_day_order.is_none());
+        let s = suggest(&columns, &mk(&["03/04/2024 10:00", "05/06/2024 10:00"]));
+        assert_eq!(s.mapping.time.day_order, None);
+        assert!(s.ambiguous_day_order.is_some());
+    }
+
+    #[test]
+    fn columns_clashing_with_field_names_are_renamed() {
+        // An "ip" column whose values are not IP addresses stays a property, renamed.
+        let columns = cols(&["event", "user_id", "timestamp", "ip", "token"]);
+        let rows = sample(&["event", "user_id", "timestamp", "plan", "token"]);
+        let s = suggest(&columns, &rows);
+        assert_eq!(s.mapping.ip, None);
+        let renamed: Vec<(&str, Option<&str>)> = s
+            .mapping
+            .columns
+            .iter()
+            .map(|c| (c.column.as_str(), c.rename.as_deref()))
+            .collect();
+        assert_eq!(
+            renamed,
+            vec![("ip", Some("source_ip")), ("token", Some("source_token"))]
+        );
+    }
+
+    #[test]
+    fn suggestion_is_deterministic() {
+        let names = ["event", "user_id", "timestamp", "country", "price"];
+        assert_eq!(suggest_for(&names), suggest_for(&names));
+    }
+
+    #[test]
+    fn file_label_uses_the_stem() {
+        let names = cols(&["event", "user_id", "time"]);
+        let s = suggest_for_file(std::path::Path::new("/x/spring-sale.csv.gz"), &names, &[]);
+        let label = s.mapping.constants[IMPORT_LABEL_PROPERTY].as_str().unwrap();
+        assert!(label.starts_with("spring-sale 20"), "{label}");
+    }
+}

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::mapping::Mapping;
 use crate::mapping::transform::{TransformOptions, Transformed, Transformer};
 use crate::mixpanel::batch::BatchCounter;
-use crate::source::{self, Compression, Format, Record, Sniff, TextEncoding};
+use crate::source::{self, Compression, Format, Record, RecordReader, Sniff, TextEncoding};
 use crate::validate::{Issue, IssueKind, Severity};
 
 use super::rejected::RejectedWriter;
@@ -210,9 +210,24 @@ pub fn run_check(
     control: &RunControl,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<CheckReport, PipelineError> {
+    // Resolve the mapping before opening the file, so a mapping error comes first.
+    Transformer::new(mapping, &sniff.columns, options.transform)?;
+    let mut reader = source::open(sniff)?;
+    run_check_reader(sniff, reader.as_mut(), mapping, options, control, progress)
+}
+
+/// [`run_check`] over an already opened reader (for tests and callers that open the source
+/// themselves). `sniff` supplies the columns, the file size and the file facts of the report.
+pub fn run_check_reader(
+    sniff: &Sniff,
+    reader: &mut dyn RecordReader,
+    mapping: &Mapping,
+    options: &CheckOptions,
+    control: &RunControl,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<CheckReport, PipelineError> {
     let started = Instant::now();
     let mut transformer = Transformer::new(mapping, &sniff.columns, options.transform)?;
-    let mut reader = source::open(sniff)?;
     let mut rejected = match &options.failed_out {
         Some(path) => Some(RejectedWriter::create(path, &sniff.columns)?),
         None => None,
@@ -422,4 +437,256 @@ pub fn run_check(
 fn continue_after_pause(last_progress: &mut Instant, last_rows: &mut u64, rows: u64) {
     *last_progress = Instant::now();
     *last_rows = rows;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mapping::{InsertIdSource, TimeMapping, ValueSource};
+    use crate::source::{Cell, SourceError};
+
+    /// Records from memory.
+    struct VecReader {
+        records: std::vec::IntoIter<Record>,
+        read: u64,
+    }
+
+    impl RecordReader for VecReader {
+        fn read_into(&mut self, record: &mut Record) -> Result<bool, SourceError> {
+            match self.records.next() {
+                Some(r) => {
+                    *record = r;
+                    self.read += 10;
+                    Ok(true)
+                }
+                None => Ok(false),
+            }
+        }
+        fn bytes_read(&self) -> u64 {
+            self.read
+        }
+    }
+
+    fn sniff() -> Sniff {
+        Sniff {
+            path: PathBuf::from("mem.csv"),
+            file_size: 1000,
+            format: Format::Csv,
+            compression: Compression::None,
+            encoding: TextEncoding::Utf8,
+            delimiter: b',',
+            has_header: true,
+            sheet: None,
+            sheets: Vec::new(),
+            columns: vec!["event".into(), "user".into(), "time".into(), "id".into()],
+            notes: Vec::new(),
+        }
+    }
+
+    fn mapping(insert_id: InsertIdSource) -> Mapping {
+        Mapping {
+            event: Some(ValueSource::Column("event".into())),
+            distinct_id: Some("user".into()),
+            time: TimeMapping {
+                column: Some("time".into()),
+                ..TimeMapping::default()
+            },
+            insert_id,
+            ..Mapping::default()
+        }
+    }
+
+    fn record(row: u64, cells: [&str; 4]) -> Record {
+        Record {
+            row,
+            cells: cells.iter().map(|c| Cell::Text((*c).to_owned())).collect(),
+            ..Record::default()
+        }
+    }
+
+    fn options() -> CheckOptions {
+        CheckOptions {
+            transform: TransformOptions {
+                now_ms: 1_748_736_000_000,
+                retention_days: 5 * 365,
+            },
+            ..CheckOptions::default()
+        }
+    }
+
+    fn check(records: Vec<Record>, mapping: &Mapping, options: &CheckOptions) -> CheckReport {
+        let mut reader = VecReader {
+            records: records.into_iter(),
+            read: 0,
+        };
+        let mut calls = Vec::new();
+        let report = run_check_reader(
+            &sniff(),
+            &mut reader,
+            mapping,
+            options,
+            &RunControl::new(),
+            &mut |p| calls.push(p.clone()),
+        )
+        .unwrap();
+        let last = calls.last().unwrap();
+        assert_eq!(last.phase, Phase::Finished);
+        assert_eq!(last.rows_read, report.rows);
+        report
+    }
+
+    #[test]
+    fn counts_groups_examples_requests_and_duplicates() {
+        let mut records = Vec::new();
+        for i in 0..4100u64 {
+            let time = if i % 100 == 1 {
+                ""
+            } else {
+                "2024-03-05T14:07:00Z"
+            };
+            let id = format!("id-{}", i % 4000);
+            records.push(Record {
+                row: i + 2,
+                cells: vec![
+                    Cell::Text("Log In".into()),
+                    Cell::Text(format!("u{i}")),
+                    Cell::Text(time.into()),
+                    Cell::Text(id),
+                ],
+                ..Record::default()
+            });
+        }
+        let report = check(
+            records,
+            &mapping(InsertIdSource::Column("id".into())),
+            &options(),
+        );
+        assert_eq!(report.rows, 4100);
+        assert_eq!(report.invalid, 41);
+        assert_eq!(report.valid, 4059);
+        assert_eq!(report.errors.len(), 1);
+        let group = &report.errors[0];
+        assert_eq!(group.kind, IssueKind::MissingTime);
+        assert_eq!(group.field, "properties.time");
+        assert_eq!(group.count, 41);
+        assert_eq!(group.examples.len(), MAX_EXAMPLES);
+        assert_eq!(
+            group.examples.iter().map(|e| e.row).collect::<Vec<_>>(),
+            vec![3, 103, 203, 303, 403]
+        );
+        // Ids 0..100 repeat after row 4000 (one of them, id-1, only on an invalid row).
+        assert_eq!(report.duplicate_insert_ids, 99);
+        assert_eq!(report.warnings[0].kind, IssueKind::DuplicateInsertId);
+        assert_eq!(report.warnings[0].count, 99);
+        assert_eq!(report.duplicate_check_rows, 4101);
+        assert_eq!(report.requests, 3);
+        assert!(report.bytes > 4059 * 50);
+        assert_eq!(report.first_time_ms, Some(1_709_647_620_000));
+        let json = serde_json::to_value(&report).unwrap();
+        for key in [
+            "rows", "valid", "invalid", "errors", "warnings", "requests", "bytes",
+        ] {
+            assert!(json.get(key).is_some(), "{key}");
+        }
+    }
+
+    #[test]
+    fn dedup_cap_is_reported() {
+        let records = (0..10u64)
+            .map(|i| {
+                let id = format!("id-{}", i % 5);
+                record(
+                    i + 2,
+                    [
+                        "E",
+                        "u",
+                        "2024-03-05T14:07:00Z",
+                        Box::leak(id.into_boxed_str()),
+                    ],
+                )
+            })
+            .collect();
+        let options = CheckOptions {
+            dedup_cap: 3,
+            ..options()
+        };
+        let report = check(
+            records,
+            &mapping(InsertIdSource::Column("id".into())),
+            &options,
+        );
+        assert_eq!(report.duplicate_check_rows, 4);
+        // Rows with id-0..id-2 repeat and are found; id-3 and id-4 were never held.
+        assert_eq!(report.duplicate_insert_ids, 3);
+    }
+
+    #[test]
+    fn cancel_stops_early() {
+        let records: Vec<Record> = (0..5000u64)
+            .map(|i| record(i + 2, ["E", "u", "2024-03-05T14:07:00Z", "x"]))
+            .collect();
+        let mut reader = VecReader {
+            records: records.into_iter(),
+            read: 0,
+        };
+        let control = RunControl::new();
+        control.cancel();
+        let report = run_check_reader(
+            &sniff(),
+            &mut reader,
+            &mapping(InsertIdSource::Generate),
+            &options(),
+            &control,
+            &mut |_| {},
+        )
+        .unwrap();
+        assert!(report.cancelled);
+        assert_eq!(report.rows, 0);
+    }
+
+    #[test]
+    fn rejected_rows_are_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rej.csv");
+        let options = CheckOptions {
+            failed_out: Some(path.clone()),
+            ..options()
+        };
+        let records = vec![
+            record(2, ["E", "u", "2024-03-05T14:07:00Z", "a"]),
+            record(3, ["", "", "2024-03-05T14:07:00Z", "b"]),
+        ];
+        let report = check(records, &mapping(InsertIdSource::Generate), &options);
+        assert_eq!(report.rejected_written, 1);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "event,user,time,id,_row,_field,_reason");
+        assert!(
+            lines[1].starts_with(",,2024-03-05T14:07:00Z,b,3,event,"),
+            "{}",
+            lines[1]
+        );
+        assert!(lines[1].contains("; "), "both reasons joined: {}", lines[1]);
+        assert_eq!(lines.len(), 2);
+    }
+
+    #[test]
+    fn mapping_errors_come_before_reading() {
+        let mut m = mapping(InsertIdSource::Generate);
+        m.distinct_id = Some("nope".into());
+        let mut reader = VecReader {
+            records: Vec::new().into_iter(),
+            read: 0,
+        };
+        let err = run_check_reader(
+            &sniff(),
+            &mut reader,
+            &m,
+            &options(),
+            &RunControl::new(),
+            &mut |_| {},
+        )
+        .unwrap_err();
+        assert!(matches!(err, PipelineError::Mapping(_)));
+    }
 }
