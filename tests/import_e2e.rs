@@ -883,9 +883,11 @@ fn killed_run_resumes_without_losing_or_doubling_rows() {
         run.describe()
     );
     assert_server_has_exactly(&server, &fx.generated.expected);
-    // Acknowledged rows are not resent: at most the in-flight batches (2 workers × 2000) doubled.
+    // Acknowledged rows are not resent: only batches the client had not yet recorded as
+    // acknowledged when it died are doubled: the 2 in flight, plus at most one whose answer was
+    // on its way to the journal.
     let doubled = server.raw_count() - server.unique_count();
-    assert!(doubled <= 2 * 2000, "{doubled} events resent after resume");
+    assert!(doubled <= 3 * 2000, "{doubled} events resent after resume");
     let report = read_report(&fx);
     eprintln!(
         "killed after {stored_before} stored; after resume: {doubled} resent twice, report {report}"
@@ -980,7 +982,11 @@ fn sigint_cancels_cleanly_and_resume_completes() {
     let run = run_import(&fx, &server, SA, &["--resume"]);
     assert_eq!(run.code(), Some(0), "{}", run.describe());
     assert_server_has_exactly(&server, &fx.generated.expected);
-    assert!(server.raw_count() - server.unique_count() <= 2 * 2000);
+    assert_eq!(
+        server.raw_count(),
+        server.unique_count(),
+        "a clean cancel lets requests in flight finish and records them: nothing is resent"
+    );
 }
 
 /// The "Done when": 2% bad rows and heavy fault injection; the server ends with exactly
@@ -1158,7 +1164,11 @@ fn cancel_through_run_control_stops_and_resume_finishes() {
     let run = run_import(&fx, &server, SA, &["--resume"]);
     assert_eq!(run.code(), Some(1), "local rejections: {}", run.describe());
     assert_server_has_exactly(&server, &fx.generated.expected);
-    assert!(server.raw_count() - server.unique_count() <= 2 * 2000);
+    assert_eq!(
+        server.raw_count(),
+        server.unique_count(),
+        "a clean cancel lets requests in flight finish and records them: nothing is resent"
+    );
     let report = read_report(&fx);
     assert_report_adds_up(&report, fx.generated.rows);
     assert!(count(&report, "skipped") > 0, "{report:#}");
