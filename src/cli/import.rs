@@ -139,10 +139,24 @@ fn connection_target(
     region_arg: Option<Region>,
     project_arg: Option<&str>,
 ) -> Result<Target, String> {
-    use crate::config::ConnectionKind;
-    let store =
+    let secrets =
         crate::credentials::SecretStore::os().map_err(|e| format!("--connection {name}: {e}"))?;
-    let (connection, secret) = crate::config::load_connection(name, &store)
+    let config =
+        crate::config::ConfigStore::locate().map_err(|e| format!("--connection {name}: {e}"))?;
+    connection_target_in(name, region_arg, project_arg, &config, &secrets)
+}
+
+/// [`connection_target`] with the config folder and keychain given (tests use a mock store).
+fn connection_target_in(
+    name: &str,
+    region_arg: Option<Region>,
+    project_arg: Option<&str>,
+    config: &crate::config::ConfigStore,
+    secrets: &crate::credentials::SecretStore,
+) -> Result<Target, String> {
+    use crate::config::ConnectionKind;
+    let (connection, secret) = config
+        .load_connection(name, secrets)
         .map_err(|e| format!("--connection {name}: {e}"))?;
     let saved_region: Region = connection
         .region
@@ -468,6 +482,37 @@ mod tests {
             .err()
             .unwrap();
         assert!(err.contains("us, eu or in"), "{err}");
+    }
+
+    #[test]
+    fn saved_connection_from_the_keychain() {
+        use crate::config::{ConfigStore, Connection, ConnectionKind};
+        use crate::credentials::{SecretStore, SecretString};
+        let dir = tempfile::tempdir().unwrap();
+        let config = ConfigStore::at(dir.path());
+        let secrets = SecretStore::mock();
+        let connection = Connection {
+            name: "prod".into(),
+            region: crate::config::Region::Eu,
+            project_id: Some("99".into()),
+            kind: ConnectionKind::ServiceAccount,
+            username: Some("svc".into()),
+        };
+        config
+            .save_connection(connection, &SecretString::new("pw"), &secrets)
+            .unwrap();
+        let t = connection_target_in("prod", None, None, &config, &secrets).unwrap();
+        assert_eq!(t.region, Region::Eu);
+        assert_eq!(t.credentials.project_id(), Some("99"));
+        assert_eq!(t.credentials.basic_auth(), ("svc", "pw"));
+        let err = connection_target_in("prod", Some(Region::Us), None, &config, &secrets)
+            .err()
+            .unwrap();
+        assert!(err.contains("region"), "{err}");
+        let err = connection_target_in("nope", None, None, &config, &secrets)
+            .err()
+            .unwrap();
+        assert!(err.contains("nope"), "{err}");
     }
 
     #[test]
