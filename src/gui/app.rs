@@ -1,0 +1,300 @@
+//! The window: the sidebar of steps, the current step, Back/Next, and the About box.
+
+use egui::{Align, Layout, RichText};
+
+use super::AppDeps;
+use super::session::Session;
+use super::steps::{
+    check::CheckStep, connect::ConnectStep, file::FileStep, import::ImportStep, map::MapStep,
+    review::ReviewStep,
+};
+
+/// The window title.
+pub const WINDOW_TITLE: &str = "Mixport: import historical events into Mixpanel";
+
+/// The six steps of the wizard, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Step {
+    /// Choose and preview the file.
+    File,
+    /// Map columns to Mixpanel fields.
+    Map,
+    /// Dry run.
+    Check,
+    /// Choose the Mixpanel project and credentials.
+    Connect,
+    /// The live import.
+    Import,
+    /// Rejected events and the run report.
+    Review,
+}
+
+impl Step {
+    /// Every step in order.
+    pub const ALL: [Step; 6] = [
+        Step::File,
+        Step::Map,
+        Step::Check,
+        Step::Connect,
+        Step::Import,
+        Step::Review,
+    ];
+
+    /// The sidebar label.
+    pub fn title(self) -> &'static str {
+        match self {
+            Step::File => "File",
+            Step::Map => "Map",
+            Step::Check => "Check",
+            Step::Connect => "Connect",
+            Step::Import => "Import",
+            Step::Review => "Review",
+        }
+    }
+
+    /// A one-line description shown under the step's heading.
+    pub fn subtitle(self) -> &'static str {
+        match self {
+            Step::File => "Choose the file with your past events.",
+            Step::Map => "Tell Mixport which column is which Mixpanel field.",
+            Step::Check => "Read every row as the import would, without sending anything.",
+            Step::Connect => "Choose the Mixpanel project to import into.",
+            Step::Import => "Send the events to Mixpanel.",
+            Step::Review => "See what was rejected and where to find your events.",
+        }
+    }
+
+    fn index(self) -> usize {
+        Step::ALL.iter().position(|s| *s == self).unwrap_or(0)
+    }
+
+    fn next(self) -> Option<Step> {
+        Step::ALL.get(self.index() + 1).copied()
+    }
+
+    fn previous(self) -> Option<Step> {
+        self.index().checked_sub(1).map(|i| Step::ALL[i])
+    }
+}
+
+/// The desktop app.
+pub struct MixportApp {
+    deps: AppDeps,
+    session: Session,
+    current: Step,
+    about_open: bool,
+    file: FileStep,
+    map: MapStep,
+    check: CheckStep,
+    connect: ConnectStep,
+    import: ImportStep,
+    review: ReviewStep,
+}
+
+impl MixportApp {
+    /// An app with the given dependencies (real ones from [`AppDeps::system`], fakes in tests).
+    pub fn new(deps: AppDeps) -> Self {
+        let file = FileStep::new(&deps);
+        let connect = ConnectStep::new(&deps);
+        let import = ImportStep::new(&deps);
+        Self {
+            deps,
+            session: Session::default(),
+            current: Step::File,
+            about_open: false,
+            file,
+            map: MapStep::default(),
+            check: CheckStep::default(),
+            connect,
+            import,
+            review: ReviewStep::default(),
+        }
+    }
+
+    /// The step on screen.
+    pub fn current_step(&self) -> Step {
+        self.current
+    }
+
+    /// The shared wizard state (for tests).
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    /// Jump to a step (used by the screenshot demo mode; the UI only allows reachable steps).
+    pub fn go_to(&mut self, step: Step) {
+        self.current = step;
+        if step == Step::Review {
+            self.session.reviewed = self.session.imported;
+        }
+    }
+
+    /// Whether `step`'s work is complete, so the next step can be opened.
+    pub fn is_done(&self, step: Step) -> bool {
+        match step {
+            Step::File => self.session.file.is_some(),
+            Step::Map => self.session.file.is_some() && self.map.is_valid(&self.session),
+            Step::Check => self.session.check_is_current(),
+            Step::Connect => self.session.connection.is_some(),
+            Step::Import => self.session.imported,
+            Step::Review => self.session.reviewed,
+        }
+    }
+
+    /// Whether the user may open `step` now: every step before it is done.
+    pub fn is_reachable(&self, step: Step) -> bool {
+        Step::ALL
+            .iter()
+            .take_while(|s| **s < step)
+            .all(|s| self.is_done(*s))
+    }
+
+    fn sidebar(&mut self, ui: &mut egui::Ui) {
+        ui.add_space(8.0);
+        ui.heading("Mixport");
+        ui.add_space(8.0);
+        for (number, step) in Step::ALL.iter().enumerate() {
+            let done = self.is_done(*step);
+            let reachable = self.is_reachable(*step);
+            let mark = if done { "✔" } else { " " };
+            let text = format!("{mark} {}. {}", number + 1, step.title());
+            let response = ui
+                .add_enabled(
+                    reachable,
+                    egui::Button::selectable(self.current == *step, text)
+                        .min_size(egui::vec2(ui.available_width(), 28.0)),
+                )
+                .on_hover_text(if done {
+                    format!("{}: done", step.title())
+                } else if reachable {
+                    format!("{}: to do", step.title())
+                } else {
+                    format!("{}: finish the steps above first", step.title())
+                });
+            if response.clicked() {
+                self.go_to(*step);
+            }
+        }
+        ui.with_layout(Layout::bottom_up(Align::Min), |ui| {
+            ui.add_space(8.0);
+            if ui.button("About Mixport").clicked() {
+                self.about_open = !self.about_open;
+            }
+        });
+    }
+
+    fn navigation(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            let back = self.current.previous();
+            if ui
+                .add_enabled(back.is_some(), egui::Button::new("◀ Back"))
+                .clicked()
+                && let Some(step) = back
+            {
+                self.go_to(step);
+            }
+            ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
+                let next = self.current.next();
+                let can_go = next.is_some() && self.is_done(self.current);
+                let label = match next {
+                    Some(step) => format!("Next: {} ▶", step.title()),
+                    None => "Next ▶".to_owned(),
+                };
+                let response = ui.add_enabled(can_go, egui::Button::new(label));
+                if response.clicked()
+                    && let Some(step) = next
+                {
+                    self.go_to(step);
+                }
+                if !can_go && next.is_some() {
+                    ui.weak(self.blocker_text());
+                }
+            });
+        });
+    }
+
+    fn blocker_text(&self) -> &'static str {
+        match self.current {
+            Step::File => "Open a file to continue.",
+            Step::Map => "Map the event name and time to continue.",
+            Step::Check => "Run the check to continue.",
+            Step::Connect => "Choose or add a connection to continue.",
+            Step::Import => "Finish the import to continue.",
+            Step::Review => "",
+        }
+    }
+
+    fn about(&mut self, ctx: &egui::Context) {
+        let mut open = self.about_open;
+        egui::Window::new("About Mixport")
+            .open(&mut open)
+            .collapsible(false)
+            .resizable(false)
+            .show(ctx, |ui| {
+                ui.label(RichText::new("Mixport").heading());
+                ui.label(format!("Version {}", env!("CARGO_PKG_VERSION")));
+                ui.label(
+                    "Import historical events from CSV, JSON, NDJSON or Excel files into Mixpanel.",
+                );
+                ui.label("License: MIT");
+            });
+        self.about_open = open;
+    }
+
+    /// Draw the whole window into `ui` (the eframe root or a test harness).
+    pub fn show(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        self.file.handle_dropped_files(&ctx, &mut self.session);
+        self.poll(&ctx);
+
+        egui::Panel::left("steps")
+            .resizable(false)
+            .exact_size(170.0)
+            .show(ui, |ui| self.sidebar(ui));
+        egui::Panel::bottom("navigation")
+            .resizable(false)
+            .show(ui, |ui| {
+                ui.add_space(6.0);
+                self.navigation(ui);
+                ui.add_space(6.0);
+            });
+        egui::CentralPanel::default().show(ui, |ui| {
+            ui.heading(self.current.title());
+            ui.weak(self.current.subtitle());
+            ui.separator();
+            match self.current {
+                Step::File => self.file.ui(ui, &mut self.session, &mut self.deps),
+                Step::Map => self.map.ui(ui, &mut self.session, &mut self.deps),
+                Step::Check => self.check.ui(ui, &mut self.session, &mut self.deps),
+                Step::Connect => self.connect.ui(ui, &mut self.session, &mut self.deps),
+                Step::Import => self.import.ui(ui, &mut self.session, &mut self.deps),
+                Step::Review => self.review.ui(ui, &mut self.session, &mut self.deps),
+            }
+        });
+        self.about(&ctx);
+    }
+
+    /// Apply finished background work of every step, whichever step is on screen.
+    fn poll(&mut self, ctx: &egui::Context) {
+        if self.file.poll(ctx, &mut self.session, &mut self.deps) {
+            self.map.reset_for_new_file(&mut self.session, &self.deps);
+        }
+        self.check.poll(ctx, &mut self.session);
+        self.connect.poll(ctx);
+        self.import.poll(ctx, &mut self.session, &mut self.deps);
+    }
+}
+
+impl eframe::App for MixportApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.show(ui);
+    }
+}
+
+impl MixportApp {
+    /// Screenshot/demo mode: `MIXPORT_DEMO_STEP=map` (etc.) loads the sample file and walks the
+    /// wizard to that step by itself. Does nothing when the variable is unset.
+    pub fn start_demo_from_env(&mut self, ctx: &egui::Context) {
+        let _ = ctx;
+    }
+}
