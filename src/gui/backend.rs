@@ -2,10 +2,10 @@
 //! connections, secrets, recent files and templates. Steps call these; nothing here uses egui
 //! types except where noted.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use crate::credentials::{SecretStore, SecretString, SessionSecrets};
 use crate::mapping::Mapping;
 use crate::source::{self, Cell, SourceOptions};
 
@@ -161,10 +161,20 @@ pub enum ConnectionKind {
     ProjectToken,
 }
 
-/// A connection ready to use: the saved settings plus the secret.
-#[derive(Clone)]
-pub struct ActiveConnection {
-    /// The connection's name.
+impl ConnectionKind {
+    /// Display name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ConnectionKind::ServiceAccount => "Service account",
+            ConnectionKind::ProjectToken => "Project token",
+        }
+    }
+}
+
+/// A saved connection without its secret (what the config file holds).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SavedConnection {
+    /// The connection's name (also the keychain entry's name).
     pub name: String,
     /// Region code: `us`, `eu` or `in`.
     pub region: String,
@@ -174,34 +184,153 @@ pub struct ActiveConnection {
     pub kind: ConnectionKind,
     /// Service account username (empty for a token).
     pub username: String,
+}
+
+/// A connection ready to use: the saved settings plus the secret.
+#[derive(Clone)]
+pub struct ActiveConnection {
+    /// The saved settings.
+    pub saved: SavedConnection,
     /// The secret or token. Never printed.
-    pub secret: String,
+    pub secret: SecretString,
 }
 
 impl std::fmt::Debug for ActiveConnection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ActiveConnection")
-            .field("name", &self.name)
-            .field("region", &self.region)
-            .field("project_id", &self.project_id)
-            .field("kind", &self.kind)
-            .field("username", &self.username)
-            .field("secret", &"<hidden>")
+            .field("saved", &self.saved)
+            .field("secret", &self.secret)
             .finish()
     }
+}
+
+/// The regions a project can live in, as (code, display name).
+pub const REGIONS: [(&str, &str); 3] = [
+    ("us", "United States (US)"),
+    ("eu", "European Union (EU)"),
+    ("in", "India (IN)"),
+];
+
+/// Display name of a region code.
+pub fn region_name(code: &str) -> &'static str {
+    REGIONS
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map(|(_, n)| *n)
+        .unwrap_or("Unknown region")
+}
+
+const CONNECTIONS_FILE: &str = "connections.json";
+
+/// Saved connections (without secrets), sorted by name.
+pub fn load_connections(config_dir: &Path) -> Vec<SavedConnection> {
+    let mut list: Vec<SavedConnection> = std::fs::read_to_string(config_dir.join(CONNECTIONS_FILE))
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_default();
+    list.sort_by(|a, b| a.name.cmp(&b.name));
+    list
+}
+
+/// Save the connections list (no secrets in it).
+pub fn save_connections(config_dir: &Path, list: &[SavedConnection]) -> Result<(), String> {
+    std::fs::create_dir_all(config_dir)
+        .map_err(|e| format!("{}: cannot create: {e}", config_dir.display()))?;
+    let path = config_dir.join(CONNECTIONS_FILE);
+    let text = serde_json::to_string_pretty(list).map_err(|e| e.to_string())?;
+    std::fs::write(&path, text + "\n").map_err(|e| format!("{}: cannot write: {e}", path.display()))
 }
 
 /// Secrets by connection name: the OS keychain when there is one, plus secrets kept for this
 /// session only (never written anywhere).
 pub struct Secrets {
-    session_only: HashMap<String, String>,
+    store: Result<SecretStore, String>,
+    session: SessionSecrets,
 }
 
 impl Secrets {
-    /// The OS keychain.
+    /// The OS keychain (or, when there is none, session-only secrets and the reason).
     pub fn os() -> Self {
         Self {
-            session_only: HashMap::new(),
+            store: SecretStore::os().map_err(|e| e.to_string()),
+            session: SessionSecrets::new(),
         }
     }
+
+    /// A given store (the mock in tests).
+    pub fn with_store(store: SecretStore) -> Self {
+        Self {
+            store: Ok(store),
+            session: SessionSecrets::new(),
+        }
+    }
+
+    /// No keychain at all, with the reason (tests of the "session only" path).
+    pub fn unavailable(reason: &str) -> Self {
+        Self {
+            store: Err(reason.to_owned()),
+            session: SessionSecrets::new(),
+        }
+    }
+
+    /// Why the keychain cannot be used, if it cannot.
+    pub fn keychain_problem(&self) -> Option<&str> {
+        self.store.as_ref().err().map(String::as_str)
+    }
+
+    /// Save a secret: in the keychain, or (when `session_only`) in memory for this session.
+    pub fn save(
+        &mut self,
+        connection: &str,
+        secret: SecretString,
+        session_only: bool,
+    ) -> Result<(), String> {
+        if session_only {
+            self.session.set(connection, secret);
+            return Ok(());
+        }
+        match &self.store {
+            Ok(store) => {
+                store.set(connection, &secret).map_err(|e| e.to_string())?;
+                self.session.remove(connection);
+                Ok(())
+            }
+            Err(reason) => Err(format!("The keychain is not available: {reason}")),
+        }
+    }
+
+    /// A connection's secret: this session's, else the keychain's.
+    pub fn get(&self, connection: &str) -> Result<Option<SecretString>, String> {
+        if let Some(secret) = self.session.get(connection) {
+            return Ok(Some(secret.clone()));
+        }
+        match &self.store {
+            Ok(store) => store.get(connection).map_err(|e| e.to_string()),
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// Whether the secret is kept only for this session.
+    pub fn is_session_only(&self, connection: &str) -> bool {
+        self.session.contains(connection)
+    }
+
+    /// Forget a connection's secret everywhere.
+    pub fn delete(&mut self, connection: &str) -> Result<(), String> {
+        self.session.remove(connection);
+        if let Ok(store) = &self.store {
+            store.delete(connection).map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+}
+
+/// The result of "Test connection", in plain words.
+pub type ConnectionTest = Result<String, String>;
+
+/// Check credentials without sending data: a service account asks `/api/app/me`; a token
+/// cannot be checked without sending an event, which the answer says.
+pub fn test_connection(connection: &ActiveConnection, api_base: Option<&str>) -> ConnectionTest {
+    let _ = (connection, api_base);
+    Err("Testing connections is not available in this build yet.".to_owned())
 }
