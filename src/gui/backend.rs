@@ -7,7 +7,11 @@ use std::time::Instant;
 
 use crate::credentials::{SecretStore, SecretString, SessionSecrets};
 use crate::mapping::Mapping;
-use crate::source::{self, Cell, SourceOptions};
+use crate::mapping::transform::{TransformOptions, Transformed, Transformer};
+use crate::mixpanel::batch::BatchCounter;
+use crate::pipeline::{Phase, Progress, RunControl};
+use crate::source::{self, Cell, Record, Sniff, SourceOptions};
+use crate::validate::{Issue, IssueKind, Severity};
 
 use super::session::{FieldConfidence, LoadedFile, PREVIEW_ROWS};
 
@@ -333,4 +337,286 @@ pub type ConnectionTest = Result<String, String>;
 pub fn test_connection(connection: &ActiveConnection, api_base: Option<&str>) -> ConnectionTest {
     let _ = (connection, api_base);
     Err("Testing connections is not available in this build yet.".to_owned())
+}
+
+// ----- check -----
+
+/// How many example rows are kept per issue kind.
+pub const EXAMPLES_PER_KIND: usize = 5;
+/// How many rejected rows are kept in memory for display (all are written to the rejected file).
+pub const REJECTED_SHOWN: usize = 5_000;
+
+/// One kind of issue with how many rows have it and a few example rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IssueGroup {
+    /// What is wrong.
+    pub kind: IssueKind,
+    /// Rows with this issue.
+    pub count: u64,
+    /// The first few rows with it: (row, field, message).
+    pub examples: Vec<(u64, String, String)>,
+}
+
+/// A row that would be (or was) rejected, with its original values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RejectedRow {
+    /// The source row.
+    pub row: u64,
+    /// The Mixpanel field at fault (`event`, `properties.time`, ...).
+    pub field: String,
+    /// What is wrong, in plain words.
+    pub message: String,
+    /// Who rejected it: "Check" (local rules) or "Mixpanel".
+    pub by: String,
+    /// The original values, one per source column.
+    pub values: Vec<String>,
+}
+
+/// The result of a check, as the GUI shows it.
+#[derive(Debug, Clone, Default)]
+pub struct CheckSummary {
+    /// Rows read.
+    pub rows: u64,
+    /// Rows that would be sent.
+    pub valid: u64,
+    /// Rows that would be rejected.
+    pub invalid: u64,
+    /// Rows sent with at least one warning.
+    pub with_warnings: u64,
+    /// Blocking issues by kind, most frequent first.
+    pub errors: Vec<IssueGroup>,
+    /// Warnings by kind, most frequent first.
+    pub warnings: Vec<IssueGroup>,
+    /// Mapping-wide warnings.
+    pub mapping_warnings: Vec<String>,
+    /// Requests the import would make.
+    pub requests: u64,
+    /// Uncompressed bytes the import would send.
+    pub bytes: u64,
+    /// The first [`REJECTED_SHOWN`] rejected rows.
+    pub rejected: Vec<RejectedRow>,
+    /// Where every rejected row was written (CSV), when any.
+    pub rejected_file: Option<PathBuf>,
+    /// The source columns (for the rejected rows' values).
+    pub columns: Vec<String>,
+    /// Whether the user cancelled before the end.
+    pub cancelled: bool,
+    /// Seconds it took.
+    pub elapsed_secs: f64,
+}
+
+/// Messages from a running check.
+#[derive(Debug)]
+pub enum CheckMessage {
+    /// A progress snapshot.
+    Progress(Progress),
+    /// The end (or why it could not run).
+    Done(Result<Box<CheckSummary>, String>),
+}
+
+fn add_to_groups(groups: &mut Vec<IssueGroup>, issue: &Issue) {
+    match groups.iter_mut().find(|g| g.kind == issue.kind) {
+        Some(group) => {
+            group.count += 1;
+            if group.examples.len() < EXAMPLES_PER_KIND {
+                group
+                    .examples
+                    .push((issue.row, issue.field.clone(), issue.message.clone()));
+            }
+        }
+        None => groups.push(IssueGroup {
+            kind: issue.kind,
+            count: 1,
+            examples: vec![(issue.row, issue.field.clone(), issue.message.clone())],
+        }),
+    }
+}
+
+/// Writes rejected rows as CSV: the original columns, then `mixport_row`, `mixport_field`,
+/// `mixport_reason` (fix the values, delete the last three columns, import again).
+pub struct RejectedCsv {
+    writer: csv::Writer<std::fs::File>,
+    path: PathBuf,
+}
+
+impl RejectedCsv {
+    /// Create `path` and write the header.
+    pub fn create(path: &Path, columns: &[String]) -> Result<Self, String> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("{}: cannot create: {e}", dir.display()))?;
+        }
+        let mut writer = csv::Writer::from_path(path)
+            .map_err(|e| format!("{}: cannot write: {e}", path.display()))?;
+        let mut header: Vec<&str> = columns.iter().map(String::as_str).collect();
+        header.extend(["mixport_row", "mixport_field", "mixport_reason"]);
+        writer
+            .write_record(&header)
+            .map_err(|e| format!("{}: cannot write: {e}", path.display()))?;
+        Ok(Self {
+            writer,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Append one rejected row.
+    pub fn write(&mut self, row: &RejectedRow) -> Result<(), String> {
+        let mut record: Vec<String> = row.values.clone();
+        record.push(row.row.to_string());
+        record.push(row.field.clone());
+        record.push(row.message.clone());
+        self.writer
+            .write_record(&record)
+            .map_err(|e| format!("{}: cannot write: {e}", self.path.display()))
+    }
+
+    /// Flush to disk.
+    pub fn finish(mut self) -> Result<PathBuf, String> {
+        self.writer
+            .flush()
+            .map_err(|e| format!("{}: cannot write: {e}", self.path.display()))?;
+        Ok(self.path)
+    }
+}
+
+/// A rejected row from a record and its first blocking issue.
+pub fn rejected_row(record: &Record, issues: &[Issue], by: &str) -> RejectedRow {
+    let first = issues
+        .iter()
+        .find(|i| i.severity() == Severity::Error)
+        .or(issues.first());
+    RejectedRow {
+        row: record.row,
+        field: first.map(|i| i.field.clone()).unwrap_or_default(),
+        message: issues
+            .iter()
+            .filter(|i| i.severity() == Severity::Error)
+            .map(|i| i.message.clone())
+            .collect::<Vec<_>>()
+            .join("; "),
+        by: by.to_owned(),
+        values: record.cells.iter().map(cell_text).collect(),
+    }
+}
+
+/// Copy a finished rejected-rows file to where the user chose.
+pub fn export_rejected(from: &Path, to: &Path) -> Result<u64, String> {
+    std::fs::copy(from, to).map_err(|e| format!("{}: cannot write: {e}", to.display()))
+}
+
+/// Stream every row of the file through the transform (the same one the import uses), counting
+/// valid/invalid rows, grouping issues, counting the requests, and writing rejected rows to
+/// `rejected_path`. Reports progress at most every 200 ms; stops early when `control` is cancelled.
+pub fn run_check(
+    sniff: &Sniff,
+    mapping: &Mapping,
+    control: &RunControl,
+    rejected_path: &Path,
+    mut progress: impl FnMut(Progress),
+) -> Result<CheckSummary, String> {
+    let start = Instant::now();
+    let mut transformer = Transformer::new(mapping, &sniff.columns, TransformOptions::now())
+        .map_err(|e| e.to_string())?;
+    let mut reader = source::open(sniff).map_err(|e| e.to_string())?;
+    let mut summary = CheckSummary {
+        columns: sniff.columns.clone(),
+        mapping_warnings: transformer
+            .mapping_issues()
+            .iter()
+            .map(|i| i.message.clone())
+            .collect(),
+        ..CheckSummary::default()
+    };
+    let mut counter = BatchCounter::default();
+    let mut rejected_file: Option<RejectedCsv> = None;
+    let mut record = Record::default();
+    let mut out = Transformed::default();
+    let mut last_report = Instant::now();
+    loop {
+        if control.is_cancelled() {
+            summary.cancelled = true;
+            break;
+        }
+        if !reader.read_into(&mut record).map_err(|e| e.to_string())? {
+            break;
+        }
+        transformer.transform(&record, &mut out);
+        summary.rows += 1;
+        if out.is_valid() {
+            summary.valid += 1;
+            counter.add(out.json.len());
+        } else {
+            summary.invalid += 1;
+            let row = rejected_row(&record, &out.issues, "Check");
+            if rejected_file.is_none() {
+                rejected_file = Some(RejectedCsv::create(rejected_path, &sniff.columns)?);
+            }
+            if let Some(file) = rejected_file.as_mut() {
+                file.write(&row)?;
+            }
+            if summary.rejected.len() < REJECTED_SHOWN {
+                summary.rejected.push(row);
+            }
+        }
+        let mut warned = false;
+        for issue in &out.issues {
+            match issue.severity() {
+                Severity::Error => add_to_groups(&mut summary.errors, issue),
+                Severity::Warning => {
+                    warned = true;
+                    add_to_groups(&mut summary.warnings, issue);
+                }
+            }
+        }
+        if warned && out.is_valid() {
+            summary.with_warnings += 1;
+        }
+        if last_report.elapsed().as_millis() >= 200 {
+            last_report = Instant::now();
+            progress(check_progress(
+                &summary,
+                reader.bytes_read(),
+                sniff.file_size,
+                start,
+            ));
+        }
+    }
+    if let Some(file) = rejected_file {
+        summary.rejected_file = Some(file.finish()?);
+    }
+    summary.requests = counter.total_requests();
+    summary.bytes = counter.bytes;
+    summary.errors.sort_by(|a, b| b.count.cmp(&a.count));
+    summary.warnings.sort_by(|a, b| b.count.cmp(&a.count));
+    summary.elapsed_secs = start.elapsed().as_secs_f64();
+    let mut last = check_progress(&summary, reader.bytes_read(), sniff.file_size, start);
+    last.phase = Phase::Finished;
+    progress(last);
+    Ok(summary)
+}
+
+fn check_progress(summary: &CheckSummary, bytes: u64, total: u64, start: Instant) -> Progress {
+    let elapsed = start.elapsed().as_secs_f64();
+    let rate = if elapsed > 0.0 {
+        summary.rows as f64 / elapsed
+    } else {
+        0.0
+    };
+    let fraction = if total > 0 {
+        bytes as f64 / total as f64
+    } else {
+        0.0
+    };
+    Progress {
+        phase: Phase::Running,
+        rows_read: summary.rows,
+        bytes_read: bytes,
+        total_bytes: total,
+        valid: summary.valid,
+        invalid: summary.invalid,
+        rate_per_sec: rate,
+        eta_secs: (fraction > 0.0).then(|| elapsed * (1.0 - fraction) / fraction),
+        elapsed_secs: elapsed,
+        ..Progress::default()
+    }
 }
