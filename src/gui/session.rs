@@ -45,6 +45,8 @@ pub struct Session {
     pub connection: Option<super::backend::ActiveConnection>,
     /// Whether the import ran to its end (completed or cancelled) at least once.
     pub imported: bool,
+    /// The last import's result.
+    pub import_result: Option<super::backend::ImportSummary>,
     /// Whether the Review step was opened after an import.
     pub reviewed: bool,
 }
