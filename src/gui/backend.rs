@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use crate::config::{self, ConfigStore};
 use crate::credentials::{SecretStore, SecretString, SessionSecrets};
 use crate::mapping::Mapping;
 use crate::mapping::transform::{TransformOptions, Transformed, Transformer};
@@ -41,26 +42,18 @@ pub fn cell_text(cell: &Cell) -> String {
 
 /// The app's config folder: `MIXPORT_CONFIG_DIR`, else the OS's per-user config folder.
 pub fn default_config_dir() -> PathBuf {
-    if let Ok(dir) = std::env::var("MIXPORT_CONFIG_DIR")
-        && !dir.is_empty()
-    {
-        return PathBuf::from(dir);
-    }
-    directories::ProjectDirs::from("com", "Mixport", "mixport")
-        .map(|d| d.config_dir().to_path_buf())
-        .unwrap_or_else(|| PathBuf::from(".mixport"))
+    ConfigStore::locate()
+        .map(|store| store.dir().to_path_buf())
+        .unwrap_or_else(|_| PathBuf::from(".mixport"))
 }
 
 // ----- recent files -----
 
-const RECENT_FILE: &str = "recent-files.json";
-const MAX_RECENT: usize = 10;
-
-/// Recently opened files, newest first (missing files dropped).
+/// Recently opened files, newest first (files that no longer exist are left out).
 pub fn recent_files(config_dir: &Path) -> Vec<PathBuf> {
-    std::fs::read_to_string(config_dir.join(RECENT_FILE))
-        .ok()
-        .and_then(|text| serde_json::from_str::<Vec<PathBuf>>(&text).ok())
+    ConfigStore::at(config_dir)
+        .load()
+        .map(|c| c.recent_files)
         .unwrap_or_default()
         .into_iter()
         .filter(|p| p.is_file())
@@ -70,41 +63,21 @@ pub fn recent_files(config_dir: &Path) -> Vec<PathBuf> {
 /// Put `path` first in the recent files. Failing to save is not worth bothering the user.
 pub fn remember_recent_file(config_dir: &Path, path: &Path) {
     let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    let mut list = recent_files(config_dir);
-    list.retain(|p| p != &path);
-    list.insert(0, path);
-    list.truncate(MAX_RECENT);
-    if std::fs::create_dir_all(config_dir).is_ok()
-        && let Ok(text) = serde_json::to_string_pretty(&list)
-    {
-        let _ = std::fs::write(config_dir.join(RECENT_FILE), text);
-    }
+    let _ = ConfigStore::at(config_dir).remember_recent_file(path);
 }
 
 // ----- templates -----
 
 /// The folder where mapping templates are saved.
 pub fn templates_dir(config_dir: &Path) -> PathBuf {
-    config_dir.join("templates")
+    let store = ConfigStore::at(config_dir);
+    let config = store.load().unwrap_or_default();
+    store.templates_dir(&config)
 }
 
 /// Saved templates as (name, path), sorted by name.
 pub fn list_templates(config_dir: &Path) -> Vec<(String, PathBuf)> {
-    let mut out: Vec<(String, PathBuf)> = std::fs::read_dir(templates_dir(config_dir))
-        .map(|entries| {
-            entries
-                .filter_map(|e| e.ok())
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|x| x == "json"))
-                .filter_map(|p| {
-                    let name = p.file_stem()?.to_string_lossy().into_owned();
-                    Some((name, p))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    out.sort();
-    out
+    config::list_templates(&templates_dir(config_dir)).unwrap_or_default()
 }
 
 /// Save `mapping` (with `headers`) as template `name`. Returns the file written.
@@ -114,35 +87,17 @@ pub fn save_template(
     mapping: &Mapping,
     headers: &[String],
 ) -> Result<PathBuf, String> {
-    let clean: String = name
-        .trim()
-        .chars()
-        .map(|c| {
-            if c.is_alphanumeric() || c == '-' || c == '_' || c == ' ' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if clean.trim().is_empty() {
-        return Err("Give the template a name first.".to_owned());
-    }
-    let dir = templates_dir(config_dir);
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: cannot create: {e}", dir.display()))?;
-    let path = dir.join(format!("{}.json", clean.trim()));
     let mut mapping = mapping.clone();
     mapping.headers = headers.to_vec();
-    mapping.save(&path).map_err(|e| e.to_string())?;
-    Ok(path)
+    config::save_template(&templates_dir(config_dir), name, &mapping).map_err(|e| e.to_string())
 }
 
 /// The first saved template made for a file with exactly these headers.
 pub fn template_matching(config_dir: &Path, headers: &[String]) -> Option<(String, Mapping)> {
-    list_templates(config_dir)
-        .into_iter()
-        .filter_map(|(name, path)| Mapping::load(&path).ok().map(|m| (name, m)))
-        .find(|(_, m)| m.matches_headers(headers))
+    config::find_template_for_headers(&templates_dir(config_dir), headers)
+        .ok()
+        .flatten()
+        .map(|t| (t.name, t.mapping))
 }
 
 // ----- suggestion -----
@@ -155,39 +110,14 @@ pub fn suggest_mapping(file: &LoadedFile) -> (Mapping, Vec<FieldConfidence>) {
 
 // ----- connections and secrets -----
 
-/// How a connection authenticates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ConnectionKind {
-    /// Service account: username + secret, with a project id.
-    ServiceAccount,
-    /// Project token.
-    ProjectToken,
-}
+pub use crate::config::{Connection as SavedConnection, ConnectionKind, Region};
 
-impl ConnectionKind {
-    /// Display name.
-    pub fn name(self) -> &'static str {
-        match self {
-            ConnectionKind::ServiceAccount => "Service account",
-            ConnectionKind::ProjectToken => "Project token",
-        }
+/// Display name of a connection kind.
+pub fn kind_name(kind: ConnectionKind) -> &'static str {
+    match kind {
+        ConnectionKind::ServiceAccount => "Service account",
+        ConnectionKind::ProjectToken => "Project token",
     }
-}
-
-/// A saved connection without its secret (what the config file holds).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct SavedConnection {
-    /// The connection's name (also the keychain entry's name).
-    pub name: String,
-    /// Region code: `us`, `eu` or `in`.
-    pub region: String,
-    /// Project id.
-    pub project_id: String,
-    /// Service account or token.
-    pub kind: ConnectionKind,
-    /// Service account username (empty for a token).
-    pub username: String,
 }
 
 /// A connection ready to use: the saved settings plus the secret.
@@ -208,41 +138,30 @@ impl std::fmt::Debug for ActiveConnection {
     }
 }
 
-/// The regions a project can live in, as (code, display name).
-pub const REGIONS: [(&str, &str); 3] = [
-    ("us", "United States (US)"),
-    ("eu", "European Union (EU)"),
-    ("in", "India (IN)"),
+/// The regions a project can live in, with display names.
+pub const REGIONS: [(Region, &str); 3] = [
+    (Region::Us, "United States (US)"),
+    (Region::Eu, "European Union (EU)"),
+    (Region::In, "India (IN)"),
 ];
 
-/// Display name of a region code.
-pub fn region_name(code: &str) -> &'static str {
+/// Display name of a region.
+pub fn region_name(region: Region) -> &'static str {
     REGIONS
         .iter()
-        .find(|(c, _)| *c == code)
+        .find(|(r, _)| *r == region)
         .map(|(_, n)| *n)
         .unwrap_or("Unknown region")
 }
 
-const CONNECTIONS_FILE: &str = "connections.json";
-
 /// Saved connections (without secrets), sorted by name.
-pub fn load_connections(config_dir: &Path) -> Vec<SavedConnection> {
-    let mut list: Vec<SavedConnection> = std::fs::read_to_string(config_dir.join(CONNECTIONS_FILE))
-        .ok()
-        .and_then(|text| serde_json::from_str(&text).ok())
-        .unwrap_or_default();
+pub fn load_connections(config_dir: &Path) -> Result<Vec<SavedConnection>, String> {
+    let mut list = ConfigStore::at(config_dir)
+        .load()
+        .map_err(|e| e.to_string())?
+        .connections;
     list.sort_by(|a, b| a.name.cmp(&b.name));
-    list
-}
-
-/// Save the connections list (no secrets in it).
-pub fn save_connections(config_dir: &Path, list: &[SavedConnection]) -> Result<(), String> {
-    std::fs::create_dir_all(config_dir)
-        .map_err(|e| format!("{}: cannot create: {e}", config_dir.display()))?;
-    let path = config_dir.join(CONNECTIONS_FILE);
-    let text = serde_json::to_string_pretty(list).map_err(|e| e.to_string())?;
-    std::fs::write(&path, text + "\n").map_err(|e| format!("{}: cannot write: {e}", path.display()))
+    Ok(list)
 }
 
 /// Secrets by connection name: the OS keychain when there is one, plus secrets kept for this
@@ -282,25 +201,39 @@ impl Secrets {
         self.store.as_ref().err().map(String::as_str)
     }
 
-    /// Save a secret: in the keychain, or (when `session_only`) in memory for this session.
-    pub fn save(
+    /// Save a connection: its secret in the keychain (or, when `session_only`, in memory for
+    /// this session), its settings in the config file. A renamed connection's old entry goes.
+    pub fn save_connection(
         &mut self,
-        connection: &str,
+        config_dir: &Path,
+        connection: SavedConnection,
         secret: SecretString,
         session_only: bool,
+        renamed_from: Option<&str>,
     ) -> Result<(), String> {
-        if session_only {
-            self.session.set(connection, secret);
-            return Ok(());
-        }
-        match &self.store {
-            Ok(store) => {
-                store.set(connection, &secret).map_err(|e| e.to_string())?;
-                self.session.remove(connection);
-                Ok(())
+        connection.validate().map_err(|e| e.to_string())?;
+        let store = ConfigStore::at(config_dir);
+        match (&self.store, session_only) {
+            (Ok(keychain), false) => {
+                store
+                    .save_connection(connection.clone(), &secret, keychain)
+                    .map_err(|e| e.to_string())?;
+                self.session.remove(&connection.name);
             }
-            Err(reason) => Err(format!("The keychain is not available: {reason}")),
+            (Err(reason), false) => {
+                return Err(format!("The keychain is not available: {reason}"));
+            }
+            (_, true) => {
+                let mut config = store.load().map_err(|e| e.to_string())?;
+                config.upsert_connection(connection.clone());
+                store.save(&config).map_err(|e| e.to_string())?;
+                self.session.set(&connection.name, secret);
+            }
         }
+        if let Some(old) = renamed_from.filter(|old| *old != connection.name) {
+            self.delete_connection(config_dir, old)?;
+        }
+        Ok(())
     }
 
     /// A connection's secret: this session's, else the keychain's.
@@ -319,13 +252,23 @@ impl Secrets {
         self.session.contains(connection)
     }
 
-    /// Forget a connection's secret everywhere.
-    pub fn delete(&mut self, connection: &str) -> Result<(), String> {
-        self.session.remove(connection);
-        if let Ok(store) = &self.store {
-            store.delete(connection).map_err(|e| e.to_string())?;
+    /// Delete a connection: its settings and its secret everywhere.
+    pub fn delete_connection(&mut self, config_dir: &Path, name: &str) -> Result<(), String> {
+        self.session.remove(name);
+        let store = ConfigStore::at(config_dir);
+        match &self.store {
+            Ok(keychain) => store
+                .delete_connection(name, keychain)
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+            Err(_) => {
+                let mut config = store.load().map_err(|e| e.to_string())?;
+                if config.remove_connection(name).is_some() {
+                    store.save(&config).map_err(|e| e.to_string())?;
+                }
+                Ok(())
+            }
         }
-        Ok(())
     }
 }
 

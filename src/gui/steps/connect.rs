@@ -6,7 +6,8 @@ use egui::RichText;
 use crate::credentials::SecretString;
 use crate::gui::AppDeps;
 use crate::gui::backend::{
-    self, ActiveConnection, ConnectionKind, ConnectionTest, REGIONS, SavedConnection, region_name,
+    self, ActiveConnection, ConnectionKind, ConnectionTest, REGIONS, Region, SavedConnection,
+    region_name,
 };
 use crate::gui::session::Session;
 use crate::gui::worker::Task;
@@ -18,8 +19,8 @@ pub struct ConnectionForm {
     pub editing: Option<String>,
     /// Name.
     pub name: String,
-    /// Region code.
-    pub region: String,
+    /// Region.
+    pub region: Region,
     /// Project id.
     pub project_id: String,
     /// Kind.
@@ -37,7 +38,7 @@ impl ConnectionForm {
         Self {
             editing: None,
             name: String::new(),
-            region: "us".to_owned(),
+            region: Region::Us,
             project_id: String::new(),
             kind: ConnectionKind::ServiceAccount,
             username: String::new(),
@@ -50,10 +51,10 @@ impl ConnectionForm {
         Self {
             editing: Some(saved.name.clone()),
             name: saved.name.clone(),
-            region: saved.region.clone(),
-            project_id: saved.project_id.clone(),
+            region: saved.region,
+            project_id: saved.project_id.clone().unwrap_or_default(),
             kind: saved.kind,
-            username: saved.username.clone(),
+            username: saved.username.clone().unwrap_or_default(),
             secret: String::new(),
             session_only,
         }
@@ -73,10 +74,14 @@ pub struct ConnectStep {
 impl ConnectStep {
     /// The step with the saved connections from the config folder.
     pub fn new(deps: &AppDeps) -> Self {
+        let (connections, message) = match backend::load_connections(&deps.config_dir) {
+            Ok(list) => (list, None),
+            Err(e) => (Vec::new(), Some((false, e))),
+        };
         Self {
-            connections: backend::load_connections(&deps.config_dir),
+            connections,
             form: None,
-            message: None,
+            message,
             testing: None,
             test_result: None,
         }
@@ -161,11 +166,14 @@ impl ConnectStep {
                     } else {
                         RichText::new(&saved.name)
                     });
-                    ui.label(region_name(&saved.region));
-                    ui.label(&saved.project_id);
+                    ui.label(region_name(saved.region));
+                    ui.label(saved.project_id.clone().unwrap_or_default());
                     ui.label(match saved.kind {
                         ConnectionKind::ServiceAccount => {
-                            format!("Service account {}", saved.username)
+                            format!(
+                                "Service account {}",
+                                saved.username.clone().unwrap_or_default()
+                            )
                         }
                         ConnectionKind::ProjectToken => "Project token".to_owned(),
                     });
@@ -197,9 +205,12 @@ impl ConnectStep {
                 self.message = None;
             }
             Some((_, saved)) => {
-                self.connections.retain(|c| c.name != saved.name);
-                let saved_list = backend::save_connections(&deps.config_dir, &self.connections);
-                let forgot = deps.secrets.delete(&saved.name);
+                let deleted = deps
+                    .secrets
+                    .delete_connection(&deps.config_dir, &saved.name);
+                if deleted.is_ok() {
+                    self.connections.retain(|c| c.name != saved.name);
+                }
                 if session
                     .connection
                     .as_ref()
@@ -207,7 +218,7 @@ impl ConnectStep {
                 {
                     session.connection = None;
                 }
-                self.message = Some(match saved_list.and(forgot) {
+                self.message = Some(match deleted {
                     Ok(()) => (
                         true,
                         format!("Deleted connection '{}' and its secret.", saved.name),
@@ -268,10 +279,10 @@ impl ConnectStep {
 
                     ui.label("Region");
                     egui::ComboBox::new("region", "Project region")
-                        .selected_text(region_name(&form.region))
+                        .selected_text(region_name(form.region))
                         .show_ui(ui, |ui| {
                             for (code, name) in REGIONS {
-                                ui.selectable_value(&mut form.region, code.to_owned(), name);
+                                ui.selectable_value(&mut form.region, code, name);
                             }
                         });
                     ui.end_row();
@@ -364,15 +375,6 @@ impl ConnectStep {
             return Err("Nothing to save.".to_owned());
         };
         let name = form.name.trim().to_owned();
-        if name.is_empty() {
-            return Err("Give the connection a name.".to_owned());
-        }
-        if form.kind == ConnectionKind::ServiceAccount && form.project_id.trim().is_empty() {
-            return Err("Enter the project ID (Mixpanel: Project settings → Overview).".to_owned());
-        }
-        if form.kind == ConnectionKind::ServiceAccount && form.username.trim().is_empty() {
-            return Err("Enter the service account's username.".to_owned());
-        }
         let renamed_from = form.editing.clone().filter(|old| *old != name);
         if (form.editing.is_none() || renamed_from.is_some())
             && self.connections.iter().any(|c| c.name == name)
@@ -381,42 +383,40 @@ impl ConnectStep {
                 "A connection named '{name}' exists already. Choose another name."
             ));
         }
+        let project_id = form.project_id.trim().to_owned();
         let saved = SavedConnection {
             name: name.clone(),
-            region: form.region.clone(),
-            project_id: form.project_id.trim().to_owned(),
+            region: form.region,
+            project_id: (!project_id.is_empty()).then_some(project_id),
             kind: form.kind,
-            username: if form.kind == ConnectionKind::ServiceAccount {
-                form.username.trim().to_owned()
-            } else {
-                String::new()
-            },
+            username: (form.kind == ConnectionKind::ServiceAccount)
+                .then(|| form.username.trim().to_owned()),
         };
-        let secret = form.secret.trim().to_owned();
-        if secret.is_empty() {
+        saved.validate().map_err(|e| e.to_string())?;
+        let typed = form.secret.trim().to_owned();
+        let secret = if typed.is_empty() {
             // Keep the existing secret (moved to the new name when renamed).
             let old_name = form.editing.clone().unwrap_or_else(|| name.clone());
-            let existing = deps.secrets.get(&old_name)?;
-            let Some(existing) = existing else {
-                return Err("Enter the secret (it is not saved yet).".to_owned());
-            };
-            if renamed_from.is_some() {
-                deps.secrets.save(&name, existing, form.session_only)?;
+            match deps.secrets.get(&old_name)? {
+                Some(existing) => existing,
+                None => return Err("Enter the secret (none is saved yet).".to_owned()),
             }
         } else {
-            deps.secrets
-                .save(&name, SecretString::new(secret), form.session_only)?;
-        }
-        if let Some(old) = &renamed_from {
-            let _ = deps.secrets.delete(old);
-        }
+            SecretString::new(typed)
+        };
+        deps.secrets.save_connection(
+            &deps.config_dir,
+            saved.clone(),
+            secret,
+            form.session_only,
+            renamed_from.as_deref(),
+        )?;
         form.secret.clear();
         let editing = form.editing.clone();
         self.connections
             .retain(|c| Some(&c.name) != editing.as_ref() && c.name != name);
         self.connections.push(saved.clone());
         self.connections.sort_by(|a, b| a.name.cmp(&b.name));
-        backend::save_connections(&deps.config_dir, &self.connections)?;
         Ok(saved)
     }
 
@@ -428,8 +428,8 @@ impl ConnectStep {
         ui.label(
             RichText::new(format!(
                 "Importing into project {} ({}) with '{}'",
-                connection.saved.project_id,
-                region_name(&connection.saved.region),
+                connection.saved.project_id.clone().unwrap_or_default(),
+                region_name(connection.saved.region),
                 connection.saved.name
             ))
             .strong(),

@@ -165,10 +165,10 @@ impl ImportStep {
             ui.label(RichText::new("Ready to import").strong().size(16.0));
             egui::Grid::new("confirm").num_columns(2).show(ui, |ui| {
                 ui.label("Project");
-                ui.strong(format!("{} (connection '{}')", connection.saved.project_id, connection.saved.name));
+                ui.strong(format!("{} (connection '{}')", connection.saved.project_id.clone().unwrap_or_default(), connection.saved.name));
                 ui.end_row();
                 ui.label("Region");
-                ui.strong(region_name(&connection.saved.region));
+                ui.strong(region_name(connection.saved.region));
                 ui.end_row();
                 ui.label("Events");
                 ui.strong(events);
