@@ -156,25 +156,30 @@ impl MixportApp {
         for (number, step) in Step::ALL.iter().enumerate() {
             let done = self.is_done(*step);
             let reachable = self.is_reachable(*step);
-            let mark = if done { "✔" } else { " " };
-            let text = format!("{mark} {}. {}", number + 1, step.title());
+            let text = format!("{}. {}", number + 1, step.title());
             let response = ui
-                .add_enabled(
-                    reachable,
-                    egui::Button::selectable(self.current == *step, text)
-                        .min_size(egui::vec2(ui.available_width(), 28.0)),
-                )
-                .on_hover_text(if done {
-                    format!("{}: done", step.title())
-                } else if reachable {
-                    format!("{}: to do", step.title())
-                } else {
-                    format!("{}: finish the steps above first", step.title())
-                });
+                .horizontal(|ui| {
+                    status_dot(ui, done, self.current == *step);
+                    ui.add_enabled(
+                        reachable,
+                        egui::Button::selectable(self.current == *step, text)
+                            .min_size(egui::vec2(ui.available_width(), 28.0)),
+                    )
+                    .on_hover_text(if done {
+                        format!("{}: done", step.title())
+                    } else if reachable {
+                        format!("{}: to do", step.title())
+                    } else {
+                        format!("{}: finish the steps above first", step.title())
+                    })
+                })
+                .inner;
             if response.clicked() {
                 self.go_to(*step);
             }
         }
+        ui.add_space(12.0);
+        ui.weak("A filled dot marks a finished step.");
         ui.with_layout(Layout::bottom_up(Align::Min), |ui| {
             ui.add_space(8.0);
             if ui.button("About Mixport").clicked() {
@@ -187,7 +192,7 @@ impl MixportApp {
         ui.horizontal(|ui| {
             let back = self.current.previous();
             if ui
-                .add_enabled(back.is_some(), egui::Button::new("◀ Back"))
+                .add_enabled(back.is_some(), egui::Button::new("Back"))
                 .clicked()
                 && let Some(step) = back
             {
@@ -197,8 +202,8 @@ impl MixportApp {
                 let next = self.current.next();
                 let can_go = next.is_some() && self.is_done(self.current);
                 let label = match next {
-                    Some(step) => format!("Next: {} ▶", step.title()),
-                    None => "Next ▶".to_owned(),
+                    Some(step) => format!("Next: {}", step.title()),
+                    None => "Next".to_owned(),
                 };
                 let response = ui.add_enabled(can_go, egui::Button::new(label));
                 if response.clicked()
@@ -282,6 +287,25 @@ impl MixportApp {
         self.check.poll(ctx, &mut self.session);
         self.connect.poll(ctx);
         self.import.poll(ctx, &mut self.session, &mut self.deps);
+    }
+}
+
+/// A small circle: filled green when the step is done, hollow otherwise.
+fn status_dot(ui: &mut egui::Ui, done: bool, current: bool) {
+    let (rect, _) = ui.allocate_exact_size(egui::vec2(14.0, 14.0), egui::Sense::hover());
+    let center = rect.center();
+    let color = if done {
+        egui::Color32::from_rgb(60, 160, 80)
+    } else if current {
+        ui.visuals().strong_text_color()
+    } else {
+        ui.visuals().weak_text_color()
+    };
+    if done {
+        ui.painter().circle_filled(center, 5.5, color);
+    } else {
+        ui.painter()
+            .circle_stroke(center, 5.0, egui::Stroke::new(1.5, color));
     }
 }
 

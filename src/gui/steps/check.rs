@@ -157,7 +157,7 @@ impl CheckStep {
             .auto_shrink([false, false])
             .show(ui, |ui| {
                 for message in &summary.mapping_warnings {
-                    ui.colored_label(ui.visuals().warn_fg_color, format!("⚠ {message}"));
+                    ui.colored_label(ui.visuals().warn_fg_color, message.clone());
                 }
                 if !summary.errors.is_empty() {
                     ui.label(RichText::new("Why rows would be rejected").strong());
@@ -190,17 +190,17 @@ fn counts(ui: &mut egui::Ui, summary: &CheckSummary) {
     ui.horizontal(|ui| {
         ui.label(RichText::new(format!("{} rows", summary.rows)).size(18.0));
         ui.label(
-            RichText::new(format!("✔ {} valid", summary.valid))
+            RichText::new(format!("{} valid", summary.valid))
                 .size(18.0)
                 .color(egui::Color32::from_rgb(60, 160, 80)),
         );
         ui.label(
-            RichText::new(format!("✖ {} invalid", summary.invalid))
+            RichText::new(format!("{} invalid", summary.invalid))
                 .size(18.0)
                 .color(ui.visuals().error_fg_color),
         );
         ui.label(
-            RichText::new(format!("⚠ {} with warnings", summary.with_warnings))
+            RichText::new(format!("{} with warnings", summary.with_warnings))
                 .size(18.0)
                 .color(ui.visuals().warn_fg_color),
         );

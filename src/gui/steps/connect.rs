@@ -162,7 +162,7 @@ impl ConnectStep {
                         .as_ref()
                         .is_some_and(|c| c.saved.name == saved.name);
                     ui.label(if active {
-                        RichText::new(format!("● {}", saved.name)).strong()
+                        RichText::new(format!("{} (in use)", saved.name)).strong()
                     } else {
                         RichText::new(&saved.name)
                     });
@@ -454,7 +454,7 @@ impl ConnectStep {
         });
         match &self.test_result {
             Some(Ok(message)) => {
-                ui.colored_label(egui::Color32::from_rgb(60, 160, 80), format!("✔ {message}"));
+                ui.colored_label(egui::Color32::from_rgb(60, 160, 80), message.clone());
             }
             Some(Err(message)) => {
                 ui.colored_label(ui.visuals().error_fg_color, message);

@@ -323,7 +323,7 @@ fn sniff_settings(ui: &mut egui::Ui, loaded: &LoadedFile) -> Option<SourceOption
         }
     });
     for note in &sniff.notes {
-        ui.weak(format!("ⓘ {note}"));
+        ui.weak(format!("Note: {note}"));
     }
     changed.then_some(options)
 }

@@ -127,7 +127,7 @@ impl MapStep {
             ui.colored_label(ui.visuals().hyperlink_color, note);
         }
         if let Err(problem) = self.validity_of(session) {
-            ui.colored_label(ui.visuals().warn_fg_color, format!("⚠ {problem}"));
+            ui.colored_label(ui.visuals().warn_fg_color, problem.clone());
         }
         let before = session.mapping.clone();
         egui::ScrollArea::vertical()
@@ -295,7 +295,7 @@ impl MapStep {
                         for value in values.iter().take(TIME_SAMPLES) {
                             ui.monospace(value);
                             match parser.parse_text(value) {
-                                Ok(ms) => ui.monospace(format!("→ {}", format_utc(ms))),
+                                Ok(ms) => ui.monospace(format_utc(ms)),
                                 Err(e) => {
                                     ui.colored_label(ui.visuals().error_fg_color, e.to_string())
                                 }
@@ -340,7 +340,10 @@ impl MapStep {
                         .or_else(|| resolve_country(value).map(str::to_owned));
                     let unresolved = resolved.is_none();
                     if unresolved {
-                        ui.colored_label(ui.visuals().warn_fg_color, format!("⚠ {value}"));
+                        ui.colored_label(
+                            ui.visuals().warn_fg_color,
+                            format!("{value} (not recognised)"),
+                        );
                     } else {
                         ui.label(value);
                     }
@@ -471,14 +474,14 @@ impl MapStep {
         self.selected_row = self.selected_row.min(last);
         ui.horizontal(|ui| {
             let label = ui.label("Preview row:");
-            if ui.button("◀ Previous row").clicked() {
+            if ui.button("Previous row").clicked() {
                 self.selected_row = self.selected_row.saturating_sub(1);
             }
             let mut shown = self.selected_row + 1;
             ui.add(egui::DragValue::new(&mut shown).range(1..=last + 1))
                 .labelled_by(label.id);
             self.selected_row = shown.saturating_sub(1).min(last);
-            if ui.button("Next row ▶").clicked() {
+            if ui.button("Next row").clicked() {
                 self.selected_row = (self.selected_row + 1).min(last);
             }
             if let Some(record) = file.preview.get(self.selected_row) {
@@ -714,7 +717,7 @@ fn confidence_badge(ui: &mut egui::Ui, confidence: Option<f32>) {
     match confidence {
         Some(c) if c >= 0.85 => ui.colored_label(
             Color32::from_rgb(60, 160, 80),
-            format!("✔ sure ({:.0}%)", c * 100.0),
+            format!("sure ({:.0}%)", c * 100.0),
         ),
         Some(c) if c > 0.0 => ui.colored_label(
             ui.visuals().warn_fg_color,
