@@ -1,0 +1,1399 @@
+//! A fake Mixpanel ingestion server for tests: a test fixture, not part of the app.
+//!
+//! It speaks plain HTTP/1.1 (hand-rolled over a tokio `TcpListener`, so that faults such as a
+//! connection dropped in the middle of a response are easy to inject) on `127.0.0.1` with a
+//! random port, in a background thread with its own tokio runtime. Dropping the
+//! [`FakeMixpanel`] stops it.
+//!
+//! `POST /import` follows `/work/shared/mixpanel-import-api.md`:
+//! - auth: a service account (Basic `user:secret` plus `project_id` in the query) or a project
+//!   token (Basic with the token as user name and an empty password, no `project_id`); anything
+//!   else gets the documented 401 body;
+//! - body: NDJSON or a JSON array, plain or `Content-Encoding: gzip`;
+//! - limits: more than `max_events` events or `max_bytes` uncompressed bytes → 413;
+//! - `strict=1`: each event is validated; the valid ones are stored, the invalid ones listed in
+//!   `failed_records` of a 400 (without `strict=1` invalid events are dropped silently, counted in
+//!   [`Counters::non_strict_requests`]);
+//! - faults, deterministic by the number of the `/import` request (1-based): 429 every Nth (with
+//!   or without `Retry-After`), 502 / 503 every Nth, a connection dropped mid-response every Nth
+//!   (after the events were stored), added latency, a forced 401.
+//!
+//! Messages follow Mixpanel's real strings where the shared doc knows them (`must not be
+//! missing`, `must not be in the future`, `must be specified as seconds since epoch`, the
+//! `$insert_id` characters message, `string should be valid utf8`). Where Mixpanel's wording is
+//! undocumented (time before 1971, banned ids, too many properties) the fixture uses the same
+//! `'<field>' is invalid: <reason>` shape with its own reason; those strings are the constants
+//! below so tests can name them.
+//!
+//! `GET /api/app/me` answers 200 with a small JSON of projects for a valid service account, 401
+//! otherwise.
+
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, HashSet};
+use std::io::Read;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::{Map, Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// The default service account's user name.
+pub const SA_USER: &str = "fake-sa.mixport-test";
+/// The default service account's secret.
+pub const SA_SECRET: &str = "fake-sa-secret-0123";
+/// The default project id.
+pub const PROJECT_ID: &str = "4242";
+/// The default project token.
+pub const TOKEN: &str = "faketoken0123456789abcdef";
+
+/// The exact 401 body (shared doc §2).
+pub const BODY_401: &str =
+    r#"{"code": 401, "error": "Invalid credentials", "status": "Unauthorized"}"#;
+/// The 429 body (shared doc §4).
+pub const BODY_429: &str = r#"{"code": 429, "error": "Project exceeded rate limits. Please retry the request with exponential backoff.", "status": "Too Many Requests"}"#;
+/// The HTML variant of a 413.
+pub const BODY_413_HTML: &str = "<html>\r\n<head><title>413 Request Entity Too Large</title></head>\r\n<body>\r\n<center><h1>413 Request Entity Too Large</h1></center>\r\n</body>\r\n</html>\r\n";
+/// The error text of a strict-mode 400.
+pub const ERROR_400: &str = "some data points in the request failed validation";
+
+/// `event` missing or empty.
+pub const MSG_EVENT_MISSING: &str = "'event' is invalid: must not be missing";
+/// `properties` missing or not an object (fixture wording).
+pub const MSG_PROPERTIES_MISSING: &str = "'properties' is invalid: must not be missing";
+/// `properties.time` missing.
+pub const MSG_TIME_MISSING: &str = "'properties.time' is invalid: must not be missing";
+/// `properties.time` not a number of seconds or milliseconds since the epoch.
+pub const MSG_TIME_NOT_EPOCH: &str =
+    "'properties.time' is invalid: must be specified as seconds since epoch";
+/// `properties.time` before 1971-01-01 (fixture wording: Mixpanel's is undocumented).
+pub const MSG_TIME_TOO_OLD: &str = "'properties.time' is invalid: must not be before 1971-01-01";
+/// `properties.time` more than one hour ahead.
+pub const MSG_TIME_FUTURE: &str = "'properties.time' is invalid: must not be in the future";
+/// A banned `distinct_id` (fixture wording).
+pub const MSG_DISTINCT_ID_BANNED: &str =
+    "'properties.distinct_id' is invalid: must not be a placeholder value";
+/// A `distinct_id` the test configured the server to reject (fixture only).
+pub const MSG_DISTINCT_ID_BLOCKED: &str =
+    "'properties.distinct_id' is invalid: rejected by the fake server's configuration";
+/// A banned `$insert_id` (fixture wording).
+pub const MSG_INSERT_ID_BANNED: &str =
+    "'properties.$insert_id' is invalid: must not be a placeholder value";
+/// A `$insert_id` too long or with characters outside `[A-Za-z0-9-]` (Mixpanel's string).
+pub const MSG_INSERT_ID_INVALID: &str =
+    "'$insert_id' is invalid: must only contain alphanumeric or hyphen '-' characters";
+/// 255 properties or more (fixture wording).
+pub const MSG_TOO_MANY_PROPERTIES: &str =
+    "'properties' is invalid: must have fewer than 255 properties";
+/// A line or element that is not JSON (fixture wording).
+pub const MSG_NOT_JSON: &str = "'event' is invalid: could not parse JSON";
+/// The plain-string failed record for identity events in a simplified-ID project.
+pub const MSG_IDENTITY: &str =
+    "identity events are not allowed when project is using simplified identity management";
+
+/// Mixpanel's banned values for `distinct_id` and `$insert_id` (case-insensitive).
+pub const BANNED_IDS: &[&str] = &[
+    "00000000-0000-0000-0000-000000000000",
+    "anon",
+    "anonymous",
+    "nil",
+    "none",
+    "null",
+    "n/a",
+    "na",
+    "undefined",
+    "unknown",
+    "<nil>",
+    "0",
+    "-1",
+    "true",
+    "false",
+    "[]",
+    "{}",
+];
+
+/// Identity event names.
+pub const IDENTITY_EVENTS: &[&str] = &["$identify", "$create_alias", "$merge"];
+
+/// 1971-01-01T00:00:00Z in milliseconds.
+const MIN_TIME_MS: i64 = 31_536_000_000;
+/// One hour.
+const MAX_FUTURE_MS: i64 = 3_600_000;
+/// Largest request body the fixture reads at all (anything bigger is refused with a 413).
+const HARD_BODY_CAP: usize = 128 * 1024 * 1024;
+/// Largest request head.
+const MAX_HEAD_BYTES: usize = 64 * 1024;
+/// Requests served on one keep-alive connection before the server closes it.
+const MAX_REQUESTS_PER_CONNECTION: usize = 100_000;
+/// A connection idle this long is closed.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Request log entries kept.
+const MAX_LOG: usize = 200_000;
+
+/// A service account the server accepts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceAccount {
+    /// User name.
+    pub username: String,
+    /// Secret.
+    pub secret: String,
+    /// The project it may import into.
+    pub project_id: String,
+}
+
+/// How `failed_records` spell the insert id key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InsertIdKey {
+    /// `insert_id` (what real responses use).
+    Plain,
+    /// `$insert_id` (what the docs show).
+    Dollar,
+}
+
+/// How a dropped connection looks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DropMode {
+    /// Status line and headers sent (with the full Content-Length), then half the body, then close.
+    MidBody,
+    /// Only part of the status line sent, then close.
+    MidHead,
+}
+
+/// What the store keeps of each accepted event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreMode {
+    /// Everything (event, ids, time and all properties).
+    Full,
+    /// Only the dedup key hash (for benchmarks: memory stays small).
+    KeysOnly,
+}
+
+/// Fault injection, deterministic by the 1-based number of the `/import` request.
+/// A value of 0 for an `*_every` field turns that fault off. When several apply to the same
+/// request: forced 401, then 429, then 503, then 502, then the drop (which happens after the
+/// events were processed and stored).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Faults {
+    /// Answer 429 to every Nth request.
+    pub rate_limit_every: u64,
+    /// `Retry-After` seconds sent with those 429s (`None`: no header).
+    pub retry_after_secs: Option<u64>,
+    /// Answer 503 to every Nth request.
+    pub unavailable_every: u64,
+    /// Answer 502 to every Nth request.
+    pub bad_gateway_every: u64,
+    /// Send 5xx bodies as HTML instead of JSON.
+    pub html_5xx: bool,
+    /// Drop the connection mid-response on every Nth request (after storing its events).
+    pub drop_every: u64,
+    /// How the drop looks.
+    pub drop_mode: DropMode,
+    /// Added latency before each `/import` answer.
+    pub latency: Duration,
+    /// Answer 401 to every request regardless of credentials.
+    pub force_401: bool,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Self {
+            rate_limit_every: 0,
+            retry_after_secs: None,
+            unavailable_every: 0,
+            bad_gateway_every: 0,
+            html_5xx: false,
+            drop_every: 0,
+            drop_mode: DropMode::MidBody,
+            latency: Duration::ZERO,
+            force_401: false,
+        }
+    }
+}
+
+/// The server's configuration. [`FakeConfig::default`] accepts [`SA_USER`]/[`SA_SECRET`] for
+/// project [`PROJECT_ID`] and the token [`TOKEN`], with Mixpanel's limits and no faults.
+#[derive(Debug, Clone)]
+pub struct FakeConfig {
+    /// Accepted service accounts.
+    pub service_accounts: Vec<ServiceAccount>,
+    /// Accepted project tokens.
+    pub tokens: Vec<String>,
+    /// Most events per request.
+    pub max_events: usize,
+    /// Most uncompressed bytes per request.
+    pub max_bytes: usize,
+    /// Answer 413 with an HTML page instead of JSON.
+    pub html_413: bool,
+    /// Key spelling in `failed_records`.
+    pub insert_id_key: InsertIdKey,
+    /// Extra `distinct_id` values to reject (exact match), answered with [`MSG_DISTINCT_ID_BLOCKED`].
+    pub reject_distinct_ids: Vec<String>,
+    /// Identity events make the whole request fail with plain-string `failed_records`.
+    pub identity_strings: bool,
+    /// What the store keeps.
+    pub store: StoreMode,
+    /// Faults to inject.
+    pub faults: Faults,
+}
+
+impl Default for FakeConfig {
+    fn default() -> Self {
+        Self {
+            service_accounts: vec![ServiceAccount {
+                username: SA_USER.to_owned(),
+                secret: SA_SECRET.to_owned(),
+                project_id: PROJECT_ID.to_owned(),
+            }],
+            tokens: vec![TOKEN.to_owned()],
+            max_events: 2000,
+            max_bytes: 10 * 1024 * 1024,
+            html_413: false,
+            insert_id_key: InsertIdKey::Plain,
+            reject_distinct_ids: Vec::new(),
+            identity_strings: false,
+            store: StoreMode::Full,
+            faults: Faults::default(),
+        }
+    }
+}
+
+/// One accepted event as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    /// Event name.
+    pub event: String,
+    /// `properties.distinct_id` as text (`None` when absent).
+    pub distinct_id: Option<String>,
+    /// `properties.time` normalised to milliseconds.
+    pub time_ms: i64,
+    /// `properties.$insert_id` (`None` when absent).
+    pub insert_id: Option<String>,
+    /// All properties exactly as sent (including time, distinct_id and $insert_id).
+    pub properties: Map<String, Value>,
+}
+
+impl StoredEvent {
+    /// The dedup key: (event, distinct_id, time, $insert_id).
+    pub fn key(&self) -> (String, String, i64, String) {
+        (
+            self.event.clone(),
+            self.distinct_id.clone().unwrap_or_default(),
+            self.time_ms,
+            self.insert_id.clone().unwrap_or_default(),
+        )
+    }
+}
+
+/// Counters, as a snapshot.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Every HTTP request, any path.
+    pub requests: u64,
+    /// `POST /import` requests.
+    pub import_requests: u64,
+    /// Responses by status code (dropped responses are counted under the status they would have had).
+    pub by_status: BTreeMap<u16, u64>,
+    /// Events parsed from `/import` bodies that were processed (not refused by a fault, 401 or 413).
+    pub events_received: u64,
+    /// Events accepted and stored (duplicates included).
+    pub events_stored: u64,
+    /// Events rejected by validation.
+    pub events_rejected: u64,
+    /// Request body bytes as received (compressed when gzip).
+    pub bytes_received: u64,
+    /// Request body bytes after decompression.
+    pub bytes_uncompressed: u64,
+    /// Connections dropped on purpose.
+    pub dropped_connections: u64,
+    /// `/import` requests without `strict=1`.
+    pub non_strict_requests: u64,
+    /// `/import` requests without `ip=0`.
+    pub requests_without_ip0: u64,
+    /// Requests whose body was gzip.
+    pub gzip_requests: u64,
+}
+
+impl Counters {
+    /// Responses with this status.
+    pub fn status(&self, code: u16) -> u64 {
+        self.by_status.get(&code).copied().unwrap_or(0)
+    }
+}
+
+/// One `/import` request, as logged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestRecord {
+    /// 1-based `/import` request number.
+    pub number: u64,
+    /// The query string.
+    pub query: String,
+    /// `Content-Type`.
+    pub content_type: Option<String>,
+    /// `Content-Encoding`.
+    pub content_encoding: Option<String>,
+    /// Events in the body (0 when not parsed).
+    pub events: usize,
+    /// The status answered.
+    pub status: u16,
+    /// Whether the connection was dropped mid-response.
+    pub dropped: bool,
+}
+
+#[derive(Default)]
+struct Store {
+    events: Vec<StoredEvent>,
+    unique: HashSet<u128>,
+    counters: Counters,
+    log: Vec<RequestRecord>,
+}
+
+struct Shared {
+    config: Mutex<FakeConfig>,
+    store: Mutex<Store>,
+    import_number: AtomicU64,
+}
+
+impl Shared {
+    fn store(&self) -> MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(|p| p.into_inner())
+    }
+    fn config(&self) -> FakeConfig {
+        self.config
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
+/// A running fake server. Stops when dropped.
+pub struct FakeMixpanel {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl FakeMixpanel {
+    /// Start a server with the default configuration.
+    pub fn start_default() -> Self {
+        Self::start(FakeConfig::default())
+    }
+
+    /// Start a server on 127.0.0.1 with a random port.
+    pub fn start(config: FakeConfig) -> Self {
+        let listener =
+            std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1 for the fake server");
+        listener
+            .set_nonblocking(true)
+            .expect("non-blocking listener");
+        let addr = listener.local_addr().expect("listener address");
+        let shared = Arc::new(Shared {
+            config: Mutex::new(config),
+            store: Mutex::new(Store::default()),
+            import_number: AtomicU64::new(0),
+        });
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let thread_shared = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("fake-mixpanel".into())
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                    .expect("fake server runtime");
+                runtime.block_on(accept_loop(listener, thread_shared, rx));
+                runtime.shutdown_timeout(Duration::from_secs(2));
+            })
+            .expect("spawn the fake server thread");
+        Self {
+            addr,
+            shared,
+            shutdown: Some(tx),
+            thread: Some(thread),
+        }
+    }
+
+    /// The socket address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT` (no trailing slash), for `--api-base`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// `http://127.0.0.1:PORT/import`.
+    pub fn import_url(&self) -> String {
+        format!("{}/import", self.base_url())
+    }
+
+    /// Replace the fault settings (takes effect for the next request).
+    pub fn set_faults(&self, faults: Faults) {
+        self.shared
+            .config
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .faults = faults;
+    }
+
+    /// Change the configuration in place.
+    pub fn configure(&self, change: impl FnOnce(&mut FakeConfig)) {
+        change(&mut self.shared.config.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+
+    /// A snapshot of the counters.
+    pub fn counters(&self) -> Counters {
+        self.shared.store().counters.clone()
+    }
+
+    /// The `/import` request log.
+    pub fn request_log(&self) -> Vec<RequestRecord> {
+        self.shared.store().log.clone()
+    }
+
+    /// Every accepted event, duplicates included, in arrival order ([`StoreMode::Full`] only).
+    pub fn events_raw(&self) -> Vec<StoredEvent> {
+        self.shared.store().events.clone()
+    }
+
+    /// How many events were accepted, duplicates included.
+    pub fn raw_count(&self) -> u64 {
+        self.shared.store().counters.events_stored
+    }
+
+    /// How many distinct (event, distinct_id, time, $insert_id) keys were accepted.
+    pub fn unique_count(&self) -> u64 {
+        self.shared.store().unique.len() as u64
+    }
+
+    /// Accepted events deduplicated by the four-tuple, first arrival kept, sorted by
+    /// (time, insert_id, event, distinct_id) ([`StoreMode::Full`] only).
+    pub fn events_deduplicated(&self) -> Vec<StoredEvent> {
+        let store = self.shared.store();
+        let mut seen = HashSet::new();
+        let mut out: Vec<StoredEvent> = store
+            .events
+            .iter()
+            .filter(|e| seen.insert(e.key()))
+            .cloned()
+            .collect();
+        out.sort_by(|a, b| {
+            (a.time_ms, &a.insert_id, &a.event, &a.distinct_id).cmp(&(
+                b.time_ms,
+                &b.insert_id,
+                &b.event,
+                &b.distinct_id,
+            ))
+        });
+        out
+    }
+}
+
+impl Drop for FakeMixpanel {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+async fn accept_loop(
+    listener: std::net::TcpListener,
+    shared: Arc<Shared>,
+    mut shutdown: tokio::sync::oneshot::Receiver<()>,
+) {
+    let listener = match TcpListener::from_std(listener) {
+        Ok(l) => l,
+        Err(_) => return,
+    };
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => {
+                let Ok((stream, peer)) = accepted else { continue };
+                if !peer.ip().is_loopback() {
+                    continue;
+                }
+                let _ = stream.set_nodelay(true);
+                tokio::spawn(serve_connection(stream, shared.clone()));
+            }
+        }
+    }
+}
+
+/// A parsed request.
+struct Request {
+    method: String,
+    path: String,
+    query: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+    close: bool,
+}
+
+impl Request {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+    fn query_param(&self, name: &str) -> Option<String> {
+        self.query.split('&').find_map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(k) == name).then(|| percent_decode(v))
+        })
+    }
+}
+
+/// A response to write.
+struct Reply {
+    status: u16,
+    content_type: &'static str,
+    body: Vec<u8>,
+    retry_after: Option<u64>,
+    drop: Option<DropMode>,
+}
+
+impl Reply {
+    fn json(status: u16, body: impl Into<Vec<u8>>) -> Self {
+        Self {
+            status,
+            content_type: "application/json",
+            body: body.into(),
+            retry_after: None,
+            drop: None,
+        }
+    }
+    fn html(status: u16, body: impl Into<Vec<u8>>) -> Self {
+        Self {
+            content_type: "text/html",
+            ..Self::json(status, body)
+        }
+    }
+}
+
+enum ReadOutcome {
+    Request(Request),
+    TooLarge,
+    Closed,
+}
+
+async fn serve_connection(mut stream: TcpStream, shared: Arc<Shared>) {
+    let mut buf: Vec<u8> = Vec::with_capacity(16 * 1024);
+    for _ in 0..MAX_REQUESTS_PER_CONNECTION {
+        let outcome =
+            match tokio::time::timeout(IDLE_TIMEOUT, read_request(&mut stream, &mut buf)).await {
+                Ok(Ok(outcome)) => outcome,
+                _ => return,
+            };
+        let request = match outcome {
+            ReadOutcome::Request(r) => r,
+            ReadOutcome::Closed => return,
+            ReadOutcome::TooLarge => {
+                let reply = Reply::json(413, too_large_body(HARD_BODY_CAP));
+                let _ = write_reply(&mut stream, &reply, true).await;
+                return;
+            }
+        };
+        let close = request.close;
+        let reply = handle(&shared, request).await;
+        if let Some(mode) = reply.drop {
+            write_partial(&mut stream, &reply, mode).await;
+            return;
+        }
+        if write_reply(&mut stream, &reply, close).await.is_err() || close {
+            let _ = stream.shutdown().await;
+            return;
+        }
+    }
+}
+
+fn find_subsequence(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+async fn fill(stream: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+    let mut chunk = [0u8; 64 * 1024];
+    let n = stream.read(&mut chunk).await?;
+    buf.extend_from_slice(&chunk[..n]);
+    Ok(n)
+}
+
+async fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<ReadOutcome> {
+    // The head.
+    let head_end = loop {
+        if let Some(pos) = find_subsequence(buf, b"\r\n\r\n") {
+            break pos;
+        }
+        if buf.len() > MAX_HEAD_BYTES {
+            return Ok(ReadOutcome::Closed);
+        }
+        if fill(stream, buf).await? == 0 {
+            return Ok(ReadOutcome::Closed);
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let request_line = lines.next().unwrap_or_default();
+    let mut parts = request_line.split(' ');
+    let method = parts.next().unwrap_or_default().to_owned();
+    let target = parts.next().unwrap_or_default().to_owned();
+    let version = parts.next().unwrap_or_default().to_owned();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+    };
+    let close = match header("connection") {
+        Some(v) if v.eq_ignore_ascii_case("close") => true,
+        Some(v) if v.eq_ignore_ascii_case("keep-alive") => false,
+        _ => version == "HTTP/1.0",
+    };
+    let chunked = header("transfer-encoding")
+        .map(|v| v.to_ascii_lowercase().contains("chunked"))
+        .unwrap_or(false);
+    let body_start = head_end + 4;
+    let body;
+    if chunked {
+        loop {
+            match decode_chunked(&buf[body_start..]) {
+                ChunkedState::Done(decoded, consumed) => {
+                    body = decoded;
+                    buf.drain(..body_start + consumed);
+                    break;
+                }
+                ChunkedState::Invalid => return Ok(ReadOutcome::Closed),
+                ChunkedState::NeedMore => {
+                    if buf.len() - body_start > HARD_BODY_CAP {
+                        return Ok(ReadOutcome::TooLarge);
+                    }
+                    if fill(stream, buf).await? == 0 {
+                        return Ok(ReadOutcome::Closed);
+                    }
+                }
+            }
+        }
+    } else {
+        let length: usize = match header("content-length") {
+            Some(v) => match v.parse() {
+                Ok(n) => n,
+                Err(_) => return Ok(ReadOutcome::Closed),
+            },
+            None => 0,
+        };
+        if length > HARD_BODY_CAP {
+            return Ok(ReadOutcome::TooLarge);
+        }
+        while buf.len() < body_start + length {
+            if fill(stream, buf).await? == 0 {
+                return Ok(ReadOutcome::Closed);
+            }
+        }
+        body = buf[body_start..body_start + length].to_vec();
+        buf.drain(..body_start + length);
+    }
+    let (path, query) = match target.split_once('?') {
+        Some((p, q)) => (p.to_owned(), q.to_owned()),
+        None => (target.clone(), String::new()),
+    };
+    Ok(ReadOutcome::Request(Request {
+        method,
+        path,
+        query,
+        headers,
+        body,
+        close,
+    }))
+}
+
+enum ChunkedState {
+    Done(Vec<u8>, usize),
+    NeedMore,
+    Invalid,
+}
+
+fn decode_chunked(data: &[u8]) -> ChunkedState {
+    let mut out = Vec::new();
+    let mut pos = 0;
+    loop {
+        let Some(line_end) = find_subsequence(&data[pos..], b"\r\n") else {
+            return ChunkedState::NeedMore;
+        };
+        let size_text = String::from_utf8_lossy(&data[pos..pos + line_end]);
+        let size_text = size_text.split(';').next().unwrap_or_default().trim();
+        let Ok(size) = usize::from_str_radix(size_text, 16) else {
+            return ChunkedState::Invalid;
+        };
+        pos += line_end + 2;
+        if size == 0 {
+            // Trailers end with an empty line.
+            return match find_subsequence(&data[pos..], b"\r\n") {
+                Some(0) => ChunkedState::Done(out, pos + 2),
+                Some(_) => match find_subsequence(&data[pos..], b"\r\n\r\n") {
+                    Some(end) => ChunkedState::Done(out, pos + end + 4),
+                    None => ChunkedState::NeedMore,
+                },
+                None => ChunkedState::NeedMore,
+            };
+        }
+        if data.len() < pos + size + 2 {
+            return ChunkedState::NeedMore;
+        }
+        out.extend_from_slice(&data[pos..pos + size]);
+        pos += size + 2;
+    }
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        413 => "Request Entity Too Large",
+        429 => "Too Many Requests",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        _ => "Unknown",
+    }
+}
+
+fn reply_head(reply: &Reply, close: bool) -> Vec<u8> {
+    let mut head = format!(
+        "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n",
+        reply.status,
+        reason(reply.status),
+        reply.content_type,
+        reply.body.len()
+    );
+    if let Some(secs) = reply.retry_after {
+        head.push_str(&format!("Retry-After: {secs}\r\n"));
+    }
+    if close {
+        head.push_str("Connection: close\r\n");
+    }
+    head.push_str("\r\n");
+    head.into_bytes()
+}
+
+async fn write_reply(stream: &mut TcpStream, reply: &Reply, close: bool) -> std::io::Result<()> {
+    let mut bytes = reply_head(reply, close);
+    bytes.extend_from_slice(&reply.body);
+    stream.write_all(&bytes).await?;
+    stream.flush().await
+}
+
+async fn write_partial(stream: &mut TcpStream, reply: &Reply, mode: DropMode) {
+    let bytes = match mode {
+        DropMode::MidHead => b"HTTP/1.1 20".to_vec(),
+        DropMode::MidBody => {
+            let mut bytes = reply_head(reply, false);
+            bytes.extend_from_slice(&reply.body[..reply.body.len() / 2]);
+            bytes
+        }
+    };
+    let _ = stream.write_all(&bytes).await;
+    let _ = stream.flush().await;
+    let _ = stream.shutdown().await;
+}
+
+async fn handle(shared: &Shared, request: Request) -> Reply {
+    {
+        let mut store = shared.store();
+        store.counters.requests += 1;
+    }
+    match (request.method.as_str(), request.path.as_str()) {
+        ("POST", "/import") => handle_import(shared, request).await,
+        ("GET", "/api/app/me") => {
+            let reply = handle_me(shared, &request);
+            count_status(shared, reply.status);
+            reply
+        }
+        (_, "/import") | (_, "/api/app/me") => {
+            count_status(shared, 405);
+            Reply::json(
+                405,
+                r#"{"code": 405, "error": "method not allowed", "status": "Method Not Allowed"}"#,
+            )
+        }
+        _ => {
+            count_status(shared, 404);
+            Reply::json(
+                404,
+                r#"{"code": 404, "error": "not found", "status": "Not Found"}"#,
+            )
+        }
+    }
+}
+
+fn count_status(shared: &Shared, status: u16) {
+    *shared.store().counters.by_status.entry(status).or_insert(0) += 1;
+}
+
+/// Who the request authenticated as.
+#[derive(Debug, PartialEq, Eq)]
+enum Auth {
+    ServiceAccount,
+    Token,
+    Invalid,
+}
+
+fn authenticate(config: &FakeConfig, request: &Request) -> Auth {
+    let Some((user, pass)) = request.header("authorization").and_then(basic_credentials) else {
+        return Auth::Invalid;
+    };
+    match request.query_param("project_id") {
+        Some(project) => {
+            let ok = config
+                .service_accounts
+                .iter()
+                .any(|sa| sa.username == user && sa.secret == pass && sa.project_id == project);
+            if ok {
+                Auth::ServiceAccount
+            } else {
+                Auth::Invalid
+            }
+        }
+        None => {
+            if pass.is_empty() && config.tokens.contains(&user) {
+                Auth::Token
+            } else {
+                Auth::Invalid
+            }
+        }
+    }
+}
+
+fn handle_me(shared: &Shared, request: &Request) -> Reply {
+    let config = shared.config();
+    let Some((user, pass)) = request.header("authorization").and_then(basic_credentials) else {
+        return Reply::json(401, BODY_401);
+    };
+    let projects: Map<String, Value> = config
+        .service_accounts
+        .iter()
+        .filter(|sa| sa.username == user && sa.secret == pass)
+        .map(|sa| {
+            (
+                sa.project_id.clone(),
+                json!({"name": format!("Fake project {}", sa.project_id), "organization_id": 1, "domain": "mixpanel.com"}),
+            )
+        })
+        .collect();
+    if config.faults.force_401 || projects.is_empty() {
+        return Reply::json(401, BODY_401);
+    }
+    let body = json!({
+        "status": "ok",
+        "results": {
+            "user_name": user,
+            "organizations": {"1": {"id": 1, "name": "Fake organisation"}},
+            "projects": projects,
+        }
+    });
+    Reply::json(200, body.to_string())
+}
+
+fn too_large_body(limit: usize) -> String {
+    json!({"code": 413, "error": format!("request exceeds max limit of {limit} bytes"), "status": "Request Entity Too Large"}).to_string()
+}
+
+async fn handle_import(shared: &Shared, request: Request) -> Reply {
+    let number = shared.import_number.fetch_add(1, Ordering::SeqCst) + 1;
+    let config = shared.config();
+    let faults = &config.faults;
+    if !faults.latency.is_zero() {
+        tokio::time::sleep(faults.latency).await;
+    }
+    let strict = request.query_param("strict").as_deref() == Some("1");
+    let ip0 = request.query_param("ip").as_deref() == Some("0");
+    let gzip = request
+        .header("content-encoding")
+        .map(|v| v.eq_ignore_ascii_case("gzip"))
+        .unwrap_or(false);
+    {
+        let mut store = shared.store();
+        let c = &mut store.counters;
+        c.import_requests += 1;
+        c.bytes_received += request.body.len() as u64;
+        c.non_strict_requests += u64::from(!strict);
+        c.requests_without_ip0 += u64::from(!ip0);
+        c.gzip_requests += u64::from(gzip);
+    }
+    let every = |n: u64| n > 0 && number.is_multiple_of(n);
+    let mut events_in_body = 0usize;
+    let mut reply = if faults.force_401 || authenticate(&config, &request) == Auth::Invalid {
+        Reply::json(401, BODY_401)
+    } else if every(faults.rate_limit_every) {
+        Reply {
+            retry_after: faults.retry_after_secs,
+            ..Reply::json(429, BODY_429)
+        }
+    } else if every(faults.unavailable_every) {
+        server_error(503, faults.html_5xx)
+    } else if every(faults.bad_gateway_every) {
+        server_error(502, faults.html_5xx)
+    } else {
+        let (reply, n) = process_import(shared, &config, &request, gzip, strict);
+        events_in_body = n;
+        reply
+    };
+    if reply.status != 401 && every(faults.drop_every) {
+        reply.drop = Some(faults.drop_mode);
+    }
+    let mut store = shared.store();
+    *store.counters.by_status.entry(reply.status).or_insert(0) += 1;
+    store.counters.dropped_connections += u64::from(reply.drop.is_some());
+    if store.log.len() < MAX_LOG {
+        store.log.push(RequestRecord {
+            number,
+            query: request.query.clone(),
+            content_type: request.header("content-type").map(str::to_owned),
+            content_encoding: request.header("content-encoding").map(str::to_owned),
+            events: events_in_body,
+            status: reply.status,
+            dropped: reply.drop.is_some(),
+        });
+    }
+    reply
+}
+
+fn server_error(status: u16, html: bool) -> Reply {
+    if html {
+        Reply::html(
+            status,
+            format!(
+                "<html><head><title>{status} {r}</title></head><body><h1>{status} {r}</h1></body></html>",
+                r = reason(status)
+            ),
+        )
+    } else {
+        Reply::json(
+            status,
+            json!({"code": status, "error": reason(status), "status": reason(status)}).to_string(),
+        )
+    }
+}
+
+/// One event of the body: parsed (lossily when its bytes were not UTF-8) or not JSON at all.
+enum BodyEvent {
+    Parsed { value: Value, bad_utf8: bool },
+    NotJson,
+}
+
+fn decompress(body: &[u8], limit: usize) -> Result<Vec<u8>, ()> {
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(body)
+        .take(limit as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|_| ())?;
+    Ok(out)
+}
+
+fn parse_events(body: &[u8]) -> Result<Vec<BodyEvent>, ()> {
+    let first = body.iter().position(|b| !b.is_ascii_whitespace());
+    let Some(first) = first else {
+        return Ok(Vec::new());
+    };
+    if body[first] == b'[' {
+        // A JSON array: parse it whole (lossily if needed, then flag events with U+FFFD).
+        let (text, bad_utf8) = match std::str::from_utf8(body) {
+            Ok(t) => (std::borrow::Cow::Borrowed(t), false),
+            Err(_) => (String::from_utf8_lossy(body), true),
+        };
+        let values: Vec<Value> = serde_json::from_str(&text).map_err(|_| ())?;
+        Ok(values
+            .into_iter()
+            .map(|value| {
+                let flagged = bad_utf8 && value.to_string().contains('\u{FFFD}');
+                BodyEvent::Parsed {
+                    value,
+                    bad_utf8: flagged,
+                }
+            })
+            .collect())
+    } else {
+        Ok(body
+            .split(|b| *b == b'\n')
+            .filter(|line| line.iter().any(|b| !b.is_ascii_whitespace()))
+            .map(|line| {
+                let (text, bad_utf8) = match std::str::from_utf8(line) {
+                    Ok(t) => (std::borrow::Cow::Borrowed(t), false),
+                    Err(_) => (String::from_utf8_lossy(line), true),
+                };
+                match serde_json::from_str::<Value>(&text) {
+                    Ok(value) => BodyEvent::Parsed { value, bad_utf8 },
+                    Err(_) => BodyEvent::NotJson,
+                }
+            })
+            .collect())
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn is_banned(value: &str) -> bool {
+    BANNED_IDS
+        .iter()
+        .any(|b| b.eq_ignore_ascii_case(value.trim()))
+}
+
+fn id_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Null => None,
+        other => Some(other.to_string()),
+    }
+}
+
+/// Validate one event. `Ok` with the stored form, or `Err((field, message))`.
+fn validate_event(
+    value: Value,
+    bad_utf8: bool,
+    config: &FakeConfig,
+    now: i64,
+) -> Result<StoredEvent, (String, String)> {
+    let Value::Object(mut object) = value else {
+        return Err(("event".into(), MSG_EVENT_MISSING.into()));
+    };
+    if bad_utf8 {
+        if object
+            .get("event")
+            .and_then(Value::as_str)
+            .is_some_and(|s| s.contains('\u{FFFD}'))
+        {
+            return Err((
+                "event".into(),
+                "event is invalid: string should be valid utf8".into(),
+            ));
+        }
+        let name = object
+            .get("properties")
+            .and_then(Value::as_object)
+            .and_then(|p| {
+                p.iter()
+                    .find(|(k, v)| k.contains('\u{FFFD}') || v.to_string().contains('\u{FFFD}'))
+                    .map(|(k, _)| k.clone())
+            })
+            .unwrap_or_default();
+        let field = format!("properties.{name}");
+        return Err((
+            field.clone(),
+            format!("{field} is invalid: string should be valid utf8"),
+        ));
+    }
+    let event = match object.get("event") {
+        Some(Value::String(s)) if !s.is_empty() => s.clone(),
+        _ => return Err(("event".into(), MSG_EVENT_MISSING.into())),
+    };
+    let Some(Value::Object(properties)) = object.remove("properties") else {
+        return Err(("properties".into(), MSG_PROPERTIES_MISSING.into()));
+    };
+    let time_field = "properties.time".to_owned();
+    let time_ms = match properties.get("time") {
+        None | Some(Value::Null) => return Err((time_field, MSG_TIME_MISSING.into())),
+        Some(Value::Number(n)) => {
+            let Some(v) = n.as_f64() else {
+                return Err((time_field, MSG_TIME_NOT_EPOCH.into()));
+            };
+            if !v.is_finite() || v < 0.0 {
+                return Err((time_field, MSG_TIME_NOT_EPOCH.into()));
+            }
+            // Seconds or milliseconds since the epoch, told apart by magnitude.
+            if v >= 1e11 {
+                v as i64
+            } else {
+                (v * 1000.0) as i64
+            }
+        }
+        Some(_) => return Err((time_field, MSG_TIME_NOT_EPOCH.into())),
+    };
+    if time_ms < MIN_TIME_MS {
+        return Err((time_field, MSG_TIME_TOO_OLD.into()));
+    }
+    if time_ms > now + MAX_FUTURE_MS {
+        return Err((time_field, MSG_TIME_FUTURE.into()));
+    }
+    let distinct_id = properties.get("distinct_id").and_then(id_text);
+    if let Some(id) = &distinct_id {
+        if is_banned(id) {
+            return Err((
+                "properties.distinct_id".into(),
+                MSG_DISTINCT_ID_BANNED.into(),
+            ));
+        }
+        if config.reject_distinct_ids.iter().any(|r| r == id) {
+            return Err((
+                "properties.distinct_id".into(),
+                MSG_DISTINCT_ID_BLOCKED.into(),
+            ));
+        }
+    }
+    let insert_id = properties.get("$insert_id").and_then(id_text);
+    if let Some(id) = &insert_id {
+        if is_banned(id) {
+            return Err(("properties.$insert_id".into(), MSG_INSERT_ID_BANNED.into()));
+        }
+        if id.is_empty()
+            || id.len() > 36
+            || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        {
+            return Err(("properties.$insert_id".into(), MSG_INSERT_ID_INVALID.into()));
+        }
+    }
+    if properties.len() >= 255 {
+        return Err(("properties".into(), MSG_TOO_MANY_PROPERTIES.into()));
+    }
+    Ok(StoredEvent {
+        event,
+        distinct_id,
+        time_ms,
+        insert_id,
+        properties,
+    })
+}
+
+fn key_hash(event: &StoredEvent) -> u128 {
+    let (e, d, t, i) = event.key();
+    let mut bytes = Vec::with_capacity(e.len() + d.len() + i.len() + 32);
+    for part in [
+        e.as_bytes(),
+        d.as_bytes(),
+        t.to_string().as_bytes(),
+        i.as_bytes(),
+    ] {
+        bytes.extend_from_slice(&(part.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(part);
+    }
+    xxhash_rust::xxh3::xxh3_128(&bytes)
+}
+
+/// Decode, parse, validate and store one `/import` body. Returns the reply and the event count.
+fn process_import(
+    shared: &Shared,
+    config: &FakeConfig,
+    request: &Request,
+    gzip: bool,
+    strict: bool,
+) -> (Reply, usize) {
+    let too_large = || {
+        if config.html_413 {
+            Reply::html(413, BODY_413_HTML)
+        } else {
+            Reply::json(413, too_large_body(config.max_bytes))
+        }
+    };
+    let body = if gzip {
+        match decompress(&request.body, config.max_bytes) {
+            Ok(b) => b,
+            Err(()) => {
+                return (
+                    Reply::json(
+                        400,
+                        r#"{"code": 400, "error": "unable to decompress gzip body", "status": "Bad Request"}"#,
+                    ),
+                    0,
+                );
+            }
+        }
+    } else {
+        request.body.clone()
+    };
+    shared.store().counters.bytes_uncompressed += body.len() as u64;
+    if body.len() > config.max_bytes {
+        return (too_large(), 0);
+    }
+    let Ok(events) = parse_events(&body) else {
+        return (
+            Reply::json(
+                400,
+                r#"{"code": 400, "error": "unable to parse request body as JSON", "status": "Bad Request"}"#,
+            ),
+            0,
+        );
+    };
+    let count = events.len();
+    if count > config.max_events {
+        let reply = if config.html_413 {
+            Reply::html(413, BODY_413_HTML)
+        } else {
+            Reply::json(
+                413,
+                json!({"code": 413, "error": format!("request exceeds max limit of {} events", config.max_events), "status": "Request Entity Too Large"}).to_string(),
+            )
+        };
+        return (reply, count);
+    }
+    if config.identity_strings {
+        let identity: Vec<Value> = events
+            .iter()
+            .filter(|e| match e {
+                BodyEvent::Parsed { value, .. } => value
+                    .get("event")
+                    .and_then(Value::as_str)
+                    .is_some_and(|name| IDENTITY_EVENTS.contains(&name)),
+                BodyEvent::NotJson => false,
+            })
+            .map(|_| Value::String(MSG_IDENTITY.into()))
+            .collect();
+        if !identity.is_empty() {
+            let mut store = shared.store();
+            store.counters.events_received += count as u64;
+            store.counters.events_rejected += count as u64;
+            let body = json!({"code": 400, "error": ERROR_400, "failed_records": identity, "num_records_imported": 0, "status": "Bad Request"});
+            return (Reply::json(400, body.to_string()), count);
+        }
+    }
+    let now = now_ms();
+    let key_name = match config.insert_id_key {
+        InsertIdKey::Plain => "insert_id",
+        InsertIdKey::Dollar => "$insert_id",
+    };
+    let mut accepted = Vec::with_capacity(count);
+    let mut failed = Vec::new();
+    for (index, event) in events.into_iter().enumerate() {
+        let (result, insert_id) = match event {
+            BodyEvent::NotJson => (
+                Err(("event".to_owned(), MSG_NOT_JSON.to_owned())),
+                String::new(),
+            ),
+            BodyEvent::Parsed { value, bad_utf8 } => {
+                let insert_id = value
+                    .get("properties")
+                    .and_then(|p| p.get("$insert_id"))
+                    .and_then(id_text)
+                    .unwrap_or_default();
+                (validate_event(value, bad_utf8, config, now), insert_id)
+            }
+        };
+        match result {
+            Ok(stored) => accepted.push(stored),
+            Err((field, message)) => {
+                let mut record = Map::new();
+                record.insert("index".into(), json!(index));
+                record.insert(key_name.into(), json!(insert_id));
+                record.insert("field".into(), json!(field));
+                record.insert("message".into(), json!(message));
+                failed.push(Value::Object(record));
+            }
+        }
+    }
+    let imported = accepted.len();
+    {
+        let mut store = shared.store();
+        store.counters.events_received += count as u64;
+        store.counters.events_stored += imported as u64;
+        store.counters.events_rejected += failed.len() as u64;
+        for event in accepted {
+            let hash = key_hash(&event);
+            store.unique.insert(hash);
+            if config.store == StoreMode::Full {
+                store.events.push(event);
+            }
+        }
+    }
+    let reply = if failed.is_empty() || !strict {
+        Reply::json(
+            200,
+            json!({"code": 200, "num_records_imported": imported, "status": "OK"}).to_string(),
+        )
+    } else {
+        Reply::json(
+            400,
+            json!({"code": 400, "error": ERROR_400, "failed_records": failed, "num_records_imported": imported, "status": "Bad Request"}).to_string(),
+        )
+    };
+    (reply, count)
+}
+
+/// Decode `Basic base64(user:pass)`.
+fn basic_credentials(header: &str) -> Option<(String, String)> {
+    let (scheme, encoded) = header.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64_decode(encoded.trim())?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (user, pass) = text.split_once(':')?;
+    Some((user.to_owned(), pass.to_owned()))
+}
+
+/// Standard base64 (with or without padding).
+pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let mut acc: u32 = 0;
+    let mut bits = 0;
+    for c in text.bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            b'=' => break,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
+                match u8::from_str_radix(hex, 16) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 3;
+                    }
+                    Err(_) => {
+                        out.push(b'%');
+                        i += 1;
+                    }
+                }
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}

@@ -1,0 +1,683 @@
+//! Checks that the fake Mixpanel server (tests/common/fake_mixpanel.rs) behaves as the shared API
+//! doc says, with a plain reqwest client: auth kinds, 401, gzip/plain, NDJSON/JSON, every
+//! validation message, 413, each injected fault and the dedup store.
+
+mod common;
+
+use std::io::Write;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use common::fake_mixpanel::*;
+use serde_json::{Value, json};
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// A valid event number `i`, one day old.
+fn event(i: usize) -> Value {
+    json!({"event": "Purchase", "properties": {
+        "time": now_ms() - 86_400_000 + i as i64,
+        "distinct_id": format!("user-{i}"),
+        "$insert_id": format!("ins-{i}"),
+        "amount": i,
+    }})
+}
+
+fn ndjson(events: &[Value]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for e in events {
+        out.extend_from_slice(e.to_string().as_bytes());
+        out.push(b'\n');
+    }
+    out
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(data).unwrap();
+    enc.finish().unwrap()
+}
+
+#[derive(Clone, Copy)]
+enum Cred<'a> {
+    ServiceAccount(&'a str, &'a str, &'a str),
+    Token(&'a str),
+    TokenWithPassword(&'a str, &'a str),
+    None,
+}
+
+const SA: Cred<'static> = Cred::ServiceAccount(SA_USER, SA_SECRET, PROJECT_ID);
+
+struct Answer {
+    status: u16,
+    retry_after: Option<String>,
+    text: String,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("{e}: {}", self.text))
+    }
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap()
+}
+
+async fn try_post(
+    client: &reqwest::Client,
+    server: &FakeMixpanel,
+    cred: Cred<'_>,
+    body: Vec<u8>,
+    gzipped: bool,
+    content_type: &str,
+) -> reqwest::Result<Answer> {
+    let mut url = format!("{}?strict=1&ip=0", server.import_url());
+    let mut req = client.post(&url);
+    match cred {
+        Cred::ServiceAccount(user, secret, project) => {
+            url.push_str(&format!("&project_id={project}"));
+            req = client.post(&url).basic_auth(user, Some(secret));
+        }
+        Cred::Token(token) => req = req.basic_auth(token, Some("")),
+        Cred::TokenWithPassword(token, pass) => req = req.basic_auth(token, Some(pass)),
+        Cred::None => {}
+    }
+    req = req.header("Content-Type", content_type);
+    let body = if gzipped {
+        req = req.header("Content-Encoding", "gzip");
+        gzip(&body)
+    } else {
+        body
+    };
+    let response = req.body(body).send().await?;
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let text = response.text().await?;
+    Ok(Answer {
+        status,
+        retry_after,
+        text,
+    })
+}
+
+async fn post(server: &FakeMixpanel, cred: Cred<'_>, events: &[Value]) -> Answer {
+    try_post(
+        &client(),
+        server,
+        cred,
+        ndjson(events),
+        true,
+        "application/x-ndjson",
+    )
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn service_account_and_token_are_accepted() {
+    let server = FakeMixpanel::start_default();
+    let a = post(&server, SA, &[event(1), event(2)]).await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(
+        a.json(),
+        json!({"code": 200, "num_records_imported": 2, "status": "OK"})
+    );
+    let b = post(&server, Cred::Token(TOKEN), &[event(3)]).await;
+    assert_eq!(b.status, 200, "{}", b.text);
+    assert_eq!(b.json()["num_records_imported"], 1);
+    assert_eq!(server.raw_count(), 3);
+    let c = server.counters();
+    assert_eq!(c.import_requests, 2);
+    assert_eq!(c.status(200), 2);
+    assert_eq!(c.non_strict_requests, 0);
+    assert_eq!(c.requests_without_ip0, 0);
+}
+
+#[tokio::test]
+async fn bad_credentials_get_the_documented_401() {
+    let server = FakeMixpanel::start_default();
+    let cases = [
+        Cred::ServiceAccount(SA_USER, "wrong-secret", PROJECT_ID),
+        Cred::ServiceAccount(SA_USER, SA_SECRET, "9999"),
+        Cred::ServiceAccount("someone-else", SA_SECRET, PROJECT_ID),
+        Cred::Token("not-the-token"),
+        Cred::TokenWithPassword(TOKEN, "a-password"),
+        // A token with a project_id is read as a service account with an empty secret.
+        Cred::ServiceAccount(TOKEN, "", PROJECT_ID),
+        // A service account without project_id is read as a token with a password.
+        Cred::TokenWithPassword(SA_USER, SA_SECRET),
+        Cred::None,
+    ];
+    for cred in cases {
+        let a = post(&server, cred, &[event(1)]).await;
+        assert_eq!(a.status, 401);
+        assert_eq!(a.text, BODY_401);
+        assert_eq!(
+            a.json(),
+            json!({"code": 401, "error": "Invalid credentials", "status": "Unauthorized"})
+        );
+    }
+    assert_eq!(server.raw_count(), 0);
+    assert_eq!(server.counters().status(401), cases.len() as u64);
+}
+
+#[tokio::test]
+async fn gzip_and_plain_ndjson_and_json_array_bodies() {
+    let server = FakeMixpanel::start_default();
+    let http = client();
+    let mut n = 0;
+    for gzipped in [false, true] {
+        for array in [false, true] {
+            let events: Vec<Value> = (n..n + 3).map(event).collect();
+            n += 3;
+            let (body, ct) = if array {
+                (serde_json::to_vec(&events).unwrap(), "application/json")
+            } else {
+                (ndjson(&events), "application/x-ndjson")
+            };
+            let a = try_post(&http, &server, SA, body, gzipped, ct)
+                .await
+                .unwrap();
+            assert_eq!(a.status, 200, "gzip={gzipped} array={array}: {}", a.text);
+            assert_eq!(a.json()["num_records_imported"], 3);
+        }
+    }
+    let stored = server.events_deduplicated();
+    assert_eq!(stored.len(), 12);
+    for (i, e) in stored.iter().enumerate() {
+        assert_eq!(e.event, "Purchase");
+        assert_eq!(e.distinct_id.as_deref(), Some(format!("user-{i}").as_str()));
+        assert_eq!(e.insert_id.as_deref(), Some(format!("ins-{i}").as_str()));
+        assert_eq!(e.properties["amount"], json!(i));
+    }
+    let c = server.counters();
+    assert_eq!(c.gzip_requests, 2);
+    assert!(c.bytes_uncompressed > c.bytes_received / 2);
+    let log = server.request_log();
+    assert_eq!(log.len(), 4);
+    assert_eq!(log[1].content_type.as_deref(), Some("application/json"));
+    assert_eq!(log[3].content_encoding.as_deref(), Some("gzip"));
+}
+
+#[tokio::test]
+async fn every_validation_rule_gives_mixpanels_message_and_valid_events_are_stored() {
+    let server = FakeMixpanel::start(FakeConfig {
+        reject_distinct_ids: vec!["blocked-user".into()],
+        ..FakeConfig::default()
+    });
+    let now = now_ms();
+    let ok_props = |i: usize| json!({"time": now - 1000, "distinct_id": format!("u{i}"), "$insert_id": format!("id-{i}")});
+    let with = |i: usize, key: &str, value: Value| {
+        let mut p = ok_props(i);
+        p[key] = value;
+        json!({"event": "E", "properties": p})
+    };
+    let mut many = ok_props(90);
+    for k in 0..255 {
+        many[format!("p{k}")] = json!(k);
+    }
+    let mut no_time = ok_props(11);
+    no_time.as_object_mut().unwrap().remove("time");
+    let batch = vec![
+        json!({"event": "E", "properties": ok_props(0)}), // 0 valid
+        json!({"properties": ok_props(1)}),               // 1 no event
+        json!({"event": "", "properties": ok_props(2)}),  // 2 empty event
+        json!({"event": "E"}),                            // 3 no properties
+        json!({"event": "E", "properties": no_time}),     // 4 no time
+        with(5, "time", json!("2024-01-01T00:00:00")),    // 5 time as text
+        with(6, "time", json!(1_000)),                    // 6 1970 (seconds)
+        with(7, "time", json!(now + 2 * 3_600_000)),      // 7 two hours ahead
+        with(8, "distinct_id", json!("Anonymous")),       // 8 banned, any case
+        with(9, "distinct_id", json!("blocked-user")),    // 9 configured rejection
+        with(10, "$insert_id", json!("has space")),       // 10 bad characters
+        with(11, "$insert_id", json!("a".repeat(37))),    // 11 too long
+        with(12, "$insert_id", json!("null")),            // 12 banned insert id
+        json!({"event": "E", "properties": many}),        // 13 too many properties
+        with(14, "time", json!((now - 5000) / 1000)),     // 14 valid, seconds
+        with(15, "time", json!(now + 1_800_000)),         // 15 valid, 30 min ahead
+        with(16, "$insert_id", json!("a".repeat(36))),    // 16 valid, 36 chars
+    ];
+    let a = post(&server, SA, &batch).await;
+    assert_eq!(a.status, 400, "{}", a.text);
+    let body = a.json();
+    assert_eq!(body["code"], 400);
+    assert_eq!(body["status"], "Bad Request");
+    assert_eq!(body["error"], ERROR_400);
+    assert_eq!(body["num_records_imported"], 4);
+    let expected = [
+        (1, "id-1", "event", MSG_EVENT_MISSING),
+        (2, "id-2", "event", MSG_EVENT_MISSING),
+        (3, "", "properties", MSG_PROPERTIES_MISSING),
+        (4, "id-11", "properties.time", MSG_TIME_MISSING),
+        (5, "id-5", "properties.time", MSG_TIME_NOT_EPOCH),
+        (6, "id-6", "properties.time", MSG_TIME_TOO_OLD),
+        (7, "id-7", "properties.time", MSG_TIME_FUTURE),
+        (8, "id-8", "properties.distinct_id", MSG_DISTINCT_ID_BANNED),
+        (9, "id-9", "properties.distinct_id", MSG_DISTINCT_ID_BLOCKED),
+        (
+            10,
+            "has space",
+            "properties.$insert_id",
+            MSG_INSERT_ID_INVALID,
+        ),
+        (
+            11,
+            &"a".repeat(37),
+            "properties.$insert_id",
+            MSG_INSERT_ID_INVALID,
+        ),
+        (12, "null", "properties.$insert_id", MSG_INSERT_ID_BANNED),
+        (13, "id-90", "properties", MSG_TOO_MANY_PROPERTIES),
+    ];
+    let failed = body["failed_records"].as_array().unwrap();
+    assert_eq!(failed.len(), expected.len(), "{failed:#?}");
+    for (record, (index, insert_id, field, message)) in failed.iter().zip(expected) {
+        assert_eq!(
+            record,
+            &json!({"index": index, "insert_id": insert_id, "field": field, "message": message})
+        );
+    }
+    assert_eq!(
+        MSG_TIME_FUTURE,
+        "'properties.time' is invalid: must not be in the future"
+    );
+    assert_eq!(
+        MSG_INSERT_ID_INVALID,
+        "'$insert_id' is invalid: must only contain alphanumeric or hyphen '-' characters"
+    );
+    let stored = server.events_deduplicated();
+    let ids: Vec<_> = stored
+        .iter()
+        .map(|e| e.insert_id.clone().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 4);
+    for id in ["id-0", "id-14", "id-15", &"a".repeat(36)] {
+        assert!(ids.contains(&id.to_owned()), "{id} missing from {ids:?}");
+    }
+    // Seconds are normalised to milliseconds.
+    let secs = stored
+        .iter()
+        .find(|e| e.insert_id.as_deref() == Some("id-14"))
+        .unwrap();
+    assert_eq!(secs.time_ms, (now - 5000) / 1000 * 1000);
+    let c = server.counters();
+    assert_eq!(
+        (c.events_received, c.events_stored, c.events_rejected),
+        (17, 4, 13)
+    );
+}
+
+#[tokio::test]
+async fn invalid_utf8_and_unparsable_lines_are_failed_records() {
+    let server = FakeMixpanel::start_default();
+    let mut body = ndjson(&[event(0)]);
+    body.extend_from_slice(
+        b"{\"event\":\"E\",\"properties\":{\"time\":1700000000000,\"$insert_id\":\"x1\",\"city\":\"K\xf6ln\"}}\n",
+    );
+    body.extend_from_slice(b"{not json\n");
+    let a = try_post(&client(), &server, SA, body, false, "application/x-ndjson")
+        .await
+        .unwrap();
+    assert_eq!(a.status, 400, "{}", a.text);
+    let body = a.json();
+    assert_eq!(body["num_records_imported"], 1);
+    assert_eq!(
+        body["failed_records"],
+        json!([
+            {"index": 1, "insert_id": "x1", "field": "properties.city",
+             "message": "properties.city is invalid: string should be valid utf8"},
+            {"index": 2, "insert_id": "", "field": "event", "message": MSG_NOT_JSON},
+        ])
+    );
+}
+
+#[tokio::test]
+async fn dollar_insert_id_spelling_and_identity_strings_mode() {
+    let server = FakeMixpanel::start(FakeConfig {
+        insert_id_key: InsertIdKey::Dollar,
+        ..FakeConfig::default()
+    });
+    let mut bad = event(1);
+    bad["properties"]["distinct_id"] = json!("none");
+    let a = post(&server, SA, &[event(0), bad]).await;
+    assert_eq!(a.status, 400);
+    assert_eq!(
+        a.json()["failed_records"],
+        json!([{"index": 1, "$insert_id": "ins-1", "field": "properties.distinct_id", "message": MSG_DISTINCT_ID_BANNED}])
+    );
+
+    let server = FakeMixpanel::start(FakeConfig {
+        identity_strings: true,
+        ..FakeConfig::default()
+    });
+    let mut identify = event(1);
+    identify["event"] = json!("$identify");
+    let a = post(&server, SA, &[event(0), identify]).await;
+    assert_eq!(a.status, 400);
+    let body = a.json();
+    assert_eq!(body["num_records_imported"], 0);
+    assert_eq!(body["failed_records"], json!([MSG_IDENTITY]));
+    assert_eq!(server.raw_count(), 0, "the whole batch is rejected");
+    // Without identity events the same server accepts.
+    assert_eq!(post(&server, SA, &[event(0)]).await.status, 200);
+}
+
+#[tokio::test]
+async fn non_strict_requests_drop_invalid_events_silently_and_are_counted() {
+    let server = FakeMixpanel::start_default();
+    let mut bad = event(1);
+    bad["properties"]["time"] = json!("yesterday");
+    let response = client()
+        .post(format!("{}?project_id={PROJECT_ID}", server.import_url()))
+        .basic_auth(SA_USER, Some(SA_SECRET))
+        .body(ndjson(&[event(0), bad]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["num_records_imported"], 1);
+    let c = server.counters();
+    assert_eq!(c.non_strict_requests, 1);
+    assert_eq!(c.requests_without_ip0, 1);
+}
+
+#[tokio::test]
+async fn limits_give_413_json_or_html() {
+    let server = FakeMixpanel::start_default();
+    let events: Vec<Value> = (0..2001).map(event).collect();
+    let a = post(&server, SA, &events).await;
+    assert_eq!(a.status, 413);
+    assert_eq!(a.json()["code"], 413);
+    assert_eq!(a.json()["status"], "Request Entity Too Large");
+    let a = post(&server, SA, &events[..2000]).await;
+    assert_eq!(a.status, 200, "2000 events are allowed");
+
+    let server = FakeMixpanel::start(FakeConfig {
+        max_bytes: 1000,
+        ..FakeConfig::default()
+    });
+    let small: Vec<Value> = (0..3).map(event).collect();
+    assert!(ndjson(&small).len() < 1000);
+    assert_eq!(post(&server, SA, &small).await.status, 200);
+    let big: Vec<Value> = (0..20).map(event).collect();
+    assert!(ndjson(&big).len() > 1000);
+    let a = post(&server, SA, &big).await;
+    assert_eq!(a.status, 413);
+    assert_eq!(
+        a.json(),
+        json!({"code": 413, "error": "request exceeds max limit of 1000 bytes", "status": "Request Entity Too Large"})
+    );
+    assert_eq!(server.raw_count(), 3, "nothing of a 413 is stored");
+
+    server.configure(|c| c.html_413 = true);
+    let a = post(&server, SA, &big).await;
+    assert_eq!(a.status, 413);
+    assert!(a.text.starts_with("<html>"));
+}
+
+#[tokio::test]
+async fn rate_limit_every_nth_request_with_and_without_retry_after() {
+    let server = FakeMixpanel::start(FakeConfig {
+        faults: Faults {
+            rate_limit_every: 3,
+            retry_after_secs: Some(7),
+            ..Faults::default()
+        },
+        ..FakeConfig::default()
+    });
+    let mut statuses = Vec::new();
+    for i in 0..6 {
+        let a = post(&server, SA, &[event(i)]).await;
+        if a.status == 429 {
+            assert_eq!(a.retry_after.as_deref(), Some("7"));
+            assert_eq!(a.text, BODY_429);
+        } else {
+            assert_eq!(a.retry_after, None);
+        }
+        statuses.push(a.status);
+    }
+    assert_eq!(statuses, [200, 200, 429, 200, 200, 429]);
+    assert_eq!(server.raw_count(), 4, "a 429 stores nothing");
+
+    server.set_faults(Faults {
+        rate_limit_every: 2,
+        ..Faults::default()
+    });
+    let a = post(&server, SA, &[event(9)]).await; // request 7
+    assert_eq!(a.status, 200);
+    let a = post(&server, SA, &[event(9)]).await; // request 8
+    assert_eq!(a.status, 429);
+    assert_eq!(a.retry_after, None);
+}
+
+#[tokio::test]
+async fn server_errors_every_nth_request_json_or_html() {
+    let server = FakeMixpanel::start(FakeConfig {
+        faults: Faults {
+            unavailable_every: 2,
+            bad_gateway_every: 3,
+            ..Faults::default()
+        },
+        ..FakeConfig::default()
+    });
+    let mut statuses = Vec::new();
+    for i in 0..6 {
+        statuses.push(post(&server, SA, &[event(i)]).await.status);
+    }
+    assert_eq!(statuses, [200, 503, 502, 503, 200, 503]);
+    assert_eq!(server.raw_count(), 2);
+    server.configure(|c| c.faults.html_5xx = true);
+    let a = post(&server, SA, &[event(7)]).await; // request 7: 200
+    assert_eq!(a.status, 200);
+    let a = post(&server, SA, &[event(8)]).await; // request 8: 503
+    assert_eq!(a.status, 503);
+    assert!(a.text.contains("<html>"));
+    let c = server.counters();
+    assert_eq!((c.status(200), c.status(502), c.status(503)), (3, 1, 4));
+}
+
+#[tokio::test]
+async fn dropped_connections_are_network_errors_after_the_events_were_stored() {
+    for mode in [DropMode::MidBody, DropMode::MidHead] {
+        let server = FakeMixpanel::start(FakeConfig {
+            faults: Faults {
+                drop_every: 2,
+                drop_mode: mode,
+                ..Faults::default()
+            },
+            ..FakeConfig::default()
+        });
+        let http = client();
+        let dropped_batch = ndjson(&[event(1)]);
+        let first = try_post(
+            &http,
+            &server,
+            SA,
+            ndjson(&[event(0)]),
+            true,
+            "application/x-ndjson",
+        )
+        .await
+        .unwrap();
+        assert_eq!(first.status, 200);
+        let second = try_post(
+            &http,
+            &server,
+            SA,
+            dropped_batch.clone(),
+            true,
+            "application/x-ndjson",
+        )
+        .await;
+        let error = second.err().unwrap_or_else(|| panic!("{mode:?}: no error"));
+        assert!(
+            !error.is_status() && !error.is_builder(),
+            "{mode:?}: a network error, got {error:?}"
+        );
+        assert_eq!(server.raw_count(), 2, "{mode:?}: stored before the drop");
+        // Resending the dropped batch is harmless after dedup.
+        let third = try_post(
+            &http,
+            &server,
+            SA,
+            dropped_batch,
+            true,
+            "application/x-ndjson",
+        )
+        .await
+        .unwrap();
+        assert_eq!(third.status, 200);
+        assert_eq!(server.raw_count(), 3);
+        assert_eq!(server.unique_count(), 2);
+        assert_eq!(server.events_deduplicated().len(), 2);
+        let c = server.counters();
+        assert_eq!(c.dropped_connections, 1);
+        assert!(server.request_log()[1].dropped);
+    }
+}
+
+#[tokio::test]
+async fn latency_and_forced_401() {
+    let server = FakeMixpanel::start(FakeConfig {
+        faults: Faults {
+            latency: Duration::from_millis(300),
+            ..Faults::default()
+        },
+        ..FakeConfig::default()
+    });
+    let start = Instant::now();
+    assert_eq!(post(&server, SA, &[event(0)]).await.status, 200);
+    assert!(start.elapsed() >= Duration::from_millis(300));
+    server.set_faults(Faults {
+        force_401: true,
+        ..Faults::default()
+    });
+    let a = post(&server, SA, &[event(1)]).await;
+    assert_eq!(a.status, 401);
+    assert_eq!(a.text, BODY_401);
+    assert_eq!(server.raw_count(), 1);
+}
+
+#[tokio::test]
+async fn the_store_deduplicates_by_the_four_tuple() {
+    let server = FakeMixpanel::start_default();
+    let batch: Vec<Value> = (0..5).map(event).collect();
+    assert_eq!(post(&server, SA, &batch).await.status, 200);
+    assert_eq!(post(&server, SA, &batch).await.status, 200);
+    // Same insert id but another time: a different event for Mixpanel.
+    let mut moved = batch[0].clone();
+    moved["properties"]["time"] = json!(now_ms() - 1000);
+    assert_eq!(post(&server, SA, &[moved]).await.status, 200);
+    assert_eq!(server.raw_count(), 11);
+    assert_eq!(server.events_raw().len(), 11);
+    assert_eq!(server.unique_count(), 6);
+    let unique = server.events_deduplicated();
+    assert_eq!(unique.len(), 6);
+    assert_eq!(
+        unique
+            .iter()
+            .filter(|e| e.insert_id.as_deref() == Some("ins-0"))
+            .count(),
+        2
+    );
+
+    let keys_only = FakeMixpanel::start(FakeConfig {
+        store: StoreMode::KeysOnly,
+        ..FakeConfig::default()
+    });
+    assert_eq!(post(&keys_only, SA, &batch).await.status, 200);
+    assert_eq!(post(&keys_only, SA, &batch).await.status, 200);
+    assert_eq!(keys_only.raw_count(), 10);
+    assert_eq!(keys_only.unique_count(), 5);
+    assert!(keys_only.events_raw().is_empty());
+}
+
+#[tokio::test]
+async fn app_me_answers_service_accounts_only() {
+    let server = FakeMixpanel::start_default();
+    let http = client();
+    let url = format!("{}/api/app/me", server.base_url());
+    let ok = http
+        .get(&url)
+        .basic_auth(SA_USER, Some(SA_SECRET))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status().as_u16(), 200);
+    let body: Value = ok.json().await.unwrap();
+    assert_eq!(body["status"], "ok");
+    assert!(body["results"]["projects"][PROJECT_ID]["name"].is_string());
+    for (user, pass) in [(SA_USER, "nope"), (TOKEN, "")] {
+        let denied = http
+            .get(&url)
+            .basic_auth(user, Some(pass))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(denied.status().as_u16(), 401);
+        assert_eq!(denied.text().await.unwrap(), BODY_401);
+    }
+    let anonymous = http.get(&url).send().await.unwrap();
+    assert_eq!(anonymous.status().as_u16(), 401);
+    let c = server.counters();
+    assert_eq!(c.requests, 4);
+    assert_eq!(c.import_requests, 0);
+    assert_eq!((c.status(200), c.status(401)), (1, 3));
+}
+
+#[tokio::test]
+async fn keep_alive_serves_many_requests_and_unknown_paths_get_404() {
+    let server = FakeMixpanel::start_default();
+    let http = client();
+    for i in 0..50 {
+        let a = try_post(
+            &http,
+            &server,
+            Cred::Token(TOKEN),
+            ndjson(&[event(i)]),
+            i % 2 == 0,
+            "application/x-ndjson",
+        )
+        .await
+        .unwrap();
+        assert_eq!(a.status, 200);
+    }
+    assert_eq!(server.unique_count(), 50);
+    let missing = http
+        .get(format!("{}/track", server.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status().as_u16(), 404);
+    assert_eq!(server.counters().requests, 51);
+}
+
+#[test]
+fn the_server_stops_when_dropped() {
+    let server = FakeMixpanel::start_default();
+    let addr = server.addr();
+    assert!(addr.ip().is_loopback());
+    assert!(std::net::TcpStream::connect(addr).is_ok());
+    drop(server);
+    assert!(std::net::TcpStream::connect(addr).is_err());
+}
+
+#[test]
+fn base64_decoder_matches_known_values() {
+    assert_eq!(base64_decode("dXNlcjpwYXNz").unwrap(), b"user:pass");
+    assert_eq!(base64_decode("dG9rZW46").unwrap(), b"token:");
+    assert_eq!(base64_decode("YQ==").unwrap(), b"a");
+    assert!(base64_decode("!!").is_none());
+}
