@@ -83,6 +83,7 @@ pub struct MixportApp {
     session: Session,
     current: Step,
     about_open: bool,
+    demo: Option<Demo>,
     file: FileStep,
     map: MapStep,
     check: CheckStep,
@@ -102,6 +103,7 @@ impl MixportApp {
             session: Session::default(),
             current: Step::File,
             about_open: false,
+            demo: None,
             file,
             map: MapStep::default(),
             check: CheckStep::default(),
@@ -287,6 +289,7 @@ impl MixportApp {
         self.check.poll(ctx, &mut self.session);
         self.connect.poll(ctx);
         self.import.poll(ctx, &mut self.session, &mut self.deps);
+        self.demo_tick(ctx);
     }
 }
 
@@ -315,10 +318,106 @@ impl eframe::App for MixportApp {
     }
 }
 
+/// The screenshot/demo mode: walks the wizard by itself up to a target step.
+#[derive(Debug, Clone)]
+struct Demo {
+    target: Step,
+    connection: Option<(String, String, String)>,
+    import_started: bool,
+}
+
+fn parse_step(name: &str) -> Option<Step> {
+    Step::ALL
+        .iter()
+        .copied()
+        .find(|s| s.title().eq_ignore_ascii_case(name.trim()))
+}
+
 impl MixportApp {
-    /// Screenshot/demo mode: `MIXPORT_DEMO_STEP=map` (etc.) loads the sample file and walks the
-    /// wizard to that step by itself. Does nothing when the variable is unset.
+    /// Screenshot/demo mode: `MIXPORT_DEMO_STEP=map` (file, map, check, connect, import, review)
+    /// loads the sample file and walks the wizard to that step by itself. The connection comes
+    /// from `MIXPORT_DEMO_USER`, `MIXPORT_DEMO_SECRET` and `MIXPORT_DEMO_PROJECT` (kept for this
+    /// session only). Does nothing when `MIXPORT_DEMO_STEP` is unset.
     pub fn start_demo_from_env(&mut self, ctx: &egui::Context) {
-        let _ = ctx;
+        let Some(target) = std::env::var("MIXPORT_DEMO_STEP")
+            .ok()
+            .and_then(|s| parse_step(&s))
+        else {
+            return;
+        };
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let connection = match (
+            var("MIXPORT_DEMO_USER"),
+            var("MIXPORT_DEMO_SECRET"),
+            var("MIXPORT_DEMO_PROJECT"),
+        ) {
+            (Some(u), Some(s), Some(p)) => Some((u, s, p)),
+            _ => None,
+        };
+        self.start_demo(ctx, target, connection);
+    }
+
+    /// Start the demo walk to `target` (see [`Self::start_demo_from_env`]).
+    pub fn start_demo(
+        &mut self,
+        ctx: &egui::Context,
+        target: Step,
+        connection: Option<(String, String, String)>,
+    ) {
+        if let Some(sample) = self.deps.sample_file.clone() {
+            self.file
+                .open(ctx, sample, crate::source::SourceOptions::default());
+        }
+        self.demo = Some(Demo {
+            target,
+            connection,
+            import_started: false,
+        });
+    }
+
+    fn demo_tick(&mut self, ctx: &egui::Context) {
+        let Some(demo) = self.demo.clone() else {
+            return;
+        };
+        let target = demo.target;
+        if self.current >= target {
+            if target != Step::Import || self.current > target {
+                self.demo = None;
+            }
+            return;
+        }
+        match self.current {
+            Step::File if self.session.file.is_some() => self.go_to(Step::Map),
+            Step::Map if self.is_done(Step::Map) && !self.check.is_running() => {
+                self.check.start(ctx, &self.session, &self.deps);
+                self.go_to(Step::Check);
+            }
+            Step::Check if self.session.check_is_current() => {
+                if let Some((user, secret, project)) = demo.connection {
+                    self.connect.add_demo_connection(
+                        &mut self.session,
+                        &mut self.deps,
+                        &user,
+                        &secret,
+                        &project,
+                    );
+                }
+                if self.session.connection.is_some() {
+                    self.go_to(Step::Connect);
+                } else {
+                    self.demo = None;
+                }
+            }
+            Step::Connect => self.go_to(Step::Import),
+            Step::Import if self.session.imported => self.go_to(Step::Review),
+            Step::Import if !demo.import_started => {
+                if let Some(d) = self.demo.as_mut() {
+                    d.import_started = true;
+                }
+                self.import.start_now(ctx, &self.session, &self.deps);
+            }
+            _ => {}
+        }
+        ctx.request_repaint_after(std::time::Duration::from_millis(50));
     }
 }

@@ -230,6 +230,39 @@ impl ConnectStep {
         }
     }
 
+    /// Save a service-account connection named "Demo project" for this session only and use it
+    /// (the screenshot demo).
+    pub fn add_demo_connection(
+        &mut self,
+        session: &mut Session,
+        deps: &mut AppDeps,
+        user: &str,
+        secret: &str,
+        project: &str,
+    ) {
+        let saved = SavedConnection {
+            name: "Demo project".to_owned(),
+            region: Region::Us,
+            project_id: Some(project.to_owned()),
+            kind: ConnectionKind::ServiceAccount,
+            username: Some(user.to_owned()),
+        };
+        match deps.secrets.save_connection(
+            &deps.config_dir,
+            saved.clone(),
+            SecretString::new(secret),
+            true,
+            None,
+        ) {
+            Ok(()) => {
+                self.connections.retain(|c| c.name != saved.name);
+                self.connections.push(saved.clone());
+                self.use_connection(saved, session, deps);
+            }
+            Err(e) => self.message = Some((false, e)),
+        }
+    }
+
     fn use_connection(&mut self, saved: SavedConnection, session: &mut Session, deps: &AppDeps) {
         self.test_result = None;
         match deps.secrets.get(&saved.name) {

@@ -45,6 +45,11 @@ impl ImportStep {
         self.progress.as_ref()
     }
 
+    /// Start the import without the confirmation (the screenshot demo only).
+    pub fn start_now(&mut self, ctx: &egui::Context, session: &Session, deps: &AppDeps) {
+        self.start(ctx, session, deps);
+    }
+
     fn start(&mut self, ctx: &egui::Context, session: &Session, deps: &AppDeps) {
         let (Some(file), Some(connection)) = (session.file.as_ref(), session.connection.as_ref())
         else {
