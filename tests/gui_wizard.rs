@@ -3,6 +3,8 @@
 
 #![cfg(feature = "gui")]
 
+mod common;
+
 use std::path::PathBuf;
 
 use egui::accesskit::Role;
@@ -109,4 +111,25 @@ fn cancelled_file_dialog_offers_the_path_field() {
         .get_by_label_contains("type the file's path below");
     t.harness.get_by_label("Open a file by path:");
     let _ = (&t.store, &t.dir);
+}
+
+/// Not a test: serves the fake Mixpanel server for `tests/screenshots.sh` until the file named by
+/// `MIXPORT_FAKE_STOP` exists (at most 10 minutes).
+#[test]
+#[ignore = "helper for tests/screenshots.sh"]
+fn serve_fake_mixpanel_for_screenshots() {
+    use common::fake_mixpanel::{FakeMixpanel, PROJECT_ID, SA_SECRET, SA_USER};
+    let server = FakeMixpanel::start_default();
+    println!("FAKE_MIXPANEL_URL={}", server.base_url());
+    println!("FAKE_MIXPANEL_USER={SA_USER}");
+    println!("FAKE_MIXPANEL_SECRET={SA_SECRET}");
+    println!("FAKE_MIXPANEL_PROJECT={PROJECT_ID}");
+    let stop = std::env::var("MIXPORT_FAKE_STOP").ok().map(PathBuf::from);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(600);
+    while std::time::Instant::now() < deadline {
+        if stop.as_ref().is_some_and(|p| p.exists()) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
 }

@@ -164,7 +164,7 @@ impl MixportApp {
                     status_dot(ui, done, self.current == *step);
                     ui.add_enabled(
                         reachable,
-                        egui::Button::selectable(self.current == *step, text)
+                        egui::Button::selectable(self.current == *step, (text, egui::Atom::grow()))
                             .min_size(egui::vec2(ui.available_width(), 28.0)),
                     )
                     .on_hover_text(if done {

@@ -375,8 +375,8 @@ fn add_to_groups(groups: &mut Vec<IssueGroup>, issue: &Issue) {
     }
 }
 
-/// Writes rejected rows as CSV: the original columns, then `mixport_row`, `mixport_field`,
-/// `mixport_reason` (fix the values, delete the last three columns, import again).
+/// Writes rejected rows as CSV: the original columns, then `_row`, `_field`,
+/// `_reason` (fix the values, delete the last three columns, import again).
 pub struct RejectedCsv {
     writer: csv::Writer<std::fs::File>,
     path: PathBuf,
@@ -392,7 +392,7 @@ impl RejectedCsv {
         let mut writer = csv::Writer::from_path(path)
             .map_err(|e| format!("{}: cannot write: {e}", path.display()))?;
         let mut header: Vec<&str> = columns.iter().map(String::as_str).collect();
-        header.extend(["mixport_row", "mixport_field", "mixport_reason"]);
+        header.extend(["_row", "_field", "_reason"]);
         writer
             .write_record(&header)
             .map_err(|e| format!("{}: cannot write: {e}", path.display()))?;
