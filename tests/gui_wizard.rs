@@ -52,6 +52,7 @@ fn app_with(api_base: Option<String>) -> TestApp {
 }
 
 /// Run frames until `done` holds (background work finishes on other threads).
+#[allow(dead_code)] // used by the full-wizard test once the engine lands
 fn run_until(
     harness: &mut Harness<'static, MixportApp>,
     what: &str,
@@ -132,4 +133,170 @@ fn serve_fake_mixpanel_for_screenshots() {
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
+}
+
+/// The Connect step alone, with its own session and deps.
+struct ConnectHarnessState {
+    step: mixport::gui::steps::connect::ConnectStep,
+    session: mixport::gui::session::Session,
+    deps: AppDeps,
+}
+
+fn connect_harness(secrets: Secrets, config_dir: PathBuf) -> Harness<'static, ConnectHarnessState> {
+    let deps = AppDeps {
+        file_dialog: Box::new(FakeFileDialog::new()),
+        config_dir: config_dir.clone(),
+        secrets,
+        api_base: None,
+        sample_file: None,
+        runs_dir: config_dir.join("runs"),
+    };
+    let state = ConnectHarnessState {
+        step: mixport::gui::steps::connect::ConnectStep::new(&deps),
+        session: Default::default(),
+        deps,
+    };
+    Harness::builder()
+        .with_size(egui::vec2(1000.0, 800.0))
+        .build_ui_state(
+            |ui, s: &mut ConnectHarnessState| {
+                s.step.poll(ui.ctx());
+                s.step.ui(ui, &mut s.session, &mut s.deps)
+            },
+            state,
+        )
+}
+
+fn type_into<S>(harness: &mut Harness<'static, S>, label: &str, text: &str) {
+    type_into_role(harness, Role::TextInput, label, text);
+}
+
+fn type_into_role<S>(harness: &mut Harness<'static, S>, role: Role, label: &str, text: &str) {
+    harness.get_by_role_and_label(role, label).focus();
+    harness.run();
+    harness.get_by_role_and_label(role, label).type_text(text);
+    harness.run();
+}
+
+#[test]
+fn connect_saves_the_secret_only_in_the_keychain_and_never_shows_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = SecretStore::mock();
+    let config_dir = dir.path().join("config");
+    let mut h = connect_harness(Secrets::with_store(store.clone()), config_dir.clone());
+    h.run();
+    h.get_by_role_and_label(Role::Button, "Add a connection")
+        .click();
+    h.run();
+    type_into(&mut h, "Connection name", "Test project");
+    type_into(&mut h, "Project ID", "4242");
+    type_into(&mut h, "Service account username", "sa.user");
+    type_into_role(
+        &mut h,
+        Role::PasswordInput,
+        "Service account secret",
+        "s3cret-value",
+    );
+    h.get_by_role_and_label(Role::Button, "Save connection")
+        .click();
+    h.run();
+
+    assert_eq!(
+        store
+            .get("Test project")
+            .expect("keychain")
+            .map(|s| s.expose().to_owned()),
+        Some("s3cret-value".to_owned())
+    );
+    let config = std::fs::read_to_string(config_dir.join("config.json")).expect("config saved");
+    assert!(config.contains("Test project") && config.contains("sa.user"));
+    assert!(
+        !config.contains("s3cret-value"),
+        "secret written to the config file"
+    );
+    let active = h
+        .state()
+        .session
+        .connection
+        .clone()
+        .expect("connection in use");
+    assert_eq!(active.saved.project_id.as_deref(), Some("4242"));
+    h.get_by_label_contains("Saved connection 'Test project'");
+
+    // Editing shows every field but the secret, which starts empty.
+    h.get_by_role_and_label(Role::Button, "Edit Test project")
+        .click();
+    h.run();
+    let form = h.state().step.form.clone().expect("form open");
+    assert_eq!(form.name, "Test project");
+    assert!(form.secret.is_empty());
+    assert!(h.query_by_value("s3cret-value").is_none());
+    h.get_by_role_and_label(Role::Button, "Cancel").click();
+    h.run();
+
+    // A restart lists the saved connection again.
+    let mut again = connect_harness(Secrets::with_store(store.clone()), config_dir.clone());
+    again.run();
+    again.get_by_role_and_label(Role::Button, "Use Test project");
+
+    h.get_by_role_and_label(Role::Button, "Delete Test project")
+        .click();
+    h.run();
+    assert_eq!(store.get("Test project").expect("keychain"), None);
+    assert!(h.state().session.connection.is_none());
+    assert!(h.query_by_label("Edit Test project").is_none());
+}
+
+#[test]
+fn without_a_keychain_the_secret_is_kept_for_this_session_only() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config_dir = dir.path().join("config");
+    let mut h = connect_harness(
+        Secrets::unavailable("no Secret Service on the session bus"),
+        config_dir.clone(),
+    );
+    h.run();
+    h.get_by_label_contains("No keychain is available (no Secret Service on the session bus)");
+    h.get_by_role_and_label(Role::Button, "Add a connection")
+        .click();
+    h.run();
+    h.get_by_label_contains("Use for this session only");
+    type_into(&mut h, "Connection name", "Token project");
+    h.get_by_role_and_label(Role::RadioButton, "Project token")
+        .click();
+    h.run();
+    type_into_role(&mut h, Role::PasswordInput, "Project token", "tok123");
+    h.get_by_role_and_label(Role::Button, "Save connection")
+        .click();
+    h.run();
+    let active = h
+        .state()
+        .session
+        .connection
+        .clone()
+        .expect("connection in use");
+    assert_eq!(active.secret.expose(), "tok123");
+    let config = std::fs::read_to_string(config_dir.join("config.json")).expect("config saved");
+    assert!(!config.contains("tok123"));
+    for entry in walk(dir.path()) {
+        let bytes = std::fs::read(&entry).unwrap_or_default();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains("tok123"),
+            "secret written to {}",
+            entry.display()
+        );
+    }
+}
+
+fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
 }

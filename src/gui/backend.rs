@@ -529,8 +529,8 @@ pub fn run_check(
     }
     summary.requests = counter.total_requests();
     summary.bytes = counter.bytes;
-    summary.errors.sort_by(|a, b| b.count.cmp(&a.count));
-    summary.warnings.sort_by(|a, b| b.count.cmp(&a.count));
+    summary.errors.sort_by_key(|g| std::cmp::Reverse(g.count));
+    summary.warnings.sort_by_key(|g| std::cmp::Reverse(g.count));
     summary.elapsed_secs = start.elapsed().as_secs_f64();
     let mut last = check_progress(&summary, reader.bytes_read(), sniff.file_size, start);
     last.phase = Phase::Finished;

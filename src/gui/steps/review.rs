@@ -70,12 +70,11 @@ impl ReviewStep {
             ui.label("No event was rejected.");
             return;
         }
-        if result.rejected_file.is_some() {
-            if let Some(via) = export_row(ui, &mut self.export_path, &self.export_note)
-                && let Some(from) = result.rejected_file.clone()
-            {
-                self.export_note = Some(export(deps, via, &from, &mut self.export_path));
-            }
+        if result.rejected_file.is_some()
+            && let Some(via) = export_row(ui, &mut self.export_path, &self.export_note)
+            && let Some(from) = result.rejected_file.clone()
+        {
+            self.export_note = Some(export(deps, via, &from, &mut self.export_path));
         }
         ui.horizontal(|ui| {
             let label = ui.label("Filter:");
