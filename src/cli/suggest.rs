@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::mapping::suggest::suggest_for_file;
+
 /// Arguments of `mixport suggest`.
 #[derive(Debug, clap::Args)]
 pub struct SuggestArgs {
@@ -16,8 +18,66 @@ pub struct SuggestArgs {
     pub source: super::SourceArgs,
 }
 
-/// Run `mixport suggest`.
+/// Rows read from the head of a file to suggest a mapping and settle the day/month order.
+pub const SAMPLE_ROWS: usize = 1000;
+
+/// Run `mixport suggest`: print the suggested mapping as JSON (stdout or `-o`), and how sure
+/// each guess is on stderr.
 pub fn run(args: SuggestArgs) -> ExitCode {
-    let _ = args;
-    super::fail("suggest is not built yet")
+    let (sniff, sample) = match super::check::read_head(&args.file, &args.source) {
+        Ok(v) => v,
+        Err(message) => return super::fail(message),
+    };
+    let suggestion = suggest_for_file(&args.file, &sniff.columns, &sample);
+    let json = match serde_json::to_string_pretty(&suggestion.mapping) {
+        Ok(j) => j,
+        Err(e) => return super::fail(format!("cannot print the mapping: {e}")),
+    };
+    for guess in &suggestion.fields {
+        if let Some(column) = &guess.column {
+            eprintln!(
+                "{:<28} <- '{}' ({:.0}% sure: {})",
+                guess.field.mixpanel_field(),
+                column,
+                guess.confidence * 100.0,
+                guess.reason
+            );
+        } else {
+            eprintln!(
+                "{:<28} <- nothing: {}",
+                guess.field.mixpanel_field(),
+                guess.reason
+            );
+        }
+    }
+    if let Some(example) = &suggestion.ambiguous_day_order {
+        eprintln!(
+            "note: dates such as '{example}' could be day/month or month/day: set \"time\": {{\"day_order\": \"day_first\"}} or \"month_first\" in the mapping."
+        );
+    }
+    let unresolved: Vec<&str> = suggestion
+        .countries
+        .iter()
+        .filter(|c| c.code.is_none())
+        .map(|c| c.value.as_str())
+        .collect();
+    if !unresolved.is_empty() {
+        eprintln!(
+            "note: unknown country values (add \"overrides\" in the mapping): {}",
+            unresolved.join(", ")
+        );
+    }
+    match &args.output {
+        Some(path) => {
+            if let Err(e) = std::fs::write(path, json + "\n") {
+                return super::fail(format!(
+                    "{}: cannot write: {e}. Choose a folder you can write to.",
+                    path.display()
+                ));
+            }
+            eprintln!("mapping written to {}", path.display());
+        }
+        None => println!("{json}"),
+    }
+    ExitCode::from(super::EXIT_OK)
 }

@@ -1,1 +1,692 @@
-//! The dry-run check: every row through the transform, counted and grouped.
+//! The dry run: stream every record through the same transform the import uses and report
+//! what Mixpanel would accept, without sending anything.
+//!
+//! Memory stays flat in the file's size: records are reused, issues are grouped (with at most
+//! [`MAX_EXAMPLES`] example rows per group), and the duplicate-insert-id check keeps one 64-bit
+//! hash per valid event up to [`DEDUP_CAP`] entries. Past that cap the check stops adding new
+//! ids (it still finds later repeats of the ids it holds) and the report says which rows the
+//! duplicate check fully covered (`duplicate_check_rows`).
+
+use std::collections::{BTreeMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use crate::mapping::Mapping;
+use crate::mapping::transform::{TransformOptions, Transformed, Transformer};
+use crate::mixpanel::batch::BatchCounter;
+use crate::source::{self, Compression, Format, Record, RecordReader, Sniff, TextEncoding};
+use crate::validate::{Issue, IssueKind, Severity};
+
+use super::rejected::RejectedWriter;
+use super::{Phase, PipelineError, Progress, RunControl};
+
+/// Example rows kept per issue group.
+pub const MAX_EXAMPLES: usize = 5;
+/// Most distinct `$insert_id` hashes the duplicate check holds (about 40 MB of memory at the cap).
+pub const DEDUP_CAP: usize = 3_000_000;
+/// Minimum time between two progress callbacks.
+const PROGRESS_INTERVAL_SECS: f64 = 0.2;
+
+/// Settings of a check run.
+#[derive(Debug, Clone)]
+pub struct CheckOptions {
+    /// Clock and retention for the time rules.
+    pub transform: TransformOptions,
+    /// Write rejected rows to this CSV.
+    pub failed_out: Option<PathBuf>,
+    /// Most insert-id hashes kept for the duplicate check (default [`DEDUP_CAP`]).
+    pub dedup_cap: usize,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        Self {
+            transform: TransformOptions::now(),
+            failed_out: None,
+            dedup_cap: DEDUP_CAP,
+        }
+    }
+}
+
+/// One example row of an issue group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssueExample {
+    /// 1-based source row (0 for mapping-wide issues).
+    pub row: u64,
+    /// The source column, when there is one.
+    pub column: Option<String>,
+    /// The message, with the value and what to do.
+    pub message: String,
+}
+
+/// Issues of one kind on one field, counted, with a few example rows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssueGroup {
+    /// What is wrong.
+    pub kind: IssueKind,
+    /// Error or warning.
+    pub severity: Severity,
+    /// A plain-words title for the group.
+    pub title: String,
+    /// The Mixpanel field (`properties.time`, ...).
+    pub field: String,
+    /// How many rows have it.
+    pub count: u64,
+    /// Up to [`MAX_EXAMPLES`] example rows, in file order.
+    pub examples: Vec<IssueExample>,
+}
+
+/// What the check found. Serialized as the `--json` output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckReport {
+    /// The file checked.
+    pub file: PathBuf,
+    /// Its format.
+    pub format: Format,
+    /// gzip or not.
+    pub compression: Compression,
+    /// Its text encoding.
+    pub encoding: TextEncoding,
+    /// The CSV delimiter, as a character.
+    pub delimiter: String,
+    /// The columns read.
+    pub columns: Vec<String>,
+    /// What the sniffer guessed or repaired.
+    pub notes: Vec<String>,
+    /// Rows read.
+    pub rows: u64,
+    /// Rows that would be sent.
+    pub valid: u64,
+    /// Rows that would be rejected (never sent).
+    pub invalid: u64,
+    /// Rows with at least one warning (valid or not).
+    pub rows_with_warnings: u64,
+    /// Error groups, by kind then field.
+    pub errors: Vec<IssueGroup>,
+    /// Warning groups (including mapping-wide ones and duplicate insert ids), by kind then field.
+    pub warnings: Vec<IssueGroup>,
+    /// Valid rows whose `$insert_id` was already seen earlier in the file.
+    pub duplicate_insert_ids: u64,
+    /// The duplicate check covered every row up to this one (all rows unless the cap was hit).
+    pub duplicate_check_rows: u64,
+    /// Requests an import would send.
+    pub requests: u64,
+    /// Uncompressed NDJSON bytes an import would send.
+    pub bytes: u64,
+    /// Earliest valid event time (UTC ms), if any.
+    pub first_time_ms: Option<i64>,
+    /// Latest valid event time (UTC ms), if any.
+    pub last_time_ms: Option<i64>,
+    /// Rows written to the rejected-rows file.
+    pub rejected_written: u64,
+    /// The rejected-rows file, when one was asked for.
+    pub rejected_file: Option<PathBuf>,
+    /// Whether the run was cancelled before the end of the file.
+    pub cancelled: bool,
+    /// Wall-clock seconds.
+    pub elapsed_secs: f64,
+    /// Rows per second.
+    pub rows_per_sec: f64,
+}
+
+impl CheckReport {
+    /// Whether every row read is valid.
+    pub fn all_valid(&self) -> bool {
+        self.invalid == 0
+    }
+}
+
+/// A hasher for values that are already hashes.
+#[derive(Default)]
+struct PassThroughHasher(u64);
+
+impl Hasher for PassThroughHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, value: u64) {
+        self.0 = value;
+    }
+}
+
+/// Groups issues by (kind, field).
+#[derive(Debug, Default)]
+struct Groups {
+    groups: BTreeMap<(IssueKind, String), IssueGroup>,
+}
+
+impl Groups {
+    fn add(&mut self, issue: &Issue) {
+        let group = self
+            .groups
+            .entry((issue.kind, issue.field.clone()))
+            .or_insert_with(|| IssueGroup {
+                kind: issue.kind,
+                severity: issue.severity(),
+                title: issue.kind.title().to_owned(),
+                field: issue.field.clone(),
+                count: 0,
+                examples: Vec::new(),
+            });
+        group.count += 1;
+        if group.examples.len() < MAX_EXAMPLES {
+            group.examples.push(example(issue));
+        }
+    }
+
+    fn into_split(self) -> (Vec<IssueGroup>, Vec<IssueGroup>) {
+        self.groups
+            .into_values()
+            .partition(|g| g.severity == Severity::Error)
+    }
+}
+
+fn example(issue: &Issue) -> IssueExample {
+    IssueExample {
+        row: issue.row,
+        column: issue.column.clone(),
+        message: issue.message.clone(),
+    }
+}
+
+/// Check every record of the file described by `sniff` against `mapping`.
+///
+/// Calls `progress` at most ~5 times a second and once at the end (phase `Finished`). Stops
+/// early when `control` is cancelled (the report says `cancelled`), and waits while paused.
+/// Fails only when the file or the mapping cannot be used, or the rejected-rows file cannot be
+/// written; bad rows are part of the report.
+pub fn run_check(
+    sniff: &Sniff,
+    mapping: &Mapping,
+    options: &CheckOptions,
+    control: &RunControl,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<CheckReport, PipelineError> {
+    // Resolve the mapping before opening the file, so a mapping error comes first.
+    Transformer::new(mapping, &sniff.columns, options.transform)?;
+    let mut reader = source::open(sniff)?;
+    run_check_reader(sniff, reader.as_mut(), mapping, options, control, progress)
+}
+
+/// [`run_check`] over an already opened reader (for tests and callers that open the source
+/// themselves). `sniff` supplies the columns, the file size and the file facts of the report.
+pub fn run_check_reader(
+    sniff: &Sniff,
+    reader: &mut dyn RecordReader,
+    mapping: &Mapping,
+    options: &CheckOptions,
+    control: &RunControl,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<CheckReport, PipelineError> {
+    let started = Instant::now();
+    let mut transformer = Transformer::new(mapping, &sniff.columns, options.transform)?;
+    let mut rejected = match &options.failed_out {
+        Some(path) => Some(RejectedWriter::create(path, &sniff.columns)?),
+        None => None,
+    };
+
+    let mut groups = Groups::default();
+    for issue in transformer.mapping_issues() {
+        groups.add(issue);
+    }
+    let mut seen: HashSet<u64, BuildHasherDefault<PassThroughHasher>> = HashSet::default();
+    let mut dedup_full_at: Option<u64> = None;
+    let mut duplicates = 0u64;
+    let mut duplicate_group: Option<IssueGroup> = None;
+    let mut counter = BatchCounter::default();
+    let (mut rows, mut valid, mut invalid, mut with_warnings) = (0u64, 0u64, 0u64, 0u64);
+    let (mut first_time, mut last_time): (Option<i64>, Option<i64>) = (None, None);
+    let mut cancelled = false;
+
+    let mut record = Record::default();
+    let mut out = Transformed::default();
+    let mut last_progress = Instant::now();
+    let mut last_rows = 0u64;
+    let total_bytes = sniff.file_size;
+
+    let snapshot = |phase, rows, valid, invalid, bytes_read: u64, rate: f64, elapsed: f64| {
+        let eta_secs = if bytes_read > 0 && total_bytes > bytes_read && elapsed > 0.0 {
+            Some(elapsed * (total_bytes - bytes_read) as f64 / bytes_read as f64)
+        } else {
+            None
+        };
+        Progress {
+            phase,
+            rows_read: rows,
+            bytes_read,
+            total_bytes,
+            valid,
+            invalid,
+            rate_per_sec: rate,
+            eta_secs,
+            elapsed_secs: elapsed,
+            ..Progress::default()
+        }
+    };
+
+    loop {
+        if rows % 1024 == 0 {
+            if control.is_cancelled() {
+                cancelled = true;
+                break;
+            }
+            if control.is_paused() {
+                while control.is_paused() && !control.is_cancelled() {
+                    let elapsed = started.elapsed().as_secs_f64();
+                    progress(&snapshot(
+                        Phase::Paused,
+                        rows,
+                        valid,
+                        invalid,
+                        reader.bytes_read(),
+                        0.0,
+                        elapsed,
+                    ));
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                continue_after_pause(&mut last_progress, &mut last_rows, rows);
+                if control.is_cancelled() {
+                    cancelled = true;
+                    break;
+                }
+            }
+            let since = last_progress.elapsed().as_secs_f64();
+            if since >= PROGRESS_INTERVAL_SECS {
+                let rate = (rows - last_rows) as f64 / since;
+                progress(&snapshot(
+                    Phase::Running,
+                    rows,
+                    valid,
+                    invalid,
+                    reader.bytes_read(),
+                    rate,
+                    started.elapsed().as_secs_f64(),
+                ));
+                last_progress = Instant::now();
+                last_rows = rows;
+            }
+        }
+        if !reader.read_into(&mut record)? {
+            break;
+        }
+        rows += 1;
+        transformer.transform(&record, &mut out);
+        let is_valid = out.is_valid();
+        let mut warned = out.has_warnings();
+        if is_valid {
+            valid += 1;
+            counter.add(out.json.len());
+            first_time = Some(first_time.map_or(out.time_ms, |t| t.min(out.time_ms)));
+            last_time = Some(last_time.map_or(out.time_ms, |t| t.max(out.time_ms)));
+            let hash = xxhash_rust::xxh3::xxh3_64(out.insert_id.as_bytes());
+            let repeated = if seen.contains(&hash) {
+                true
+            } else {
+                if seen.len() < options.dedup_cap {
+                    seen.insert(hash);
+                } else if dedup_full_at.is_none() {
+                    dedup_full_at = Some(record.row);
+                }
+                false
+            };
+            if repeated {
+                duplicates += 1;
+                warned = true;
+                let issue_example = IssueExample {
+                    row: record.row,
+                    column: None,
+                    message: format!(
+                        "row {}: insert ID '{}' appeared earlier in the file; Mixpanel keeps only one event per (event, user, time, insert ID).",
+                        record.row, out.insert_id
+                    ),
+                };
+                let group = duplicate_group.get_or_insert_with(|| IssueGroup {
+                    kind: IssueKind::DuplicateInsertId,
+                    severity: Severity::Warning,
+                    title: IssueKind::DuplicateInsertId.title().to_owned(),
+                    field: "properties.$insert_id".to_owned(),
+                    count: 0,
+                    examples: Vec::new(),
+                });
+                group.count += 1;
+                if group.examples.len() < MAX_EXAMPLES {
+                    group.examples.push(issue_example);
+                }
+            }
+        } else {
+            invalid += 1;
+            if let Some(writer) = rejected.as_mut() {
+                writer.write_record(&record, &out.issues)?;
+            }
+        }
+        if warned {
+            with_warnings += 1;
+        }
+        for issue in &out.issues {
+            groups.add(issue);
+        }
+    }
+
+    let rejected_written = match rejected {
+        Some(writer) => writer.finish()?,
+        None => 0,
+    };
+    let (errors, mut warnings) = groups.into_split();
+    if let Some(group) = duplicate_group {
+        warnings.push(group);
+        warnings.sort_by(|a, b| (a.kind, &a.field).cmp(&(b.kind, &b.field)));
+    }
+    let elapsed_secs = started.elapsed().as_secs_f64();
+    let rows_per_sec = if elapsed_secs > 0.0 {
+        rows as f64 / elapsed_secs
+    } else {
+        0.0
+    };
+    progress(&snapshot(
+        Phase::Finished,
+        rows,
+        valid,
+        invalid,
+        reader.bytes_read(),
+        rows_per_sec,
+        elapsed_secs,
+    ));
+    let duplicate_check_rows = match dedup_full_at {
+        Some(row) => row.saturating_sub(1),
+        None => record.row.max(rows),
+    };
+    Ok(CheckReport {
+        file: sniff.path.clone(),
+        format: sniff.format,
+        compression: sniff.compression,
+        encoding: sniff.encoding,
+        delimiter: match sniff.delimiter {
+            b'\t' => "tab".to_owned(),
+            d => (d as char).to_string(),
+        },
+        columns: sniff.columns.clone(),
+        notes: sniff.notes.clone(),
+        rows,
+        valid,
+        invalid,
+        rows_with_warnings: with_warnings,
+        errors,
+        warnings,
+        duplicate_insert_ids: duplicates,
+        duplicate_check_rows,
+        requests: counter.total_requests(),
+        bytes: counter.bytes,
+        first_time_ms: first_time,
+        last_time_ms: last_time,
+        rejected_written,
+        rejected_file: options.failed_out.clone(),
+        cancelled,
+        elapsed_secs,
+        rows_per_sec,
+    })
+}
+
+fn continue_after_pause(last_progress: &mut Instant, last_rows: &mut u64, rows: u64) {
+    *last_progress = Instant::now();
+    *last_rows = rows;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mapping::{InsertIdSource, TimeMapping, ValueSource};
+    use crate::source::{Cell, SourceError};
+
+    /// Records from memory.
+    struct VecReader {
+        records: std::vec::IntoIter<Record>,
+        read: u64,
+    }
+
+    impl RecordReader for VecReader {
+        fn read_into(&mut self, record: &mut Record) -> Result<bool, SourceError> {
+            match self.records.next() {
+                Some(r) => {
+                    *record = r;
+                    self.read += 10;
+                    Ok(true)
+                }
+                None => Ok(false),
+            }
+        }
+        fn bytes_read(&self) -> u64 {
+            self.read
+        }
+    }
+
+    fn sniff() -> Sniff {
+        Sniff {
+            path: PathBuf::from("mem.csv"),
+            file_size: 1000,
+            format: Format::Csv,
+            compression: Compression::None,
+            encoding: TextEncoding::Utf8,
+            delimiter: b',',
+            has_header: true,
+            sheet: None,
+            sheets: Vec::new(),
+            columns: vec!["event".into(), "user".into(), "time".into(), "id".into()],
+            notes: Vec::new(),
+        }
+    }
+
+    fn mapping(insert_id: InsertIdSource) -> Mapping {
+        Mapping {
+            event: Some(ValueSource::Column("event".into())),
+            distinct_id: Some("user".into()),
+            time: TimeMapping {
+                column: Some("time".into()),
+                ..TimeMapping::default()
+            },
+            insert_id,
+            ..Mapping::default()
+        }
+    }
+
+    fn record(row: u64, cells: [&str; 4]) -> Record {
+        Record {
+            row,
+            cells: cells.iter().map(|c| Cell::Text((*c).to_owned())).collect(),
+            ..Record::default()
+        }
+    }
+
+    fn options() -> CheckOptions {
+        CheckOptions {
+            transform: TransformOptions {
+                now_ms: 1_748_736_000_000,
+                retention_days: 5 * 365,
+            },
+            ..CheckOptions::default()
+        }
+    }
+
+    fn check(records: Vec<Record>, mapping: &Mapping, options: &CheckOptions) -> CheckReport {
+        let mut reader = VecReader {
+            records: records.into_iter(),
+            read: 0,
+        };
+        let mut calls = Vec::new();
+        let report = run_check_reader(
+            &sniff(),
+            &mut reader,
+            mapping,
+            options,
+            &RunControl::new(),
+            &mut |p| calls.push(p.clone()),
+        )
+        .unwrap();
+        let last = calls.last().unwrap();
+        assert_eq!(last.phase, Phase::Finished);
+        assert_eq!(last.rows_read, report.rows);
+        report
+    }
+
+    #[test]
+    fn counts_groups_examples_requests_and_duplicates() {
+        let mut records = Vec::new();
+        for i in 0..4100u64 {
+            let time = if i % 100 == 1 {
+                ""
+            } else {
+                "2024-03-05T14:07:00Z"
+            };
+            let id = format!("id-{}", i % 4000);
+            records.push(Record {
+                row: i + 2,
+                cells: vec![
+                    Cell::Text("Log In".into()),
+                    Cell::Text(format!("u{i}")),
+                    Cell::Text(time.into()),
+                    Cell::Text(id),
+                ],
+                ..Record::default()
+            });
+        }
+        let report = check(
+            records,
+            &mapping(InsertIdSource::Column("id".into())),
+            &options(),
+        );
+        assert_eq!(report.rows, 4100);
+        assert_eq!(report.invalid, 41);
+        assert_eq!(report.valid, 4059);
+        assert_eq!(report.errors.len(), 1);
+        let group = &report.errors[0];
+        assert_eq!(group.kind, IssueKind::MissingTime);
+        assert_eq!(group.field, "properties.time");
+        assert_eq!(group.count, 41);
+        assert_eq!(group.examples.len(), MAX_EXAMPLES);
+        assert_eq!(
+            group.examples.iter().map(|e| e.row).collect::<Vec<_>>(),
+            vec![3, 103, 203, 303, 403]
+        );
+        // Ids 0..100 repeat after row 4000 (one of them, id-1, only on an invalid row).
+        assert_eq!(report.duplicate_insert_ids, 99);
+        assert_eq!(report.warnings[0].kind, IssueKind::DuplicateInsertId);
+        assert_eq!(report.warnings[0].count, 99);
+        assert_eq!(report.duplicate_check_rows, 4101);
+        assert_eq!(report.requests, 3);
+        assert!(report.bytes > 4059 * 50);
+        assert_eq!(report.first_time_ms, Some(1_709_647_620_000));
+        let json = serde_json::to_value(&report).unwrap();
+        for key in [
+            "rows", "valid", "invalid", "errors", "warnings", "requests", "bytes",
+        ] {
+            assert!(json.get(key).is_some(), "{key}");
+        }
+    }
+
+    #[test]
+    fn dedup_cap_is_reported() {
+        let records = (0..10u64)
+            .map(|i| {
+                let id = format!("id-{}", i % 5);
+                record(
+                    i + 2,
+                    [
+                        "E",
+                        "u",
+                        "2024-03-05T14:07:00Z",
+                        Box::leak(id.into_boxed_str()),
+                    ],
+                )
+            })
+            .collect();
+        let options = CheckOptions {
+            dedup_cap: 3,
+            ..options()
+        };
+        let report = check(
+            records,
+            &mapping(InsertIdSource::Column("id".into())),
+            &options,
+        );
+        assert_eq!(report.duplicate_check_rows, 4);
+        // Rows with id-0..id-2 repeat and are found; id-3 and id-4 were never held.
+        assert_eq!(report.duplicate_insert_ids, 3);
+    }
+
+    #[test]
+    fn cancel_stops_early() {
+        let records: Vec<Record> = (0..5000u64)
+            .map(|i| record(i + 2, ["E", "u", "2024-03-05T14:07:00Z", "x"]))
+            .collect();
+        let mut reader = VecReader {
+            records: records.into_iter(),
+            read: 0,
+        };
+        let control = RunControl::new();
+        control.cancel();
+        let report = run_check_reader(
+            &sniff(),
+            &mut reader,
+            &mapping(InsertIdSource::Generate),
+            &options(),
+            &control,
+            &mut |_| {},
+        )
+        .unwrap();
+        assert!(report.cancelled);
+        assert_eq!(report.rows, 0);
+    }
+
+    #[test]
+    fn rejected_rows_are_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rej.csv");
+        let options = CheckOptions {
+            failed_out: Some(path.clone()),
+            ..options()
+        };
+        let records = vec![
+            record(2, ["E", "u", "2024-03-05T14:07:00Z", "a"]),
+            record(3, ["", "", "2024-03-05T14:07:00Z", "b"]),
+        ];
+        let report = check(records, &mapping(InsertIdSource::Generate), &options);
+        assert_eq!(report.rejected_written, 1);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "event,user,time,id,_row,_field,_reason");
+        assert!(
+            lines[1].starts_with(",,2024-03-05T14:07:00Z,b,3,event,"),
+            "{}",
+            lines[1]
+        );
+        assert!(lines[1].contains("; "), "both reasons joined: {}", lines[1]);
+        assert_eq!(lines.len(), 2);
+    }
+
+    #[test]
+    fn mapping_errors_come_before_reading() {
+        let mut m = mapping(InsertIdSource::Generate);
+        m.distinct_id = Some("nope".into());
+        let mut reader = VecReader {
+            records: Vec::new().into_iter(),
+            read: 0,
+        };
+        let err = run_check_reader(
+            &sniff(),
+            &mut reader,
+            &m,
+            &options(),
+            &RunControl::new(),
+            &mut |_| {},
+        )
+        .unwrap_err();
+        assert!(matches!(err, PipelineError::Mapping(_)));
+    }
+}

@@ -1,1 +1,229 @@
-//! The rejected-rows CSV: original columns plus `_row`, `_field`, `_reason`.
+//! `REJECTED.csv`: the rows Mixpanel would refuse (or did), ready to fix and re-import.
+//!
+//! The file has the original columns (the source's original cell text; non-string JSON values
+//! as compact JSON) followed by `_row` (the 1-based source row), `_field` (the Mixpanel field of
+//! the first problem, e.g. `properties.time`) and `_reason` (every reason, joined with `"; "`).
+//! One line per rejected row. The check writes local rejections; the import uses the same
+//! writer for Mixpanel's own rejections through [`RejectedWriter::write_cells`].
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+
+use crate::source::{Cell, Record};
+use crate::validate::{Issue, Severity};
+
+use super::PipelineError;
+
+/// The extra columns appended after the original ones.
+pub const REJECTED_EXTRA_COLUMNS: [&str; 3] = ["_row", "_field", "_reason"];
+
+/// Writes `REJECTED.csv`.
+pub struct RejectedWriter {
+    path: PathBuf,
+    writer: csv::Writer<BufWriter<File>>,
+    columns: usize,
+    rows_written: u64,
+    /// Reused cell texts.
+    cells: Vec<String>,
+}
+
+impl std::fmt::Debug for RejectedWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RejectedWriter")
+            .field("path", &self.path)
+            .field("rows_written", &self.rows_written)
+            .finish()
+    }
+}
+
+/// The original text of a cell as it goes into `REJECTED.csv`.
+pub fn cell_original_text(cell: &Cell, out: &mut String) {
+    out.clear();
+    match cell {
+        Cell::Missing => {}
+        Cell::Text(s) | Cell::InvalidUtf8(s) => out.push_str(s),
+        Cell::Json(serde_json::Value::String(s)) => out.push_str(s),
+        Cell::Json(serde_json::Value::Null) => {}
+        Cell::Json(v) => {
+            use std::fmt::Write;
+            let _ = write!(out, "{v}");
+        }
+    }
+}
+
+impl RejectedWriter {
+    /// Create (or truncate) `path` and write the header: `columns` then `_row,_field,_reason`.
+    pub fn create(path: &Path, columns: &[String]) -> Result<Self, PipelineError> {
+        let file = File::create(path).map_err(|source| PipelineError::Output {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut writer = csv::Writer::from_writer(BufWriter::new(file));
+        let header = columns
+            .iter()
+            .map(String::as_str)
+            .chain(REJECTED_EXTRA_COLUMNS);
+        writer
+            .write_record(header)
+            .map_err(|e| csv_error(path, e))?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            writer,
+            columns: columns.len(),
+            rows_written: 0,
+            cells: Vec::new(),
+        })
+    }
+
+    /// Write one rejected row from its original cell texts (one per column; missing ones are
+    /// written empty, extra ones dropped), its source row, the Mixpanel field and the reason.
+    /// This is the entry point for Mixpanel's server-side rejections.
+    pub fn write_cells<S: AsRef<str>>(
+        &mut self,
+        row: u64,
+        cells: &[S],
+        field: &str,
+        reason: &str,
+    ) -> Result<(), PipelineError> {
+        let row_text = row.to_string();
+        let result = {
+            let originals = (0..self.columns).map(|i| cells.get(i).map_or("", |c| c.as_ref()));
+            self.writer.write_record(
+                originals
+                    .chain([row_text.as_str(), field, reason])
+                    .map(str::as_bytes),
+            )
+        };
+        result.map_err(|e| csv_error(&self.path, e))?;
+        self.rows_written += 1;
+        Ok(())
+    }
+
+    /// Write a record rejected locally: the first error's field in `_field`, every error's
+    /// message joined with `"; "` in `_reason`. Warnings are left out.
+    pub fn write_record(&mut self, record: &Record, issues: &[Issue]) -> Result<(), PipelineError> {
+        let mut field = "";
+        let mut reason = String::new();
+        for issue in issues.iter().filter(|i| i.severity() == Severity::Error) {
+            if field.is_empty() {
+                field = &issue.field;
+            }
+            if !reason.is_empty() {
+                reason.push_str("; ");
+            }
+            reason.push_str(&issue.message);
+        }
+        let mut cells = std::mem::take(&mut self.cells);
+        cells.resize_with(record.cells.len().max(cells.len()), String::new);
+        for (text, cell) in cells.iter_mut().zip(&record.cells) {
+            cell_original_text(cell, text);
+        }
+        let result = self.write_cells(record.row, &cells[..record.cells.len()], field, &reason);
+        self.cells = cells;
+        result
+    }
+
+    /// Rows written so far.
+    pub fn rows_written(&self) -> u64 {
+        self.rows_written
+    }
+
+    /// The file being written.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Flush everything to disk.
+    pub fn finish(mut self) -> Result<u64, PipelineError> {
+        self.writer
+            .flush()
+            .map_err(|source| PipelineError::Output {
+                path: self.path.clone(),
+                source,
+            })?;
+        Ok(self.rows_written)
+    }
+}
+
+fn csv_error(path: &Path, error: csv::Error) -> PipelineError {
+    let source = match error.into_kind() {
+        csv::ErrorKind::Io(e) => e,
+        other => std::io::Error::other(format!("{other:?}")),
+    };
+    PipelineError::Output {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::validate::IssueKind;
+
+    fn issue(kind: IssueKind, field: &str, message: &str) -> Issue {
+        Issue {
+            kind,
+            field: field.to_owned(),
+            column: None,
+            row: 7,
+            message: message.to_owned(),
+        }
+    }
+
+    #[test]
+    fn writes_original_cells_row_field_and_joined_reasons() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("REJECTED.csv");
+        let columns = vec!["event".to_owned(), "n".to_owned(), "note".to_owned()];
+        let mut writer = RejectedWriter::create(&path, &columns).unwrap();
+        let record = Record {
+            row: 7,
+            cells: vec![
+                Cell::Text("Buy, now".into()),
+                Cell::Json(serde_json::json!([1, 2])),
+                Cell::Missing,
+            ],
+            ..Record::default()
+        };
+        let issues = vec![
+            issue(
+                IssueKind::UnknownCountry,
+                "properties.mp_country_code",
+                "warn",
+            ),
+            issue(IssueKind::MissingTime, "properties.time", "time is empty"),
+            issue(
+                IssueKind::MissingUserId,
+                "properties.distinct_id",
+                "user is empty",
+            ),
+        ];
+        writer.write_record(&record, &issues).unwrap();
+        writer
+            .write_cells(
+                9,
+                &["a", "b", "c"],
+                "properties.time",
+                "must not be in the future",
+            )
+            .unwrap();
+        assert_eq!(writer.finish().unwrap(), 2);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            text,
+            "event,n,note,_row,_field,_reason\n\
+             \"Buy, now\",\"[1,2]\",,7,properties.time,time is empty; user is empty\n\
+             a,b,c,9,properties.time,must not be in the future\n"
+        );
+    }
+
+    #[test]
+    fn unwritable_path_is_an_output_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("no-such-dir").join("r.csv");
+        let err = RejectedWriter::create(&path, &[]).unwrap_err();
+        assert!(matches!(err, PipelineError::Output { .. }));
+    }
+}

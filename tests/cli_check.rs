@@ -1,0 +1,535 @@
+//! `mixport check` and `mixport suggest` run as the real binary on fixtures and generated files.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Instant;
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+fn mixport(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mixport"))
+        .args(args)
+        .output()
+        .expect("run mixport")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn check_json(path: &Path, extra: &[&str]) -> (i32, serde_json::Value) {
+    let mut args = vec!["check", path.to_str().unwrap(), "--json"];
+    args.extend_from_slice(extra);
+    let out = mixport(&args);
+    let code = out.status.code().unwrap();
+    assert!(
+        code == 0 || code == 1,
+        "exit {code}, stderr: {}",
+        stderr(&out)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)));
+    (code, report)
+}
+
+/// Asserts the run could not start: exit 2, one line on stderr naming `name`, no panic.
+fn assert_fails_cleanly(out: &Output, name: &str, words: &str) {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(2), "stderr: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "one line expected: {err}"
+    );
+    assert!(err.starts_with("mixport: "), "{err}");
+    assert!(err.contains(name), "should name {name}: {err}");
+    assert!(
+        err.to_lowercase().contains(&words.to_lowercase()),
+        "should say '{words}': {err}"
+    );
+    assert!(out.stdout.is_empty());
+}
+
+fn error_rows(report: &serde_json::Value) -> BTreeMap<String, u64> {
+    report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["kind"].as_str().unwrap().to_owned(),
+                g["count"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn valid_file_exits_0_with_counts() {
+    let (code, report) = check_json(&fixture("small_valid.csv"), &[]);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["rows"], 5);
+    assert_eq!(report["valid"], 5);
+    assert_eq!(report["invalid"], 0);
+    assert_eq!(report["requests"], 1);
+    assert!(report["bytes"].as_u64().unwrap() > 500);
+    assert_eq!(report["format"], "csv");
+    assert!(report["elapsed_secs"].as_f64().is_some());
+    assert!(report["rows_per_sec"].as_f64().is_some());
+}
+
+#[test]
+fn bad_rows_exit_1_grouped_with_examples_and_rejected_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let rejected = dir.path().join("REJECTED.csv");
+    let (code, report) = check_json(
+        &fixture("bad_rows.csv"),
+        &["--failed-out", rejected.to_str().unwrap()],
+    );
+    assert_eq!(code, 1);
+    assert_eq!(report["rows"], 8);
+    assert_eq!(report["valid"], 1);
+    assert_eq!(report["invalid"], 7);
+    let expected: BTreeMap<String, u64> = [
+        ("empty_event_name", 1),
+        ("missing_user_id", 1),
+        ("banned_distinct_id", 1),
+        ("missing_time", 1),
+        ("unparsable_time", 1),
+        ("time_too_old", 1),
+        ("time_in_future", 1),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    assert_eq!(error_rows(&report), expected);
+    let unparsable = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["kind"] == "unparsable_time")
+        .unwrap();
+    assert_eq!(unparsable["field"], "properties.time");
+    assert_eq!(unparsable["examples"][0]["row"], 5);
+    assert_eq!(unparsable["examples"][0]["column"], "timestamp");
+    assert!(
+        unparsable["examples"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("yesterday")
+    );
+    let warnings: Vec<&str> = report["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["kind"].as_str().unwrap())
+        .collect();
+    assert!(warnings.contains(&"unknown_country"), "{warnings:?}");
+
+    let text = std::fs::read_to_string(&rejected).unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    assert_eq!(
+        reader.headers().unwrap().iter().collect::<Vec<_>>(),
+        vec![
+            "event",
+            "user_id",
+            "timestamp",
+            "country",
+            "_row",
+            "_field",
+            "_reason"
+        ]
+    );
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let row_numbers: Vec<&str> = rows.iter().map(|r| &r[4]).collect();
+    assert_eq!(row_numbers, vec!["3", "4", "5", "6", "7", "8", "9"]);
+    assert_eq!(&rows[2][2], "yesterday");
+    assert_eq!(&rows[2][5], "properties.time");
+    assert_eq!(&rows[0][5], "event");
+}
+
+#[test]
+fn human_report_names_groups_and_examples() {
+    let out = mixport(&["check", fixture("bad_rows.csv").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("Rows: 8"), "{text}");
+    assert!(text.contains("invalid: 7"), "{text}");
+    assert!(text.contains("Time cannot be read"), "{text}");
+    assert!(text.contains("row 5:"), "{text}");
+    assert!(text.contains("request"), "{text}");
+}
+
+#[test]
+fn sample_data_reports_its_known_bad_rows() {
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/sample-events.csv");
+    let dir = tempfile::tempdir().unwrap();
+    let rejected = dir.path().join("r.csv");
+    let (code, report) = check_json(&sample, &["--failed-out", rejected.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert_eq!(report["rows"], 500);
+    assert_eq!(report["invalid"], 5, "{:#}", report["errors"]);
+    let mut reader = csv::Reader::from_path(&rejected).unwrap();
+    let rows: BTreeSet<u64> = reader
+        .records()
+        .map(|r| r.unwrap()[10].parse().unwrap())
+        .collect();
+    assert_eq!(rows, BTreeSet::from([60, 122, 262, 303, 446]));
+    let unknown = report["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["kind"] == "unknown_country")
+        .unwrap();
+    assert_eq!(unknown["count"], 3);
+}
+
+#[test]
+fn suggest_prints_a_mapping_that_check_accepts() {
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/sample-events.csv");
+    let out = mixport(&["suggest", sample.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let mapping: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(mapping["event"]["value"], "event");
+    assert_eq!(mapping["distinct_id"], "user_id");
+    assert_eq!(mapping["time"]["column"], "timestamp");
+    assert_eq!(mapping["time"]["day_order"], "month_first");
+    assert_eq!(mapping["country"]["column"], "country");
+    assert_eq!(mapping["city"], "city");
+    assert_eq!(mapping["insert_id"]["from"], "generate");
+    let zip = mapping["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["column"] == "zip")
+        .unwrap();
+    assert_eq!(zip["type"], "text");
+    assert!(
+        mapping["constants"]["mixport_import"]
+            .as_str()
+            .unwrap()
+            .starts_with("sample-events 20")
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.json");
+    let out = mixport(&[
+        "suggest",
+        sample.to_str().unwrap(),
+        "-o",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let (code, report) = check_json(&sample, &["--mapping", path.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert_eq!(report["invalid"], 5);
+}
+
+#[test]
+fn files_that_cannot_be_checked_exit_2_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nope.csv");
+    assert_fails_cleanly(
+        &mixport(&["check", missing.to_str().unwrap()]),
+        "nope.csv",
+        "not found",
+    );
+    assert_fails_cleanly(
+        &mixport(&["check", dir.path().to_str().unwrap()]),
+        dir.path().file_name().unwrap().to_str().unwrap(),
+        "folder",
+    );
+    let garbage = dir.path().join("garbage.bin");
+    let bytes: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(&garbage, bytes).unwrap();
+    assert_fails_cleanly(
+        &mixport(&["check", garbage.to_str().unwrap()]),
+        "garbage.bin",
+        "not a CSV",
+    );
+    assert_fails_cleanly(
+        &mixport(&["check", fixture("empty.csv").to_str().unwrap()]),
+        "empty.csv",
+        "empty",
+    );
+    assert_fails_cleanly(
+        &mixport(&["check", fixture("header_only.csv").to_str().unwrap()]),
+        "header_only.csv",
+        "no data rows",
+    );
+    // A gzip file cut in the middle.
+    let gz = dir.path().join("cut.csv.gz");
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(b"event,user_id,timestamp\n").unwrap();
+    for i in 0..20_000 {
+        writeln!(encoder, "Log In,user{i},2024-03-05T14:07:{:02}Z", i % 60).unwrap();
+    }
+    let full = encoder.finish().unwrap();
+    std::fs::write(&gz, &full[..full.len() / 2]).unwrap();
+    assert_fails_cleanly(
+        &mixport(&["check", gz.to_str().unwrap()]),
+        "cut.csv.gz",
+        "gzip",
+    );
+}
+
+#[test]
+fn mapping_problems_exit_2_with_one_line() {
+    let out = mixport(&[
+        "check",
+        fixture("small_valid.csv").to_str().unwrap(),
+        "--mapping",
+        fixture("mapping_unknown_column.json").to_str().unwrap(),
+    ]);
+    assert_fails_cleanly(&out, "small_valid.csv", "column 'action'");
+    let out = mixport(&["check", fixture("ambiguous_dates.csv").to_str().unwrap()]);
+    assert_fails_cleanly(&out, "ambiguous_dates.csv", "day_order");
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken.json");
+    std::fs::write(&broken, "{ not json").unwrap();
+    let out = mixport(&[
+        "check",
+        fixture("small_valid.csv").to_str().unwrap(),
+        "--mapping",
+        broken.to_str().unwrap(),
+    ]);
+    assert_fails_cleanly(&out, "broken.json", "not a valid mapping");
+}
+
+// ----- the "done when": 1M rows, 2% bad, four forms -----
+
+/// Rows of the generated file.
+const BIG_ROWS: usize = 1_000_000;
+/// 2023-01-01T00:00:00Z.
+const START_SECS: i64 = 1_672_531_200;
+
+/// The kinds of bad rows, cycled over every 50th row (2%).
+const BAD_KINDS: [(&str, &str); 6] = [
+    ("empty_event_name", "event"),
+    ("missing_user_id", "properties.distinct_id"),
+    ("unparsable_time", "properties.time"),
+    ("time_in_future", "properties.time"),
+    ("banned_distinct_id", "properties.distinct_id"),
+    ("missing_time", "properties.time"),
+];
+
+/// One generated event (0-based index): event, user, time cell, country, city, plan, price, zip
+/// plus the bad kind when it is a bad row. Epoch times come back as numbers for JSON forms.
+struct BigRow {
+    event: String,
+    user: String,
+    time: TimeCell,
+    country: &'static str,
+    city: &'static str,
+    plan: &'static str,
+    price: String,
+    zip: String,
+    bad: Option<usize>,
+}
+
+enum TimeCell {
+    Text(String),
+    Number(i64),
+}
+
+fn big_row(i: usize) -> BigRow {
+    const EVENTS: [&str; 5] = ["Sign Up", "Log In", "View Product", "Purchase", "Share"];
+    const COUNTRIES: [(&str, &str); 8] = [
+        ("US", "New York"),
+        ("Germany", "Berlin"),
+        ("FR", "Paris"),
+        ("United Kingdom", "London"),
+        ("JP", "Tokyo"),
+        ("Brazil", "Rio"),
+        ("CA", "Toronto"),
+        ("Spain", "Madrid"),
+    ];
+    const PLANS: [&str; 3] = ["free", "pro", "enterprise"];
+    let secs = START_SECS + ((i as i64 * 7919) % (2 * 365 * 86_400));
+    let dt = chrono::DateTime::from_timestamp(secs, 0).unwrap();
+    let time = match i % 5 {
+        0 => TimeCell::Text(dt.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+        1 => TimeCell::Text(dt.format("%Y-%m-%d %H:%M:%S").to_string()),
+        2 => TimeCell::Number(secs),
+        3 => TimeCell::Number(secs * 1000 + (i % 1000) as i64),
+        _ => TimeCell::Text(dt.format("%m/%d/%Y %H:%M").to_string()),
+    };
+    let (country, city) = COUNTRIES[i % COUNTRIES.len()];
+    let mut row = BigRow {
+        event: EVENTS[i % EVENTS.len()].to_owned(),
+        user: format!("user{}", i % 9973),
+        time,
+        country,
+        city,
+        plan: PLANS[i % 3],
+        price: format!("{}.{:02}", i % 200, i % 100),
+        zip: format!("{:05}", i % 3000),
+        bad: None,
+    };
+    if i % 50 == 7 {
+        let kind = (i / 50) % BAD_KINDS.len();
+        row.bad = Some(kind);
+        match kind {
+            0 => row.event.clear(),
+            1 => row.user.clear(),
+            2 => row.time = TimeCell::Text("not a date".to_owned()),
+            3 => row.time = TimeCell::Text("2099-01-01T00:00:00Z".to_owned()),
+            4 => row.user = "null".to_owned(),
+            _ => row.time = TimeCell::Text(String::new()),
+        }
+    }
+    row
+}
+
+fn time_text(t: &TimeCell) -> String {
+    match t {
+        TimeCell::Text(s) => s.clone(),
+        TimeCell::Number(n) => n.to_string(),
+    }
+}
+
+fn write_big_csv(path: &Path, gzip: bool) {
+    let file = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    let mut out: Box<dyn Write> = if gzip {
+        Box::new(flate2::write::GzEncoder::new(
+            file,
+            flate2::Compression::fast(),
+        ))
+    } else {
+        Box::new(file)
+    };
+    writeln!(out, "event,user_id,timestamp,country,city,plan,price,zip").unwrap();
+    for i in 0..BIG_ROWS {
+        let r = big_row(i);
+        writeln!(
+            out,
+            "{},{},{},{},{},{},{},{}",
+            r.event,
+            r.user,
+            time_text(&r.time),
+            r.country,
+            r.city,
+            r.plan,
+            r.price,
+            r.zip
+        )
+        .unwrap();
+    }
+    out.flush().unwrap();
+}
+
+fn json_object(r: &BigRow) -> String {
+    let time = match &r.time {
+        TimeCell::Text(s) => serde_json::Value::String(s.clone()),
+        TimeCell::Number(n) => serde_json::Value::from(*n),
+    };
+    serde_json::json!({
+        "event": r.event, "user_id": r.user, "timestamp": time, "country": r.country,
+        "city": r.city, "plan": r.plan, "price": r.price, "zip": r.zip,
+    })
+    .to_string()
+}
+
+fn write_big_json(path: &Path, ndjson: bool) {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    if !ndjson {
+        out.write_all(b"[\n").unwrap();
+    }
+    for i in 0..BIG_ROWS {
+        let line = json_object(&big_row(i));
+        if ndjson {
+            writeln!(out, "{line}").unwrap();
+        } else {
+            let sep = if i + 1 < BIG_ROWS { "," } else { "" };
+            writeln!(out, "{line}{sep}").unwrap();
+        }
+    }
+    if !ndjson {
+        out.write_all(b"]\n").unwrap();
+    }
+    out.flush().unwrap();
+}
+
+/// Check a generated file and compare every rejected row with the known bad rows.
+/// `first_row` is the source row number of event 0 (2 for CSV with a header, 1 for JSON forms).
+fn check_big(path: &Path, first_row: u64) -> f64 {
+    let rejected = path.with_extension("rejected.csv");
+    let started = Instant::now();
+    let (code, report) = check_json(path, &["--failed-out", rejected.to_str().unwrap()]);
+    let secs = started.elapsed().as_secs_f64();
+    let bad_total = BIG_ROWS / 50;
+    assert_eq!(code, 1);
+    assert_eq!(report["rows"], BIG_ROWS as u64);
+    assert_eq!(
+        report["invalid"], bad_total as u64,
+        "{:#}",
+        report["errors"]
+    );
+    assert_eq!(report["valid"], (BIG_ROWS - bad_total) as u64);
+    let mut expected_counts: BTreeMap<String, u64> = BTreeMap::new();
+    for i in (7..BIG_ROWS).step_by(50) {
+        let kind = BAD_KINDS[(i / 50) % BAD_KINDS.len()].0;
+        *expected_counts.entry(kind.to_owned()).or_default() += 1;
+    }
+    assert_eq!(error_rows(&report), expected_counts);
+
+    let mut reader = csv::Reader::from_path(&rejected).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let row_col = headers.iter().position(|h| h == "_row").unwrap();
+    let field_col = headers.iter().position(|h| h == "_field").unwrap();
+    let mut seen = 0usize;
+    for record in reader.records() {
+        let record = record.unwrap();
+        let row: u64 = record[row_col].parse().unwrap();
+        let index = (row - first_row) as usize;
+        let generated = big_row(index);
+        let kind = generated
+            .bad
+            .unwrap_or_else(|| panic!("row {row} rejected but generated as good: {record:?}"));
+        assert_eq!(
+            &record[field_col], BAD_KINDS[kind].1,
+            "row {row}: {record:?}"
+        );
+        seen += 1;
+    }
+    assert_eq!(seen, bad_total);
+    std::fs::remove_file(&rejected).unwrap();
+    secs
+}
+
+#[test]
+fn million_rows_in_four_forms_report_exactly_the_bad_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut timings = Vec::new();
+    for (name, first_row) in [
+        ("big.csv", 2u64),
+        ("big.csv.gz", 2),
+        ("big.ndjson", 1),
+        ("big.json", 1),
+    ] {
+        let path = dir.path().join(name);
+        let started = Instant::now();
+        match name {
+            "big.csv" => write_big_csv(&path, false),
+            "big.csv.gz" => write_big_csv(&path, true),
+            "big.ndjson" => write_big_json(&path, true),
+            _ => write_big_json(&path, false),
+        }
+        let generated = started.elapsed().as_secs_f64();
+        let checked = check_big(&path, first_row);
+        std::fs::remove_file(&path).unwrap();
+        timings.push(format!(
+            "{name}: generated in {generated:.1} s, checked in {checked:.1} s"
+        ));
+    }
+    eprintln!("{}", timings.join("\n"));
+}
