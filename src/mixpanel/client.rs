@@ -1,1 +1,1001 @@
-//! The HTTP client: one batch to `/import` with retries, backoff and splitting.
+//! The HTTP client: one batch to `/import` with retries, backoff and splitting, and the
+//! connection check.
+//!
+//! [`MixpanelClient::import_batch`] sends one [`Batch`] (gzip NDJSON, `strict=1`, `ip=0`) and
+//! returns what happened to every one of its events: accepted, rejected by Mixpanel (with its
+//! field and message), failed after all retries (with the reason), or not sent because the run
+//! stopped. No event is ever dropped silently.
+
+use std::io::Write;
+use std::time::Duration;
+
+use flate2::Compression;
+use flate2::write::GzEncoder;
+
+use super::auth::Credentials;
+use super::batch::Batch;
+use super::flow::Flow;
+use super::region::{Region, validate_api_base};
+use super::response::{FailedRecord, ImportReply, parse_import_reply};
+
+/// Retry timings. Mixpanel's advice: start at 2 s, double up to 60 s, add 1–5 s of jitter.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BackoffPolicy {
+    /// First delay.
+    pub base: Duration,
+    /// Largest exponential delay (before jitter).
+    pub max: Duration,
+    /// Smallest random jitter added to each delay.
+    pub jitter_min: Duration,
+    /// Largest random jitter added to each delay.
+    pub jitter_max: Duration,
+    /// Tries (first send included) for 408, 5xx, timeouts and connection errors.
+    pub max_tries: u32,
+    /// Tries for 429 responses, which are expected under load and retried longer.
+    pub max_rate_limited_tries: u32,
+    /// Largest `Retry-After` honoured.
+    pub max_retry_after: Duration,
+}
+
+impl Default for BackoffPolicy {
+    fn default() -> Self {
+        Self {
+            base: Duration::from_secs(2),
+            max: Duration::from_secs(60),
+            jitter_min: Duration::from_secs(1),
+            jitter_max: Duration::from_secs(5),
+            max_tries: 10,
+            max_rate_limited_tries: 100,
+            max_retry_after: Duration::from_secs(300),
+        }
+    }
+}
+
+impl BackoffPolicy {
+    /// The same shape scaled down to `base_ms` milliseconds (for tests): delays double from
+    /// `base_ms` up to 30×, jitter 0..`base_ms`, and `Retry-After` capped at the maximum delay.
+    pub fn scaled_ms(base_ms: u64) -> Self {
+        let base = Duration::from_millis(base_ms);
+        Self {
+            base,
+            max: base * 30,
+            jitter_min: Duration::ZERO,
+            jitter_max: base,
+            max_retry_after: base * 30,
+            ..Self::default()
+        }
+    }
+
+    /// The wait before try number `attempt + 1` (`attempt` ≥ 1 failures so far), given the
+    /// server's `Retry-After` and a random `unit` in `[0, 1)` for the jitter.
+    pub fn delay(&self, attempt: u32, retry_after: Option<Duration>, unit: f64) -> Duration {
+        let exponential = match retry_after {
+            Some(wait) => wait.min(self.max_retry_after),
+            None => {
+                let doublings = attempt.saturating_sub(1).min(30);
+                self.base
+                    .checked_mul(1u32 << doublings)
+                    .unwrap_or(self.max)
+                    .min(self.max)
+            }
+        };
+        let spread = self.jitter_max.saturating_sub(self.jitter_min);
+        exponential + self.jitter_min + spread.mul_f64(unit.clamp(0.0, 1.0))
+    }
+}
+
+/// Where and how the client connects.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// The project's region.
+    pub region: Region,
+    /// Another ingestion host (a test server), validated by [`validate_api_base`]. It also
+    /// serves `/api/app/me`.
+    pub api_base: Option<String>,
+    /// Retry timings.
+    pub backoff: BackoffPolicy,
+    /// Per-request timeout.
+    pub timeout: Duration,
+}
+
+impl ClientConfig {
+    /// Defaults for a region.
+    pub fn new(region: Region) -> Self {
+        Self {
+            region,
+            api_base: None,
+            backoff: BackoffPolicy::default(),
+            timeout: Duration::from_secs(120),
+        }
+    }
+}
+
+/// A client that cannot be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The `--api-base` override is refused.
+    #[error(transparent)]
+    ApiBase(#[from] super::region::ApiBaseError),
+    /// The HTTP stack could not start (e.g. no system certificates).
+    #[error("cannot start the HTTP client: {0}")]
+    Http(String),
+}
+
+/// One event of a batch that did not get imported, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventProblem {
+    /// Position in the batch given to [`MixpanelClient::import_batch`].
+    pub index: usize,
+    /// The event's source row.
+    pub row: u64,
+    /// The field concerned (`properties.time`, ...), or empty when unknown.
+    pub field: String,
+    /// Mixpanel's message or our reason.
+    pub message: String,
+}
+
+/// What happened to every event of one batch.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BatchOutcome {
+    /// Events in the batch.
+    pub events: usize,
+    /// Events Mixpanel imported.
+    pub accepted: usize,
+    /// Events Mixpanel refused (final: never resent).
+    pub rejected: Vec<EventProblem>,
+    /// Events that could not be delivered after all retries.
+    pub failed: Vec<EventProblem>,
+    /// Positions of events not sent because the run stopped (cancel or fatal error).
+    pub unsent: Vec<usize>,
+    /// Requests made (including retries and 413 halves).
+    pub requests: u32,
+    /// Retries made.
+    pub retries: u32,
+    /// 429 responses received.
+    pub rate_limited: u32,
+    /// Compressed bytes sent (all tries).
+    pub bytes_sent: u64,
+    /// Remarks, e.g. a `num_records_imported` that disagrees with the failures listed.
+    pub notes: Vec<String>,
+    /// A fatal error (401/403, unexpected status) that must stop the whole run.
+    pub fatal: Option<String>,
+}
+
+/// The result of a connection check, in plain words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionCheck {
+    /// Whether the credentials were verified.
+    pub status: ConnectionStatus,
+    /// A sentence for the user.
+    pub message: String,
+}
+
+/// How a connection check ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionStatus {
+    /// The service account works and can see the project.
+    Verified,
+    /// The service account works, but the project is not among those it can see.
+    ProjectNotVisible,
+    /// Mixpanel refused the credentials.
+    Refused,
+    /// A project token cannot be checked without sending data.
+    NotCheckable,
+    /// Mixpanel could not be reached, or answered something unexpected.
+    Unreachable,
+}
+
+/// The Mixpanel client for one project.
+#[derive(Debug, Clone)]
+pub struct MixpanelClient {
+    http: reqwest::Client,
+    import_url: String,
+    app_url: String,
+    credentials: Credentials,
+    region: Region,
+    backoff: BackoffPolicy,
+    api_base: Option<String>,
+}
+
+impl MixpanelClient {
+    /// A client for `credentials` in `config.region` (or at `config.api_base`).
+    pub fn new(credentials: Credentials, config: ClientConfig) -> Result<Self, ClientError> {
+        let (import_base, app_base) = match &config.api_base {
+            Some(base) => {
+                let base = validate_api_base(base)?;
+                (base.clone(), base)
+            }
+            None => (config.region.import_base(), config.region.app_base()),
+        };
+        let mut import_url = format!("{import_base}/import?strict=1&ip=0");
+        if let Some(project_id) = credentials.project_id() {
+            import_url.push_str("&project_id=");
+            import_url.push_str(project_id);
+        }
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(Duration::from_secs(30))
+            .user_agent(concat!("mixport/", env!("CARGO_PKG_VERSION")))
+            .tcp_nodelay(true)
+            .build()
+            .map_err(|e| ClientError::Http(e.to_string()))?;
+        Ok(Self {
+            http,
+            import_url,
+            app_url: format!("{app_base}/api/app/me"),
+            credentials,
+            region: config.region,
+            backoff: config.backoff,
+            api_base: config
+                .api_base
+                .as_deref()
+                .map(|b| b.trim().trim_end_matches('/').to_owned()),
+        })
+    }
+
+    /// The region this client targets.
+    pub fn region(&self) -> Region {
+        self.region
+    }
+
+    /// The credentials (their secret stays redacted in Debug output).
+    pub fn credentials(&self) -> &Credentials {
+        &self.credentials
+    }
+
+    /// The `--api-base` override, when one is used.
+    pub fn api_base_override(&self) -> Option<&str> {
+        self.api_base.as_deref()
+    }
+
+    /// The destination in words for the resume journal key: ingestion URL and project (or a
+    /// hash of the token). Never a secret.
+    pub fn target_label(&self) -> String {
+        let base = self.import_url.split('?').next().unwrap_or_default();
+        format!("{base} {}", self.credentials.target_tag())
+    }
+
+    /// The retry policy.
+    pub fn backoff(&self) -> &BackoffPolicy {
+        &self.backoff
+    }
+
+    /// The message for a 401/403, naming region, project and credential kind.
+    fn refused_message(&self, status: u16, message: &str) -> String {
+        let project = match self.credentials.project_id() {
+            Some(id) => format!("project {id}"),
+            None => "the project of this token".to_owned(),
+        };
+        format!(
+            "Mixpanel refused the {kind} for {project} in the {region} region (HTTP {status}: {message}). \
+             Check the credentials, that the project id is right, that the service account is Owner or Admin of it, \
+             and that the project really is in the {region} region. Nothing more was sent.",
+            kind = self.credentials.kind_label(),
+            region = self.region.label(),
+        )
+    }
+
+    /// Check the credentials without sending data (`GET /api/app/me`, service accounts only).
+    pub async fn check_connection(&self) -> ConnectionCheck {
+        let Credentials::ServiceAccount { project_id, .. } = &self.credentials else {
+            return ConnectionCheck {
+                status: ConnectionStatus::NotCheckable,
+                message: "A project token cannot be checked without sending data; the first batch of the import verifies it.".to_owned(),
+            };
+        };
+        let (user, pass) = self.credentials.basic_auth();
+        let response = self
+            .http
+            .get(&self.app_url)
+            .basic_auth(user, Some(pass))
+            .send()
+            .await;
+        let response = match response {
+            Ok(r) => r,
+            Err(e) => {
+                return ConnectionCheck {
+                    status: ConnectionStatus::Unreachable,
+                    message: format!(
+                        "Could not reach Mixpanel ({}): {}. Check your internet connection.",
+                        self.region.label(),
+                        describe_http_error(&e)
+                    ),
+                };
+            }
+        };
+        let status = response.status().as_u16();
+        let body = response.bytes().await.unwrap_or_default();
+        match status {
+            200 => {
+                let json: serde_json::Value =
+                    serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+                let projects = json.pointer("/results/projects");
+                let project = projects.and_then(|p| p.get(project_id.as_str()));
+                match (projects, project) {
+                    (_, Some(p)) => {
+                        let name = p.get("name").and_then(|n| n.as_str()).unwrap_or("");
+                        let named = if name.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" (\"{name}\")")
+                        };
+                        ConnectionCheck {
+                            status: ConnectionStatus::Verified,
+                            message: format!(
+                                "Connected: the {} can see project {project_id}{named} in the {} region.",
+                                self.credentials.kind_label(),
+                                self.region.label()
+                            ),
+                        }
+                    }
+                    (Some(_), None) => ConnectionCheck {
+                        status: ConnectionStatus::ProjectNotVisible,
+                        message: format!(
+                            "The {} works, but project {project_id} is not among the projects it can see. Check the project id, and add the service account to the project as Owner or Admin.",
+                            self.credentials.kind_label()
+                        ),
+                    },
+                    (None, None) => ConnectionCheck {
+                        status: ConnectionStatus::Verified,
+                        message: format!(
+                            "Connected: Mixpanel accepted the {} ({} region).",
+                            self.credentials.kind_label(),
+                            self.region.label()
+                        ),
+                    },
+                }
+            }
+            401 | 403 => {
+                let reply = parse_import_reply(status, None, &body);
+                let message = match reply {
+                    ImportReply::Unauthorized { message, .. } => message,
+                    _ => String::new(),
+                };
+                ConnectionCheck {
+                    status: ConnectionStatus::Refused,
+                    message: self
+                        .refused_message(status, &message)
+                        .replace(" Nothing more was sent.", ""),
+                }
+            }
+            other => ConnectionCheck {
+                status: ConnectionStatus::Unreachable,
+                message: format!(
+                    "Mixpanel answered HTTP {other} to the connection check; try again later."
+                ),
+            },
+        }
+    }
+
+    /// Send one batch, retrying, backing off and splitting as needed, and account for every
+    /// event. Never returns before each event is accepted, rejected, failed or unsent.
+    pub async fn import_batch(&self, batch: Batch, flow: &Flow) -> BatchOutcome {
+        let mut outcome = BatchOutcome {
+            events: batch.events.len(),
+            ..BatchOutcome::default()
+        };
+        // (offset in the original batch, sub-batch); popped last-in first-out, so the first
+        // half of a split goes first.
+        let mut stack = vec![(0usize, batch)];
+        while let Some((offset, sub)) = stack.pop() {
+            if outcome.fatal.is_some() || flow.is_stopping() {
+                outcome.unsent.extend(offset..offset + sub.events.len());
+                continue;
+            }
+            let body = gzip_ndjson(&sub);
+            let mut failures = 0u32;
+            let mut rate_limits = 0u32;
+            loop {
+                outcome.requests += 1;
+                outcome.bytes_sent += body.len() as u64;
+                let (reply, retry_reason) = match self.send(body.clone()).await {
+                    Ok(reply) => (Some(reply), None),
+                    Err(reason) => (None, Some(reason)),
+                };
+                let wait = match reply {
+                    Some(ImportReply::Ok {
+                        num_records_imported,
+                    }) => {
+                        outcome.accepted += sub.events.len();
+                        check_count(&mut outcome, num_records_imported, sub.events.len());
+                        flow.limit.on_success();
+                        break;
+                    }
+                    Some(ImportReply::Partial {
+                        num_records_imported,
+                        failed,
+                        whole_batch,
+                    }) => {
+                        let rejected =
+                            map_failures(&sub, offset, &failed, whole_batch, &mut outcome);
+                        let expected = sub.events.len() - rejected;
+                        outcome.accepted += expected;
+                        check_count(&mut outcome, num_records_imported, expected);
+                        flow.limit.on_success();
+                        break;
+                    }
+                    Some(ImportReply::BadRequest { message }) => {
+                        let message = format!("Mixpanel refused the whole request: {message}");
+                        reject_all(&sub, offset, &message, &mut outcome.rejected);
+                        break;
+                    }
+                    Some(ImportReply::TooLarge { message }) => {
+                        let first_row = sub.events.first().map_or(0, |e| e.row);
+                        match sub.split() {
+                            Some((first, second)) => {
+                                stack.push((offset + first.events.len(), second));
+                                stack.push((offset, first));
+                            }
+                            None => outcome.rejected.push(EventProblem {
+                                index: offset,
+                                row: first_row,
+                                field: String::new(),
+                                message: format!(
+                                    "the event alone is too large for Mixpanel ({message})"
+                                ),
+                            }),
+                        }
+                        break;
+                    }
+                    Some(ImportReply::RateLimited {
+                        retry_after,
+                        message,
+                    }) => {
+                        outcome.rate_limited += 1;
+                        flow.note_rate_limited();
+                        rate_limits += 1;
+                        if rate_limits >= self.backoff.max_rate_limited_tries {
+                            let reason =
+                                format!("still rate limited after {rate_limits} tries: {message}");
+                            fail_all(&sub, offset, &reason, &mut outcome.failed);
+                            break;
+                        }
+                        self.backoff
+                            .delay(rate_limits, retry_after, fastrand::f64())
+                    }
+                    Some(ImportReply::Retryable { status, message }) => {
+                        failures += 1;
+                        if failures >= self.backoff.max_tries {
+                            let reason =
+                                format!("gave up after {failures} tries: HTTP {status}: {message}");
+                            fail_all(&sub, offset, &reason, &mut outcome.failed);
+                            break;
+                        }
+                        self.backoff.delay(failures, None, fastrand::f64())
+                    }
+                    Some(ImportReply::Unauthorized { status, message }) => {
+                        outcome.fatal = Some(self.refused_message(status, &message));
+                        flow.stop();
+                        outcome.unsent.extend(offset..offset + sub.events.len());
+                        break;
+                    }
+                    Some(ImportReply::Unexpected { status, message }) => {
+                        outcome.fatal = Some(format!(
+                            "the ingestion host answered HTTP {status} ({message}); check --api-base and the region. Nothing more was sent."
+                        ));
+                        flow.stop();
+                        outcome.unsent.extend(offset..offset + sub.events.len());
+                        break;
+                    }
+                    None => {
+                        failures += 1;
+                        let reason = retry_reason.unwrap_or_default();
+                        if failures >= self.backoff.max_tries {
+                            let reason = format!("gave up after {failures} tries: {reason}");
+                            fail_all(&sub, offset, &reason, &mut outcome.failed);
+                            break;
+                        }
+                        self.backoff.delay(failures, None, fastrand::f64())
+                    }
+                };
+                outcome.retries += 1;
+                flow.begin_wait();
+                let completed = sleep_unless_stopping(wait, flow).await;
+                flow.end_wait();
+                if !completed {
+                    outcome.unsent.extend(offset..offset + sub.events.len());
+                    break;
+                }
+            }
+        }
+        outcome.unsent.sort_unstable();
+        outcome
+    }
+
+    /// One POST; `Err` is a network-level failure (timeout, refused, dropped) worth retrying.
+    async fn send(&self, body: Vec<u8>) -> Result<ImportReply, String> {
+        let (user, pass) = self.credentials.basic_auth();
+        let response = self
+            .http
+            .post(&self.import_url)
+            .basic_auth(user, Some(pass))
+            .header(reqwest::header::CONTENT_TYPE, "application/x-ndjson")
+            .header(reqwest::header::CONTENT_ENCODING, "gzip")
+            .header(reqwest::header::ACCEPT, "application/json")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| describe_http_error(&e))?;
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = response.bytes().await.map_err(|e| {
+            format!(
+                "the connection broke while reading the answer: {}",
+                describe_http_error(&e)
+            )
+        })?;
+        Ok(parse_import_reply(status, retry_after.as_deref(), &body))
+    }
+}
+
+/// The batch's events as gzip-compressed NDJSON, compressed fast (the body is small and the
+/// client must not be the bottleneck).
+pub fn gzip_ndjson(batch: &Batch) -> Vec<u8> {
+    let mut encoder = GzEncoder::new(
+        Vec::with_capacity(batch.bytes / 4 + 64),
+        Compression::fast(),
+    );
+    for event in &batch.events {
+        // ok to ignore: writing to a Vec cannot fail.
+        let _ = encoder.write_all(&event.json);
+        let _ = encoder.write_all(b"\n");
+    }
+    encoder.finish().unwrap_or_default()
+}
+
+fn check_count(outcome: &mut BatchOutcome, reported: Option<u64>, expected: usize) {
+    if let Some(reported) = reported
+        && reported != expected as u64
+    {
+        outcome.notes.push(format!(
+            "Mixpanel reported {reported} events imported where {expected} were expected from its list of failures"
+        ));
+    }
+}
+
+fn reject_all(sub: &Batch, offset: usize, message: &str, into: &mut Vec<EventProblem>) {
+    for (i, event) in sub.events.iter().enumerate() {
+        into.push(EventProblem {
+            index: offset + i,
+            row: event.row,
+            field: String::new(),
+            message: message.to_owned(),
+        });
+    }
+}
+
+fn fail_all(sub: &Batch, offset: usize, reason: &str, into: &mut Vec<EventProblem>) {
+    reject_all(sub, offset, reason, into);
+}
+
+/// Map a 400's failures to events of `sub`; returns how many distinct events were rejected.
+fn map_failures(
+    sub: &Batch,
+    offset: usize,
+    failed: &[FailedRecord],
+    whole_batch: Option<String>,
+    outcome: &mut BatchOutcome,
+) -> usize {
+    if let Some(message) = whole_batch {
+        reject_all(sub, offset, &message, &mut outcome.rejected);
+        return sub.events.len();
+    }
+    let mut hit = vec![false; sub.events.len()];
+    let mut count = 0;
+    for record in failed {
+        let by_index = record.index.filter(|&i| i < sub.events.len());
+        let position = match (&record.insert_id, by_index) {
+            (Some(id), Some(i)) if sub.events[i].insert_id == *id => Some(i),
+            (Some(id), _) => sub
+                .events
+                .iter()
+                .position(|e| e.insert_id == *id)
+                .or(by_index),
+            (None, i) => i,
+        };
+        let Some(i) = position else {
+            outcome.notes.push(format!(
+                "Mixpanel reported a failure that matches no event of the batch (index {:?}, insert id {:?}): {}",
+                record.index, record.insert_id, record.message
+            ));
+            continue;
+        };
+        if hit[i] {
+            continue;
+        }
+        hit[i] = true;
+        count += 1;
+        outcome.rejected.push(EventProblem {
+            index: offset + i,
+            row: sub.events[i].row,
+            field: record.field.clone().unwrap_or_default(),
+            message: record.message.clone(),
+        });
+    }
+    count
+}
+
+async fn sleep_unless_stopping(wait: Duration, flow: &Flow) -> bool {
+    let slice = Duration::from_millis(50);
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        if flow.is_stopping() {
+            return false;
+        }
+        let now = tokio::time::Instant::now();
+        if now >= deadline {
+            return true;
+        }
+        tokio::time::sleep((deadline - now).min(slice)).await;
+    }
+}
+
+/// A network error in words (never includes the URL's credentials: reqwest puts none there).
+fn describe_http_error(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else if e.is_body() || e.is_decode() {
+        "the answer was cut off"
+    } else if e.is_request() {
+        "the request failed"
+    } else {
+        "network error"
+    };
+    let mut detail = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        detail = format!("{detail}: {s}");
+        source = s.source();
+    }
+    format!("{kind} ({detail})")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::auth::Secret;
+    use super::super::batch::BatchEvent;
+    use super::super::test_server::{TestServer, ok};
+    use super::*;
+    use crate::pipeline::RunControl;
+
+    fn batch(n: usize) -> Batch {
+        Batch::from_events(
+            (0..n)
+                .map(|i| BatchEvent {
+                    row: 10 + i as u64,
+                    json: format!(r#"{{"event":"e","properties":{{"$insert_id":"id{i}"}}}}"#)
+                        .into_bytes(),
+                    insert_id: format!("id{i}"),
+                })
+                .collect(),
+        )
+    }
+
+    fn client(base: &str, credentials: Credentials, max_tries: u32) -> MixpanelClient {
+        let mut config = ClientConfig::new(Region::Eu);
+        config.api_base = Some(base.to_owned());
+        config.backoff = BackoffPolicy {
+            max_tries,
+            ..BackoffPolicy::scaled_ms(1)
+        };
+        config.timeout = Duration::from_secs(5);
+        MixpanelClient::new(credentials, config).unwrap()
+    }
+
+    fn service_account() -> Credentials {
+        Credentials::service_account("svc", Secret::new("s3cret"), "42").unwrap()
+    }
+
+    fn flow() -> Flow {
+        Flow::with_cooldown(8, RunControl::new(), Duration::ZERO)
+    }
+
+    #[test]
+    fn backoff_doubles_caps_and_adds_jitter() {
+        let policy = BackoffPolicy::default();
+        assert_eq!(policy.delay(1, None, 0.0), Duration::from_secs(3));
+        assert_eq!(policy.delay(2, None, 0.0), Duration::from_secs(5));
+        assert_eq!(policy.delay(3, None, 0.0), Duration::from_secs(9));
+        assert_eq!(policy.delay(6, None, 0.0), Duration::from_secs(61));
+        assert_eq!(policy.delay(40, None, 0.0), Duration::from_secs(61));
+        assert_eq!(policy.delay(1, None, 0.5), Duration::from_secs(5));
+        assert_eq!(policy.delay(1, None, 1.0), Duration::from_secs(7));
+        assert_eq!(
+            policy.delay(1, Some(Duration::from_secs(30)), 0.0),
+            Duration::from_secs(31)
+        );
+        assert_eq!(
+            policy.delay(1, Some(Duration::from_secs(9999)), 0.0),
+            Duration::from_secs(301)
+        );
+        let fast = BackoffPolicy::scaled_ms(5);
+        assert_eq!(fast.delay(1, None, 0.0), Duration::from_millis(5));
+        assert_eq!(fast.delay(3, None, 1.0), Duration::from_millis(25));
+        assert_eq!(
+            fast.delay(1, Some(Duration::from_secs(10)), 0.0),
+            Duration::from_millis(150)
+        );
+    }
+
+    #[test]
+    fn gzip_body_round_trips() {
+        use std::io::Read;
+        let b = batch(3);
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(&gzip_ndjson(&b)[..])
+            .read_to_string(&mut text)
+            .unwrap();
+        assert_eq!(text.as_bytes(), b.ndjson());
+    }
+
+    #[tokio::test]
+    async fn success_sends_gzip_ndjson_with_strict_ip_and_project() {
+        let server = TestServer::start(|_, r| ok(r.lines.len())).await;
+        let c = client(&server.base, service_account(), 3);
+        let out = c.import_batch(batch(4), &flow()).await;
+        assert_eq!(out.accepted, 4);
+        assert!(out.rejected.is_empty() && out.failed.is_empty() && out.unsent.is_empty());
+        assert_eq!(out.requests, 1);
+        let seen = server.seen();
+        assert_eq!(seen[0].uri, "/import?strict=1&ip=0&project_id=42");
+        assert_eq!(seen[0].content_encoding, "gzip");
+        // base64("svc:s3cret")
+        assert_eq!(seen[0].authorization, "Basic c3ZjOnMzY3JldA==");
+        assert_eq!(seen[0].lines.len(), 4);
+        assert!(seen[0].lines[3].contains("id3"));
+    }
+
+    #[tokio::test]
+    async fn token_auth_has_empty_password_and_no_project_id() {
+        let server = TestServer::start(|_, r| ok(r.lines.len())).await;
+        let token = Credentials::project_token(Secret::new("tok")).unwrap();
+        let c = client(&server.base, token, 3);
+        let out = c.import_batch(batch(1), &flow()).await;
+        assert_eq!(out.accepted, 1);
+        let seen = server.seen();
+        assert_eq!(seen[0].uri, "/import?strict=1&ip=0");
+        assert_eq!(seen[0].authorization, "Basic dG9rOg==");
+    }
+
+    #[tokio::test]
+    async fn partial_400_maps_failures_to_rows_and_is_not_resent() {
+        let server = TestServer::start(|_, _| {
+            Some((400, vec![], r#"{"code":400,"error":"some data points in the request failed validation","num_records_imported":3,"status":"Bad Request",
+              "failed_records":[{"index":1,"insert_id":"id1","field":"properties.time","message":"'properties.time' is invalid: must not be in the future"},
+                                {"index":99,"$insert_id":"id4","field":"properties.$insert_id","message":"bad id"}]}"#.to_owned()))
+        })
+        .await;
+        let c = client(&server.base, service_account(), 3);
+        let out = c.import_batch(batch(5), &flow()).await;
+        assert_eq!(out.requests, 1, "a 400 batch is never resent");
+        assert_eq!(out.accepted, 3);
+        assert_eq!(out.rejected.len(), 2);
+        assert_eq!(out.rejected[0].index, 1);
+        assert_eq!(out.rejected[0].row, 11);
+        assert_eq!(out.rejected[0].field, "properties.time");
+        assert!(out.rejected[0].message.contains("future"));
+        assert_eq!(out.rejected[1].index, 4, "matched by $insert_id");
+        assert_eq!(out.rejected[1].row, 14);
+        assert!(out.notes.is_empty(), "{:?}", out.notes);
+    }
+
+    #[tokio::test]
+    async fn string_failed_records_reject_the_whole_batch_and_count_mismatch_is_noted() {
+        let server = TestServer::start(|_, _| {
+            Some((400, vec![], r#"{"code":400,"num_records_imported":1,"failed_records":["identity events are not allowed when project is using simplified identity management"]}"#.to_owned()))
+        })
+        .await;
+        let c = client(&server.base, service_account(), 3);
+        let out = c.import_batch(batch(3), &flow()).await;
+        assert_eq!(out.accepted, 0);
+        assert_eq!(out.rejected.len(), 3);
+        assert!(out.rejected.iter().all(|p| p.message.contains("identity")));
+        assert_eq!(out.notes.len(), 1, "1 reported vs 0 expected");
+    }
+
+    #[tokio::test]
+    async fn too_large_splits_until_it_fits_and_rejects_a_lone_giant() {
+        let server = TestServer::start(|_, r| {
+            if r.lines.len() > 2 {
+                Some((
+                    413,
+                    vec![],
+                    "<html><head><title>413 Request Entity Too Large</title></head></html>"
+                        .to_owned(),
+                ))
+            } else if r.lines.iter().any(|l| l.contains("id6")) {
+                Some((
+                    413,
+                    vec![],
+                    r#"{"code":413,"error":"request exceeds max limit of 2097152 bytes"}"#
+                        .to_owned(),
+                ))
+            } else {
+                ok(r.lines.len())
+            }
+        })
+        .await;
+        let c = client(&server.base, service_account(), 3);
+        let out = c.import_batch(batch(8), &flow()).await;
+        assert_eq!(out.accepted, 7);
+        assert_eq!(out.rejected.len(), 1);
+        assert_eq!(out.rejected[0].index, 6);
+        assert_eq!(out.rejected[0].row, 16);
+        assert!(out.rejected[0].message.contains("too large"));
+        // Every event imported exactly once.
+        let mut imported: Vec<String> = server
+            .seen()
+            .iter()
+            .filter(|s| s.lines.len() <= 2 && !s.lines.iter().any(|l| l.contains("id6")))
+            .flat_map(|s| s.lines.clone())
+            .collect();
+        imported.sort();
+        imported.dedup();
+        assert_eq!(imported.len(), 7);
+    }
+
+    #[tokio::test]
+    async fn rate_limit_backs_off_honours_retry_after_and_lowers_concurrency() {
+        let server = TestServer::start(|n, r| {
+            if n < 2 {
+                Some((
+                    429,
+                    vec![("Retry-After".into(), "0".into())],
+                    r#"{"code":429,"error":"Project exceeded rate limits. Please retry the request with exponential backoff.","status":"Too Many Requests"}"#.into(),
+                ))
+            } else {
+                ok(r.lines.len())
+            }
+        })
+        .await;
+        let c = client(&server.base, service_account(), 3);
+        let f = flow();
+        let out = c.import_batch(batch(2), &f).await;
+        assert_eq!(out.accepted, 2);
+        assert_eq!(out.rate_limited, 2);
+        assert_eq!(out.retries, 2);
+        assert_eq!(f.rate_limited(), 2);
+        assert!(f.limit.current() < 8, "concurrency lowered");
+        assert_eq!(f.retrying(), 0);
+    }
+
+    #[tokio::test]
+    async fn server_errors_and_drops_are_retried_then_recorded_as_failed() {
+        let server = TestServer::start(|n, r| match n {
+            0 => None,
+            1 => Some((
+                502,
+                vec![],
+                "<html><body>502 Bad Gateway</body></html>".into(),
+            )),
+            _ => ok(r.lines.len()),
+        })
+        .await;
+        let c = client(&server.base, service_account(), 5);
+        let out = c.import_batch(batch(3), &flow()).await;
+        assert_eq!(out.accepted, 3);
+        assert_eq!(out.retries, 2);
+
+        let server = TestServer::start(|_, _| Some((503, vec![], String::new()))).await;
+        let c = client(&server.base, service_account(), 3);
+        let out = c.import_batch(batch(3), &flow()).await;
+        assert_eq!(out.accepted, 0);
+        assert_eq!(out.failed.len(), 3);
+        assert_eq!(out.requests, 3);
+        assert!(
+            out.failed[0]
+                .message
+                .contains("gave up after 3 tries: HTTP 503")
+        );
+        assert_eq!(out.failed[2].row, 12);
+    }
+
+    #[tokio::test]
+    async fn connection_refused_is_a_failure_not_a_loss() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        drop(listener);
+        let c = client(&base, service_account(), 2);
+        let out = c.import_batch(batch(2), &flow()).await;
+        assert_eq!(out.failed.len(), 2);
+        assert!(
+            out.failed[0].message.contains("could not connect"),
+            "{}",
+            out.failed[0].message
+        );
+    }
+
+    #[tokio::test]
+    async fn unauthorized_is_fatal_and_names_region_project_and_kind() {
+        let server = TestServer::start(|_, _| {
+            Some((
+                401,
+                vec![],
+                r#"{"code": 401, "error": "Invalid credentials", "status": "Unauthorized"}"#.into(),
+            ))
+        })
+        .await;
+        let c = client(&server.base, service_account(), 3);
+        let f = flow();
+        let out = c.import_batch(batch(3), &f).await;
+        let fatal = out.fatal.unwrap();
+        assert!(fatal.contains("EU"), "{fatal}");
+        assert!(fatal.contains("project 42"), "{fatal}");
+        assert!(fatal.contains("service account 'svc'"), "{fatal}");
+        assert!(fatal.contains("Invalid credentials"), "{fatal}");
+        assert!(!fatal.contains("s3cret"));
+        assert_eq!(out.unsent, vec![0, 1, 2]);
+        assert!(f.is_stopping());
+        assert_eq!(server.seen().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn cancel_during_backoff_leaves_events_unsent() {
+        let server = TestServer::start(|_, _| Some((503, vec![], String::new()))).await;
+        let mut config = ClientConfig::new(Region::Us);
+        config.api_base = Some(server.base.clone());
+        config.backoff = BackoffPolicy::scaled_ms(10_000);
+        let c = MixpanelClient::new(service_account(), config).unwrap();
+        let control = RunControl::new();
+        let f = Flow::new(2, control.clone());
+        let task = tokio::spawn(async move { c.import_batch(batch(2), &f).await });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        control.cancel();
+        let out = tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(out.unsent, vec![0, 1]);
+        assert!(out.failed.is_empty());
+    }
+
+    #[tokio::test]
+    async fn connection_check_in_plain_words() {
+        let server = TestServer::start(|_, r| {
+            if r.authorization == "Basic c3ZjOnMzY3JldA==" {
+                Some((200, vec![], r#"{"status":"ok","results":{"user_email":"svc","projects":{"42":{"name":"Demo"}}}}"#.into()))
+            } else {
+                Some((401, vec![], r#"{"code":401,"error":"Invalid credentials","status":"Unauthorized"}"#.into()))
+            }
+        })
+        .await;
+        let check = client(&server.base, service_account(), 3)
+            .check_connection()
+            .await;
+        assert_eq!(
+            check.status,
+            ConnectionStatus::Verified,
+            "{}",
+            check.message
+        );
+        assert!(check.message.contains("Demo"));
+        assert_eq!(server.seen()[0].uri, "/api/app/me");
+
+        let other = Credentials::service_account("svc", Secret::new("s3cret"), "7").unwrap();
+        let check = client(&server.base, other, 3).check_connection().await;
+        assert_eq!(check.status, ConnectionStatus::ProjectNotVisible);
+
+        let wrong = Credentials::service_account("svc", Secret::new("nope"), "42").unwrap();
+        let check = client(&server.base, wrong, 3).check_connection().await;
+        assert_eq!(check.status, ConnectionStatus::Refused);
+        assert!(check.message.contains("Invalid credentials"));
+
+        let token = Credentials::project_token(Secret::new("t")).unwrap();
+        let check = client(&server.base, token, 3).check_connection().await;
+        assert_eq!(check.status, ConnectionStatus::NotCheckable);
+    }
+
+    #[test]
+    fn remote_plain_http_is_refused() {
+        let mut config = ClientConfig::new(Region::Us);
+        config.api_base = Some("http://example.com".into());
+        let err = MixpanelClient::new(service_account(), config).unwrap_err();
+        assert!(err.to_string().contains("only allowed to this machine"));
+    }
+}

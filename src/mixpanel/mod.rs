@@ -3,5 +3,8 @@
 pub mod auth;
 pub mod batch;
 pub mod client;
+pub mod flow;
 pub mod region;
 pub mod response;
+#[cfg(test)]
+pub(crate) mod test_server;

@@ -1,1 +1,1036 @@
 //! The live import: transform, batch, send with flow control, record every outcome.
+//!
+//! Three parts run at once:
+//!
+//! - a **reader** thread: source → [`Transformer::transform`] → [`Batcher`]. Rows that fail
+//!   local validation are never sent: they are counted and written to `REJECTED.csv`. Rows the
+//!   resume journal lists as acknowledged are skipped after reading, before the transform.
+//!   Full batches go into a bounded channel, so memory stays flat in the file's size.
+//! - a **dispatcher** on a tokio runtime: takes batches from the channel while fewer than the
+//!   adaptive limit are in flight (and not paused), and runs each through
+//!   [`MixpanelClient::import_batch`].
+//! - the **collector** (the calling thread): tallies each batch's outcome, writes Mixpanel's
+//!   rejections to `REJECTED.csv` with the rows' original values (kept only for batches in
+//!   flight), appends acknowledged row ranges to the journal, and reports [`Progress`] at most
+//!   ~5 times a second.
+//!
+//! Cancel stops reading and sending: in-flight requests finish and are recorded, queued batches
+//! are not sent, and the rest of the file is only counted, so the report still covers every row
+//! (unsent rows count as `skipped`, and `--resume` sends them later). A fatal error (401/403)
+//! stops everything at once.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+use crate::mapping::Mapping;
+use crate::mapping::transform::{TransformOptions, Transformed, Transformer};
+use crate::mixpanel::batch::{Batch, BatchEvent, Batcher};
+use crate::mixpanel::client::{BatchOutcome, MixpanelClient};
+use crate::mixpanel::flow::{DEFAULT_WORKERS, Flow};
+use crate::source::{self, Cell, Record, RecordReader, Sniff};
+
+use super::journal::{self, Acknowledged, Journal, JournalKey, rows_to_ranges};
+use super::rejected::RejectedWriter;
+use super::report::{RunReport, now_rfc3339};
+use super::{Phase, PipelineError, Progress, RunControl};
+
+/// Minimum time between two progress callbacks.
+const PROGRESS_INTERVAL: Duration = Duration::from_millis(200);
+
+/// Settings of an import run.
+#[derive(Debug, Clone)]
+pub struct ImportSettings {
+    /// Requests in flight at most (1 to 20; default 10).
+    pub workers: usize,
+    /// Write rejected rows (local and Mixpanel's) to this CSV.
+    pub failed_out: Option<PathBuf>,
+    /// Skip rows an earlier run of the same file, mapping and project already delivered.
+    pub resume: bool,
+    /// Where journals and reports live; `None` keeps no journal (no resume possible).
+    pub data_dir: Option<PathBuf>,
+    /// Clock and retention for the time rules.
+    pub transform: TransformOptions,
+    /// Cooldown between two concurrency decreases on 429s.
+    pub rate_limit_cooldown: Duration,
+}
+
+impl Default for ImportSettings {
+    fn default() -> Self {
+        Self {
+            workers: DEFAULT_WORKERS,
+            failed_out: None,
+            resume: false,
+            data_dir: journal::data_dir(),
+            transform: TransformOptions::now(),
+            rate_limit_cooldown: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Import the file described by `sniff` with `mapping` through `client`.
+///
+/// Returns the run report (also when the run was cancelled or stopped by a 401: see its
+/// `cancelled` and `error`). Fails only when the file, the mapping or an output file cannot be
+/// used at all.
+pub fn run_import(
+    sniff: &Sniff,
+    mapping: &Mapping,
+    client: MixpanelClient,
+    settings: &ImportSettings,
+    control: &RunControl,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<RunReport, PipelineError> {
+    let mut transformer = Transformer::new(mapping, &sniff.columns, settings.transform)?;
+    let reader = source::open(sniff)?;
+    let key = match &settings.data_dir {
+        Some(_) => Some(JournalKey {
+            file_fingerprint: journal::fingerprint(&sniff.path).map_err(|source| {
+                PipelineError::Source(source::SourceError::Io {
+                    path: sniff.path.clone(),
+                    source,
+                })
+            })?,
+            mapping_hash: mapping.content_hash(),
+            target: client.target_label(),
+        }),
+        None => None,
+    };
+    let input = ImportInput {
+        file: sniff.path.clone(),
+        columns: sniff.columns.clone(),
+        total_bytes: sniff.file_size,
+        reader,
+        journal_key: key,
+    };
+    run_with(
+        input,
+        &mut |record: &Record, out: &mut Transformed| transformer.transform(record, out),
+        client,
+        settings,
+        control,
+        progress,
+    )
+}
+
+/// What [`run_with`] reads: any record stream (tests use an in-memory one).
+pub struct ImportInput {
+    /// The file (for the report and the journal header).
+    pub file: PathBuf,
+    /// The source's columns (for `REJECTED.csv`).
+    pub columns: Vec<String>,
+    /// The file's size, for the fraction done.
+    pub total_bytes: u64,
+    /// The records.
+    pub reader: Box<dyn RecordReader>,
+    /// The journal key; `None` keeps no journal.
+    pub journal_key: Option<JournalKey>,
+}
+
+/// One batch on its way: the events plus, for each, its source row and original cells.
+struct Work {
+    batch: Batch,
+    originals: Originals,
+}
+
+/// A finished batch, back at the collector.
+struct Done {
+    originals: Originals,
+    outcome: BatchOutcome,
+}
+
+/// The original cell texts and rows of a batch's events, packed in one string.
+#[derive(Default)]
+struct Originals {
+    text: String,
+    /// End offset in `text` of each cell, `columns` per event.
+    ends: Vec<usize>,
+    rows: Vec<u64>,
+    columns: usize,
+}
+
+impl Originals {
+    fn new(columns: usize) -> Self {
+        Self {
+            columns,
+            ..Self::default()
+        }
+    }
+
+    fn push(&mut self, record: &Record) {
+        for i in 0..self.columns {
+            match record.cells.get(i) {
+                None | Some(Cell::Missing) | Some(Cell::Json(serde_json::Value::Null)) => {}
+                Some(Cell::Text(s)) | Some(Cell::InvalidUtf8(s)) => self.text.push_str(s),
+                Some(Cell::Json(serde_json::Value::String(s))) => self.text.push_str(s),
+                Some(Cell::Json(v)) => {
+                    let _ = write!(self.text, "{v}");
+                }
+            }
+            self.ends.push(self.text.len());
+        }
+        self.rows.push(record.row);
+    }
+
+    fn cells(&self, event: usize) -> Vec<&str> {
+        (0..self.columns)
+            .map(|c| {
+                let i = event * self.columns + c;
+                let start = if i == 0 { 0 } else { self.ends[i - 1] };
+                &self.text[start..self.ends[i]]
+            })
+            .collect()
+    }
+
+    fn len(&self) -> usize {
+        self.rows.len()
+    }
+}
+
+/// Counters the reader and dispatcher update and the collector reads.
+#[derive(Default)]
+struct Shared {
+    rows_read: AtomicU64,
+    bytes_read: AtomicU64,
+    valid: AtomicU64,
+    rejected_local: AtomicU64,
+    skipped_resumed: AtomicU64,
+    /// Valid rows read but never sent (cancel): queued batches, the partial batch, the rest of
+    /// the file.
+    not_sent: AtomicU64,
+    sent: AtomicU64,
+    reader_done: AtomicBool,
+}
+
+/// Run an import over `input`, transforming each record with `transform`.
+pub fn run_with(
+    input: ImportInput,
+    transform: &mut (dyn FnMut(&Record, &mut Transformed) + Send),
+    client: MixpanelClient,
+    settings: &ImportSettings,
+    control: &RunControl,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<RunReport, PipelineError> {
+    let started = Instant::now();
+    let started_at = now_rfc3339();
+    let mut report = RunReport {
+        file: input.file.display().to_string(),
+        region: client.region().code().to_owned(),
+        project_id: client.credentials().project_id().map(str::to_owned),
+        api_base: client.api_base_override().map(str::to_owned),
+        started_at,
+        ..RunReport::default()
+    };
+
+    // The journal: load what an earlier run acknowledged, then open for appending.
+    let mut acknowledged = Acknowledged::default();
+    let mut journal: Option<Journal> = None;
+    let mut report_path = None;
+    if let (Some(key), Some(dir)) = (&input.journal_key, &settings.data_dir) {
+        let path = key.journal_path(dir);
+        report_path = Some(key.report_path(dir));
+        let journal_error = |e: journal::JournalError| PipelineError::Output {
+            path: path.clone(),
+            source: std::io::Error::other(e.to_string()),
+        };
+        let loaded = if settings.resume {
+            match journal::load(&path, key) {
+                Ok(found) => found,
+                Err(journal::JournalError::Mismatch { .. }) => None,
+                Err(e) => return Err(journal_error(e)),
+            }
+        } else {
+            None
+        };
+        match loaded {
+            Some(ack) => {
+                acknowledged = ack;
+                journal = Some(Journal::append_to(&path).map_err(journal_error)?);
+            }
+            None => {
+                if settings.resume {
+                    report.notes.push(
+                        "--resume: no earlier run of this file, mapping and project was found; importing every row".to_owned(),
+                    );
+                }
+                journal = Some(Journal::create(&path, key, &input.file).map_err(journal_error)?);
+            }
+        }
+        report.journal = Some(path.display().to_string());
+    }
+
+    let rejected_writer = match &settings.failed_out {
+        Some(path) => Some(Mutex::new(RejectedWriter::create(path, &input.columns)?)),
+        None => None,
+    };
+    report.rejected_file = settings
+        .failed_out
+        .as_ref()
+        .map(|p| p.display().to_string());
+
+    let flow = Arc::new(Flow::with_cooldown(
+        settings.workers,
+        control.clone(),
+        settings.rate_limit_cooldown,
+    ));
+    let shared = Shared::default();
+    let columns = input.columns.len();
+    let total_bytes = input.total_bytes;
+    let (work_tx, work_rx) = tokio::sync::mpsc::channel::<Work>(flow.limit.max().max(2));
+    let (done_tx, done_rx) = mpsc::channel::<Done>();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| PipelineError::Fatal(format!("cannot start the network runtime: {e}")))?;
+
+    let mut reader_error: Option<PipelineError> = None;
+    let mut local_write_error: Option<PipelineError> = None;
+    let mut collector = Collector {
+        report: &mut report,
+        journal: &mut journal,
+        rejected: rejected_writer.as_ref(),
+        write_error: None,
+    };
+
+    std::thread::scope(|scope| {
+        // Reader.
+        let reader_handle = {
+            let shared = &shared;
+            let flow = flow.clone();
+            let acknowledged = &acknowledged;
+            let rejected = rejected_writer.as_ref();
+            let mut reader = input.reader;
+            let local_write_error = &mut local_write_error;
+            scope.spawn(move || {
+                let result = read_loop(
+                    reader.as_mut(),
+                    transform,
+                    columns,
+                    acknowledged,
+                    rejected,
+                    shared,
+                    &flow,
+                    work_tx,
+                    local_write_error,
+                );
+                shared.reader_done.store(true, Ordering::SeqCst);
+                result
+            })
+        };
+        // Dispatcher.
+        {
+            let flow = flow.clone();
+            let shared = &shared;
+            let runtime = &runtime;
+            scope.spawn(move || {
+                runtime.block_on(dispatch(work_rx, done_tx, client, flow, shared));
+            });
+        }
+        // Collector (this thread).
+        let mut last_progress = Instant::now();
+        let mut last_done = 0u64;
+        loop {
+            match done_rx.recv_timeout(PROGRESS_INTERVAL) {
+                Ok(done) => collector.record(done, &flow),
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+            if last_progress.elapsed() >= PROGRESS_INTERVAL {
+                let since = last_progress.elapsed().as_secs_f64();
+                let done_now = collector.report.imported + collector.report.rejected_server;
+                let rate = (done_now - last_done) as f64 / since;
+                last_done = done_now;
+                last_progress = Instant::now();
+                progress(&snapshot(
+                    &shared,
+                    collector.report,
+                    &flow,
+                    total_bytes,
+                    started,
+                    rate,
+                    false,
+                ));
+            }
+        }
+        match reader_handle.join() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => reader_error = Some(e),
+            Err(_) => {
+                reader_error = Some(PipelineError::Fatal(
+                    "the file reader stopped unexpectedly".to_owned(),
+                ))
+            }
+        }
+    });
+    runtime.shutdown_background();
+
+    let write_error = collector.write_error.take();
+    if let Some(journal) = journal.as_mut() {
+        let _ = journal.sync();
+    }
+    if let Some(writer) = rejected_writer {
+        let writer = writer.into_inner().unwrap_or_else(|e| e.into_inner());
+        writer.finish()?;
+    }
+    if let Some(e) = write_error.or(local_write_error) {
+        return Err(e);
+    }
+
+    // Final counts.
+    report.rejected_local = shared.rejected_local.load(Ordering::SeqCst);
+    report.rejected = report.rejected_local + report.rejected_server;
+    report.not_sent += shared.not_sent.load(Ordering::SeqCst);
+    report.skipped = shared.skipped_resumed.load(Ordering::SeqCst) + report.not_sent;
+    report.rows = report.imported + report.rejected + report.failed + report.skipped;
+    report.retries = flow.retries();
+    report.rate_limited = flow.rate_limited();
+    report.cancelled = control.is_cancelled();
+    report.elapsed_secs = started.elapsed().as_secs_f64();
+    report.events_per_sec = if report.elapsed_secs > 0.0 {
+        report.imported as f64 / report.elapsed_secs
+    } else {
+        0.0
+    };
+    report.finished_at = now_rfc3339();
+    if let Some(e) = reader_error {
+        match e {
+            // A broken file mid-way stops the run; what was sent is recorded.
+            PipelineError::Source(err) => report.error = Some(err.to_string()),
+            other => return Err(other),
+        }
+    }
+    if report.rows != shared.rows_read.load(Ordering::SeqCst) && report.error.is_none() {
+        report.notes.push(format!(
+            "internal count mismatch: {} rows read, {} accounted for",
+            shared.rows_read.load(Ordering::SeqCst),
+            report.rows
+        ));
+    }
+    progress(&snapshot(
+        &shared,
+        &report,
+        &flow,
+        total_bytes,
+        started,
+        report.events_per_sec,
+        true,
+    ));
+    if let Some(path) = report_path {
+        // The report next to the journal; a failure here is not worth failing the run.
+        if let Err(e) = report.save(&path) {
+            report
+                .notes
+                .push(format!("could not save the run report: {e}"));
+        }
+    }
+    Ok(report)
+}
+
+fn snapshot(
+    shared: &Shared,
+    report: &RunReport,
+    flow: &Flow,
+    total_bytes: u64,
+    started: Instant,
+    rate: f64,
+    finished: bool,
+) -> Progress {
+    let bytes_read = shared.bytes_read.load(Ordering::Relaxed);
+    let elapsed = started.elapsed().as_secs_f64();
+    let phase = if finished {
+        Phase::Finished
+    } else if flow.control.is_paused() {
+        Phase::Paused
+    } else if flow.retrying() > 0 {
+        Phase::Retrying
+    } else {
+        Phase::Running
+    };
+    let eta_secs = (!finished && bytes_read > 0 && total_bytes > bytes_read && elapsed > 0.0)
+        .then(|| elapsed * (total_bytes - bytes_read) as f64 / bytes_read as f64);
+    Progress {
+        phase,
+        rows_read: shared.rows_read.load(Ordering::Relaxed),
+        bytes_read,
+        total_bytes,
+        valid: shared.valid.load(Ordering::Relaxed),
+        invalid: shared.rejected_local.load(Ordering::Relaxed),
+        sent: shared.sent.load(Ordering::Relaxed),
+        accepted: report.imported,
+        rejected_by_server: report.rejected_server + report.failed,
+        retrying: flow.retrying(),
+        bytes_sent: report.bytes_sent,
+        rate_per_sec: rate,
+        eta_secs,
+        elapsed_secs: elapsed,
+    }
+}
+
+/// Tallies outcomes into the report, REJECTED.csv and the journal.
+struct Collector<'a> {
+    report: &'a mut RunReport,
+    journal: &'a mut Option<Journal>,
+    rejected: Option<&'a Mutex<RejectedWriter>>,
+    write_error: Option<PipelineError>,
+}
+
+impl Collector<'_> {
+    fn record(&mut self, done: Done, flow: &Flow) {
+        let Done { originals, outcome } = done;
+        let r = &mut *self.report;
+        r.imported += outcome.accepted as u64;
+        r.rejected_server += outcome.rejected.len() as u64;
+        r.failed += outcome.failed.len() as u64;
+        r.not_sent += outcome.unsent.len() as u64;
+        r.requests += u64::from(outcome.requests);
+        r.bytes_sent += outcome.bytes_sent;
+        for note in outcome.notes {
+            if r.notes.len() < 50 {
+                r.notes.push(note);
+            }
+        }
+        if let Some(fatal) = outcome.fatal
+            && r.error.is_none()
+        {
+            r.error = Some(fatal);
+            flow.stop();
+        }
+        if let Some(writer) = self.rejected {
+            let mut writer = writer.lock().unwrap_or_else(|e| e.into_inner());
+            let problems = outcome.rejected.iter().map(|p| (p, "")).chain(
+                outcome
+                    .failed
+                    .iter()
+                    .map(|p| (p, "not delivered (resend with --resume): ")),
+            );
+            for (problem, prefix) in problems {
+                if problem.index >= originals.len() {
+                    continue;
+                }
+                let reason = format!("{prefix}{}", problem.message);
+                if let Err(e) = writer.write_cells(
+                    originals.rows[problem.index],
+                    &originals.cells(problem.index),
+                    &problem.field,
+                    &reason,
+                ) && self.write_error.is_none()
+                {
+                    self.write_error = Some(e);
+                    flow.stop();
+                }
+            }
+        }
+        if let Some(journal) = self.journal.as_mut() {
+            let mut unacknowledged: Vec<usize> = outcome
+                .failed
+                .iter()
+                .map(|p| p.index)
+                .chain(outcome.unsent.iter().copied())
+                .collect();
+            unacknowledged.sort_unstable();
+            let ranges = rows_to_ranges(
+                originals
+                    .rows
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| unacknowledged.binary_search(i).is_err())
+                    .map(|(_, row)| *row),
+            );
+            if let Err(e) = journal.record(&ranges)
+                && self.write_error.is_none()
+            {
+                self.write_error = Some(PipelineError::Output {
+                    path: journal.path().to_owned(),
+                    source: std::io::Error::other(e.to_string()),
+                });
+                flow.stop();
+            }
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn read_loop(
+    reader: &mut dyn RecordReader,
+    transform: &mut (dyn FnMut(&Record, &mut Transformed) + Send),
+    columns: usize,
+    acknowledged: &Acknowledged,
+    rejected: Option<&Mutex<RejectedWriter>>,
+    shared: &Shared,
+    flow: &Flow,
+    work_tx: tokio::sync::mpsc::Sender<Work>,
+    write_error: &mut Option<PipelineError>,
+) -> Result<(), PipelineError> {
+    let mut record = Record::default();
+    let mut out = Transformed::default();
+    let mut batcher = Batcher::default();
+    let mut originals = Originals::new(columns);
+    let mut rows = 0u64;
+    let check_resume = !acknowledged.is_empty();
+    let send = |batch: Batch, originals: Originals| -> bool {
+        let events = batch.events.len() as u64;
+        if work_tx.blocking_send(Work { batch, originals }).is_err() {
+            shared.not_sent.fetch_add(events, Ordering::SeqCst);
+            return false;
+        }
+        true
+    };
+    loop {
+        if rows.is_multiple_of(256) {
+            shared
+                .bytes_read
+                .store(reader.bytes_read(), Ordering::Relaxed);
+            if flow.is_stopping() {
+                break;
+            }
+        }
+        if !reader.read_into(&mut record)? {
+            break;
+        }
+        rows += 1;
+        shared.rows_read.fetch_add(1, Ordering::Relaxed);
+        if check_resume && acknowledged.contains(record.row) {
+            shared.skipped_resumed.fetch_add(1, Ordering::Relaxed);
+            continue;
+        }
+        transform(&record, &mut out);
+        if !out.is_valid() {
+            shared.rejected_local.fetch_add(1, Ordering::Relaxed);
+            if let Some(writer) = rejected {
+                let mut writer = writer.lock().unwrap_or_else(|e| e.into_inner());
+                if let Err(e) = writer.write_record(&record, &out.issues) {
+                    *write_error = Some(e);
+                    flow.stop();
+                }
+            }
+            continue;
+        }
+        shared.valid.fetch_add(1, Ordering::Relaxed);
+        let event = BatchEvent {
+            row: record.row,
+            json: std::mem::take(&mut out.json),
+            insert_id: std::mem::take(&mut out.insert_id),
+        };
+        if let Some(full) = batcher.push(event) {
+            // The new event went into a fresh batch: its original cells belong to the next one.
+            let mut next = Originals::new(columns);
+            next.push(&record);
+            let done = std::mem::replace(&mut originals, next);
+            if !send(full, done) {
+                break;
+            }
+        } else {
+            originals.push(&record);
+        }
+    }
+    shared
+        .bytes_read
+        .store(reader.bytes_read(), Ordering::Relaxed);
+    if let Some(last) = batcher.finish() {
+        if flow.is_stopping() {
+            shared
+                .not_sent
+                .fetch_add(last.events.len() as u64, Ordering::SeqCst);
+        } else {
+            send(last, originals);
+        }
+    }
+    drop(work_tx);
+    // Cancelled (not a fatal error): count the rest of the file so the report covers every row.
+    if flow.control.is_cancelled() {
+        while reader.read_into(&mut record)? {
+            shared.rows_read.fetch_add(1, Ordering::Relaxed);
+            if acknowledged.contains(record.row) {
+                shared.skipped_resumed.fetch_add(1, Ordering::Relaxed);
+            } else {
+                shared.not_sent.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        shared
+            .bytes_read
+            .store(reader.bytes_read(), Ordering::Relaxed);
+    }
+    Ok(())
+}
+
+async fn dispatch(
+    mut work_rx: tokio::sync::mpsc::Receiver<Work>,
+    done_tx: mpsc::Sender<Done>,
+    client: MixpanelClient,
+    flow: Arc<Flow>,
+    shared: &Shared,
+) {
+    let client = Arc::new(client);
+    let mut in_flight: tokio::task::JoinSet<Done> = tokio::task::JoinSet::new();
+    let mut closed = false;
+    loop {
+        if closed && in_flight.is_empty() {
+            break;
+        }
+        let stopping = flow.is_stopping();
+        let can_take = !closed
+            && (stopping || (!flow.control.is_paused() && in_flight.len() < flow.limit.current()));
+        tokio::select! {
+            joined = in_flight.join_next(), if !in_flight.is_empty() => {
+                if let Some(Ok(done)) = joined {
+                    let _ = done_tx.send(done);
+                }
+            }
+            work = work_rx.recv(), if can_take => {
+                match work {
+                    None => closed = true,
+                    Some(work) if flow.is_stopping() => {
+                        let unsent = (0..work.batch.events.len()).collect();
+                        let outcome = BatchOutcome {
+                            events: work.batch.events.len(),
+                            unsent,
+                            ..BatchOutcome::default()
+                        };
+                        let _ = done_tx.send(Done { originals: work.originals, outcome });
+                    }
+                    Some(work) => {
+                        shared.sent.fetch_add(work.batch.events.len() as u64, Ordering::Relaxed);
+                        let client = client.clone();
+                        let flow = flow.clone();
+                        in_flight.spawn(async move {
+                            let outcome = client.import_batch(work.batch, &flow).await;
+                            Done { originals: work.originals, outcome }
+                        });
+                    }
+                }
+            }
+            _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mixpanel::auth::{Credentials, Secret};
+    use crate::mixpanel::client::{BackoffPolicy, ClientConfig};
+    use crate::mixpanel::region::Region;
+    use crate::mixpanel::test_server::{TestServer, ok};
+    use crate::source::SourceError;
+    use crate::validate::{Issue, IssueKind};
+
+    struct VecReader {
+        rows: u64,
+        next: u64,
+    }
+
+    impl RecordReader for VecReader {
+        fn read_into(&mut self, record: &mut Record) -> Result<bool, SourceError> {
+            if self.next >= self.rows {
+                return Ok(false);
+            }
+            let i = self.next;
+            self.next += 1;
+            record.row = i + 2;
+            let user = if i % 50 == 49 {
+                "bad".to_owned()
+            } else if i % 50 == 25 {
+                "srvbad".to_owned()
+            } else {
+                format!("user-{}", i % 7)
+            };
+            record.cells = vec![Cell::Text(user), Cell::Text(format!("value,{i}"))];
+            Ok(true)
+        }
+        fn bytes_read(&self) -> u64 {
+            self.next * 10
+        }
+    }
+
+    fn transform(record: &Record, out: &mut Transformed) {
+        out.row = record.row;
+        out.issues.clear();
+        out.json.clear();
+        let Cell::Text(user) = &record.cells[0] else {
+            unreachable!()
+        };
+        if user == "bad" {
+            out.issues.push(Issue {
+                kind: IssueKind::BannedDistinctId,
+                field: "properties.distinct_id".into(),
+                column: Some("user".into()),
+                row: record.row,
+                message: "banned user id".into(),
+            });
+            return;
+        }
+        out.insert_id = format!("id{}", record.row);
+        out.json.extend_from_slice(
+            format!(
+                r#"{{"event":"e","properties":{{"distinct_id":"{user}","$insert_id":"{}"}}}}"#,
+                out.insert_id
+            )
+            .as_bytes(),
+        );
+    }
+
+    /// Answers like strict mode: events of user `srvbad` are rejected.
+    fn strict_reply(
+        _: usize,
+        seen: &crate::mixpanel::test_server::Seen,
+    ) -> crate::mixpanel::test_server::Reply {
+        let failed: Vec<String> = seen
+            .lines
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.contains("srvbad"))
+            .map(|(i, _)| {
+                format!(r#"{{"index":{i},"field":"properties.distinct_id","message":"blocked"}}"#)
+            })
+            .collect();
+        if failed.is_empty() {
+            ok(seen.lines.len())
+        } else {
+            Some((
+                400,
+                vec![],
+                format!(
+                    r#"{{"code":400,"num_records_imported":{},"failed_records":[{}]}}"#,
+                    seen.lines.len() - failed.len(),
+                    failed.join(",")
+                ),
+            ))
+        }
+    }
+
+    fn client(base: &str) -> MixpanelClient {
+        let mut config = ClientConfig::new(Region::Us);
+        config.api_base = Some(base.to_owned());
+        config.backoff = BackoffPolicy::scaled_ms(1);
+        let creds = Credentials::service_account("svc", Secret::new("pw"), "42").unwrap();
+        MixpanelClient::new(creds, config).unwrap()
+    }
+
+    fn input(rows: u64, dir: &std::path::Path) -> ImportInput {
+        ImportInput {
+            file: dir.join("events.csv"),
+            columns: vec!["user".into(), "value".into()],
+            total_bytes: rows * 10,
+            reader: Box::new(VecReader { rows, next: 0 }),
+            journal_key: Some(JournalKey {
+                file_fingerprint: "fp".into(),
+                mapping_hash: "mh".into(),
+                target: "test".into(),
+            }),
+        }
+    }
+
+    fn settings(dir: &std::path::Path) -> ImportSettings {
+        ImportSettings {
+            workers: 4,
+            failed_out: Some(dir.join("REJECTED.csv")),
+            resume: false,
+            data_dir: Some(dir.join("data")),
+            transform: TransformOptions::now(),
+            rate_limit_cooldown: Duration::ZERO,
+        }
+    }
+
+    async fn run(
+        rows: u64,
+        dir: &std::path::Path,
+        base: &str,
+        settings: ImportSettings,
+        control: RunControl,
+    ) -> (RunReport, Vec<Progress>) {
+        let input = input(rows, dir);
+        let client = client(base);
+        tokio::task::spawn_blocking(move || {
+            let mut seen = Vec::new();
+            let mut f = transform;
+            let report = run_with(input, &mut f, client, &settings, &control, &mut |p| {
+                seen.push(p.clone())
+            })
+            .unwrap();
+            (report, seen)
+        })
+        .await
+        .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn import_accounts_for_every_row_and_keeps_original_cells_of_rejections() {
+        let dir = tempfile::tempdir().unwrap();
+        let server = TestServer::start(strict_reply).await;
+        let (report, progress) = run(
+            5000,
+            dir.path(),
+            &server.base,
+            settings(dir.path()),
+            RunControl::new(),
+        )
+        .await;
+        assert!(report.counts_add_up(), "{report:#?}");
+        assert_eq!(report.rows, 5000);
+        assert_eq!(report.rejected_local, 100);
+        assert_eq!(report.rejected_server, 100);
+        assert_eq!(report.imported, 4800);
+        assert_eq!(report.failed, 0);
+        assert_eq!(report.exit_code(), 1);
+        assert!(report.notes.is_empty(), "{:?}", report.notes);
+        // Every valid event sent exactly once, in batches of at most 2000.
+        let seen = server.seen();
+        assert!(seen.iter().all(|s| s.lines.len() <= 2000));
+        assert_eq!(seen.iter().map(|s| s.lines.len()).sum::<usize>(), 4900);
+        // REJECTED.csv: both kinds, with the original cells.
+        let mut reader = csv::Reader::from_path(dir.path().join("REJECTED.csv")).unwrap();
+        assert_eq!(
+            reader.headers().unwrap(),
+            vec!["user", "value", "_row", "_field", "_reason"]
+        );
+        let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+        assert_eq!(rows.len(), 200);
+        let server_row = rows.iter().find(|r| &r[0] == "srvbad").unwrap();
+        let row: u64 = server_row[2].parse().unwrap();
+        assert_eq!(server_row[1], format!("value,{}", row - 2));
+        assert_eq!(&server_row[3], "properties.distinct_id");
+        assert_eq!(&server_row[4], "blocked");
+        // Progress ended with a Finished snapshot.
+        let last = progress.last().unwrap();
+        assert_eq!(last.phase, Phase::Finished);
+        assert_eq!(last.accepted, 4800);
+        assert_eq!(last.rows_read, 5000);
+        // The journal holds every server-acknowledged row; the report sits next to it.
+        let key = JournalKey {
+            file_fingerprint: "fp".into(),
+            mapping_hash: "mh".into(),
+            target: "test".into(),
+        };
+        let ack = journal::load(&key.journal_path(&dir.path().join("data")), &key)
+            .unwrap()
+            .unwrap();
+        assert_eq!(ack.count(), 4900);
+        assert!(key.report_path(&dir.path().join("data")).exists());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn resume_skips_acknowledged_rows_and_resends_failed_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        // First run: every request with row 1000's event fails for good (503).
+        let server = TestServer::start(|_, s| {
+            if s.lines.iter().any(|l| l.contains("\"id1000\"")) {
+                Some((503, vec![], String::new()))
+            } else {
+                ok(s.lines.len())
+            }
+        })
+        .await;
+        let mut first = settings(dir.path());
+        first.failed_out = None;
+        let (report, _) = run(3000, dir.path(), &server.base, first, RunControl::new()).await;
+        assert!(report.counts_add_up());
+        assert_eq!(report.failed, 2000, "the first batch failed after retries");
+        let failed_before = report.failed;
+
+        let server2 = TestServer::start(strict_reply).await;
+        let mut again = settings(dir.path());
+        again.resume = true;
+        again.failed_out = None;
+        let (report, _) = run(3000, dir.path(), &server2.base, again, RunControl::new()).await;
+        assert!(report.counts_add_up(), "{report:#?}");
+        assert_eq!(report.rows, 3000);
+        // 2940 valid rows, of which the 940 of the second batch were acknowledged.
+        assert_eq!(report.skipped, 940, "{report:#?}");
+        assert_eq!(report.rejected_local, 60, "invalid rows are checked again");
+        let resent: usize = server2.seen().iter().map(|s| s.lines.len()).sum();
+        assert_eq!(
+            resent as u64, failed_before,
+            "only the failed events are resent"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn cancel_finishes_in_flight_and_counts_the_rest_as_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let server = TestServer::start(|_, s| {
+            std::thread::sleep(Duration::from_millis(30));
+            ok(s.lines.len())
+        })
+        .await;
+        let control = RunControl::new();
+        let mut s = settings(dir.path());
+        s.workers = 1;
+        let input = input(200_000, dir.path());
+        let client = client(&server.base);
+        let c2 = control.clone();
+        let report = tokio::task::spawn_blocking(move || {
+            let mut f = transform;
+            run_with(input, &mut f, client, &s, &c2, &mut |p| {
+                if p.accepted > 0 {
+                    c2.cancel();
+                }
+            })
+            .unwrap()
+        })
+        .await
+        .unwrap();
+        assert!(report.cancelled);
+        assert!(report.counts_add_up(), "{report:#?}");
+        assert_eq!(report.rows, 200_000);
+        assert!(report.not_sent > 0);
+        assert!(report.imported > 0 && report.imported < 190_000);
+        assert_eq!(report.exit_code(), 1);
+        let on_server: usize = server.seen().iter().map(|s| s.lines.len()).sum();
+        assert_eq!(on_server as u64, report.imported + report.rejected_server);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn pause_holds_new_batches_until_resumed() {
+        let dir = tempfile::tempdir().unwrap();
+        let server = TestServer::start(strict_reply).await;
+        let control = RunControl::new();
+        control.set_paused(true);
+        let c2 = control.clone();
+        let seen = server.seen.clone();
+        let unpause = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(400));
+            let during_pause = seen.lock().unwrap().len();
+            c2.set_paused(false);
+            during_pause
+        });
+        let (report, progress) = run(
+            5000,
+            dir.path(),
+            &server.base,
+            settings(dir.path()),
+            control,
+        )
+        .await;
+        assert_eq!(unpause.join().unwrap(), 0, "nothing sent while paused");
+        assert!(progress.iter().any(|p| p.phase == Phase::Paused));
+        assert_eq!(report.imported, 4800);
+        assert!(report.counts_add_up());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn unauthorized_stops_the_run_with_the_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let server = TestServer::start(|_, _| {
+            Some((401, vec![], r#"{"error":"Invalid credentials"}"#.into()))
+        })
+        .await;
+        let (report, _) = run(
+            100_000,
+            dir.path(),
+            &server.base,
+            settings(dir.path()),
+            RunControl::new(),
+        )
+        .await;
+        let error = report.error.clone().unwrap();
+        assert!(error.contains("project 42") && error.contains("service account"));
+        assert_eq!(report.exit_code(), 2);
+        assert_eq!(report.imported, 0);
+        assert!(report.counts_add_up());
+        assert!(server.seen().len() <= 4, "401 is not retried");
+        assert!(report.rows < 100_000, "reading stopped");
+    }
+}

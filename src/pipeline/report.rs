@@ -1,1 +1,174 @@
-//! The run report (JSON) of an import.
+//! The run report (JSON) of an import. Never holds a secret.
+//!
+//! The counts add up: `rows = imported + rejected + failed + skipped`, where `rows` counts the
+//! rows whose outcome is final in this run. Rows read but not sent because the run was cancelled
+//! or stopped are in `not_sent` (not in `rows`); `--resume` picks them up.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+/// What an import did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunReport {
+    /// The file imported.
+    pub file: String,
+    /// Region code (`us`, `eu`, `in`).
+    pub region: String,
+    /// Project id (service accounts), `null` for a project token.
+    pub project_id: Option<String>,
+    /// The ingestion host when overridden with `--api-base`.
+    pub api_base: Option<String>,
+    /// Start time, RFC 3339 UTC.
+    pub started_at: String,
+    /// End time, RFC 3339 UTC.
+    pub finished_at: String,
+    /// Rows with a final outcome in this run: imported + rejected + failed + skipped.
+    pub rows: u64,
+    /// Events Mixpanel imported.
+    pub imported: u64,
+    /// Rows rejected: locally (never sent) plus by Mixpanel.
+    pub rejected: u64,
+    /// Rows rejected by local validation.
+    pub rejected_local: u64,
+    /// Events rejected by Mixpanel.
+    pub rejected_server: u64,
+    /// Events not delivered after all retries (resent by `--resume`).
+    pub failed: u64,
+    /// Rows skipped because an earlier run already delivered them (`--resume`).
+    pub skipped: u64,
+    /// Rows read but not sent because the run was cancelled or stopped (not counted in `rows`).
+    pub not_sent: u64,
+    /// Requests made.
+    pub requests: u64,
+    /// Retries made (all causes).
+    pub retries: u64,
+    /// 429 responses.
+    pub rate_limited: u64,
+    /// Compressed bytes sent.
+    pub bytes_sent: u64,
+    /// Wall-clock duration.
+    pub elapsed_secs: f64,
+    /// Imported events per second.
+    pub events_per_sec: f64,
+    /// Whether the user cancelled.
+    pub cancelled: bool,
+    /// Why the run stopped early (401/403 and the like).
+    pub error: Option<String>,
+    /// Remarks (e.g. Mixpanel's counts that disagree with its failure list).
+    pub notes: Vec<String>,
+    /// The rejected-rows CSV, when written.
+    pub rejected_file: Option<String>,
+    /// The resume journal, when one is kept (the run did not finish cleanly).
+    pub journal: Option<String>,
+}
+
+impl RunReport {
+    /// Whether `rows = imported + rejected + failed + skipped` and the rejected parts add up.
+    pub fn counts_add_up(&self) -> bool {
+        self.rows == self.imported + self.rejected + self.failed + self.skipped
+            && self.rejected == self.rejected_local + self.rejected_server
+    }
+
+    /// Exit code by the CLI's rule: 0 all imported, 1 some rejected/failed/not sent, 2 could
+    /// not run.
+    pub fn exit_code(&self) -> u8 {
+        if self.error.is_some() {
+            crate::cli::EXIT_FAILED
+        } else if self.rejected > 0 || self.failed > 0 || self.not_sent > 0 || self.cancelled {
+            crate::cli::EXIT_SOME_REJECTED
+        } else {
+            crate::cli::EXIT_OK
+        }
+    }
+
+    /// The report as pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|_| "{}".to_owned())
+    }
+
+    /// Write the report to `path` (creating its folder).
+    pub fn save(&self, path: &Path) -> Result<(), super::PipelineError> {
+        let io = |source| super::PipelineError::Output {
+            path: path.to_owned(),
+            source,
+        };
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(io)?;
+        }
+        std::fs::write(path, self.to_json() + "\n").map_err(io)
+    }
+}
+
+/// Now, as RFC 3339 UTC with seconds.
+pub fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_and_exit_codes() {
+        let mut r = RunReport {
+            rows: 10,
+            imported: 7,
+            rejected: 2,
+            rejected_local: 1,
+            rejected_server: 1,
+            failed: 0,
+            skipped: 1,
+            ..RunReport::default()
+        };
+        assert!(r.counts_add_up());
+        assert_eq!(r.exit_code(), 1);
+        r.rejected_server = 0;
+        assert!(!r.counts_add_up());
+        let clean = RunReport {
+            rows: 3,
+            imported: 3,
+            ..RunReport::default()
+        };
+        assert_eq!(clean.exit_code(), 0);
+        let stopped = RunReport {
+            error: Some("refused".into()),
+            ..RunReport::default()
+        };
+        assert_eq!(stopped.exit_code(), 2);
+    }
+
+    #[test]
+    fn report_json_has_the_documented_keys_and_saves() {
+        let r = RunReport {
+            rows: 1,
+            imported: 1,
+            region: "eu".into(),
+            project_id: Some("42".into()),
+            ..RunReport::default()
+        };
+        let json: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+        for key in [
+            "rows",
+            "imported",
+            "rejected",
+            "skipped",
+            "failed",
+            "retries",
+            "rate_limited",
+            "elapsed_secs",
+            "events_per_sec",
+            "region",
+            "project_id",
+            "cancelled",
+        ] {
+            assert!(json.get(key).is_some(), "missing {key}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/report.json");
+        r.save(&path).unwrap();
+        let back: RunReport =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(back, r);
+    }
+}
