@@ -3,6 +3,7 @@
 use egui::{Align, Layout, RichText};
 
 use super::AppDeps;
+use super::backend::{self, ResumeInfo};
 use super::session::Session;
 use super::steps::{
     check::CheckStep, connect::ConnectStep, file::FileStep, import::ImportStep, map::MapStep,
@@ -84,6 +85,10 @@ pub struct MixportApp {
     current: Step,
     about_open: bool,
     demo: Option<Demo>,
+    /// Interrupted imports found at start-up, offered for resuming.
+    interrupted: Vec<(std::path::PathBuf, ResumeInfo)>,
+    /// The interrupted import being reopened.
+    resuming: Option<(std::path::PathBuf, ResumeInfo)>,
     file: FileStep,
     map: MapStep,
     check: CheckStep,
@@ -96,6 +101,7 @@ impl MixportApp {
     /// An app with the given dependencies (real ones from [`AppDeps::system`], fakes in tests).
     pub fn new(deps: AppDeps) -> Self {
         let file = FileStep::new(&deps);
+        let interrupted = backend::interrupted_imports(&deps.runs_dir);
         let connect = ConnectStep::new(&deps);
         let import = ImportStep::new(&deps);
         Self {
@@ -104,6 +110,8 @@ impl MixportApp {
             current: Step::File,
             about_open: false,
             demo: None,
+            interrupted,
+            resuming: None,
             file,
             map: MapStep::default(),
             check: CheckStep::default(),
@@ -266,6 +274,7 @@ impl MixportApp {
                 ui.add_space(6.0);
             });
         egui::CentralPanel::default().show(ui, |ui| {
+            self.resume_banner(ui);
             ui.heading(self.current.title());
             ui.weak(self.current.subtitle());
             ui.separator();
@@ -281,10 +290,60 @@ impl MixportApp {
         self.about(&ctx);
     }
 
+    /// The offer to resume imports that were interrupted (crash, close) in an earlier session.
+    fn resume_banner(&mut self, ui: &mut egui::Ui) {
+        if self.interrupted.is_empty() {
+            return;
+        }
+        let mut action = None;
+        egui::Frame::group(ui.style()).show(ui, |ui| {
+            for (i, (_, info)) in self.interrupted.iter().enumerate() {
+                ui.horizontal_wrapped(|ui| {
+                    ui.colored_label(
+                        ui.visuals().warn_fg_color,
+                        format!(
+                            "An import of {} into '{}' did not finish.",
+                            info.file.display(),
+                            info.connection
+                        ),
+                    );
+                    if ui.button("Resume import").clicked() {
+                        action = Some((i, true));
+                    }
+                    if ui.button("Discard").clicked() {
+                        action = Some((i, false));
+                    }
+                });
+            }
+        });
+        if let Some((i, resume)) = action {
+            let (journal, info) = self.interrupted.remove(i);
+            if resume {
+                self.file
+                    .open(ui.ctx(), info.file.clone(), info.options.clone());
+                self.go_to(Step::File);
+                self.resuming = Some((journal, info));
+            } else {
+                backend::discard_interrupted(&journal);
+            }
+        }
+    }
+
     /// Apply finished background work of every step, whichever step is on screen.
     fn poll(&mut self, ctx: &egui::Context) {
         if self.file.poll(ctx, &mut self.session, &mut self.deps) {
             self.map.reset_for_new_file(&mut self.session, &self.deps);
+            if let Some((_, info)) = self.resuming.take() {
+                self.session.mapping = info.mapping;
+                self.connect
+                    .use_by_name(&info.connection, &mut self.session, &self.deps);
+                self.import.resume_offer = Some(
+                    "This import was interrupted: continuing skips the rows Mixpanel already accepted."
+                        .to_owned(),
+                );
+                self.check.start(ctx, &self.session, &self.deps);
+                self.go_to(Step::Check);
+            }
         }
         self.check.poll(ctx, &mut self.session);
         self.connect.poll(ctx);

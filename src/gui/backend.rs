@@ -7,12 +7,19 @@ use std::time::Instant;
 
 use crate::config::{self, ConfigStore};
 use crate::credentials::{SecretStore, SecretString, SessionSecrets};
+use std::str::FromStr;
+
 use crate::mapping::Mapping;
-use crate::mapping::transform::{TransformOptions, Transformed, Transformer};
-use crate::mixpanel::batch::BatchCounter;
-use crate::pipeline::{Phase, Progress, RunControl};
-use crate::source::{self, Cell, Record, Sniff, SourceOptions};
-use crate::validate::{Issue, IssueKind, Severity};
+use crate::mapping::suggest::{self, Field};
+use crate::mixpanel::auth::{Credentials, Secret};
+use crate::mixpanel::client::{ClientConfig, ConnectionStatus, MixpanelClient};
+use crate::mixpanel::region::Region as ClientRegion;
+use crate::pipeline::check::{self, CheckOptions};
+use crate::pipeline::import::{self, ImportSettings};
+use crate::pipeline::journal::{self, JournalKey};
+use crate::pipeline::{Progress, RunControl};
+use crate::source::{self, Cell, Sniff, SourceOptions};
+use crate::validate::IssueKind;
 
 use super::session::{FieldConfidence, LoadedFile, PREVIEW_ROWS};
 
@@ -102,10 +109,38 @@ pub fn template_matching(config_dir: &Path, headers: &[String]) -> Option<(Strin
 
 // ----- suggestion -----
 
+/// The Map step's name for a suggestion field.
+pub fn field_label(field: Field) -> &'static str {
+    match field {
+        Field::Event => "Event name",
+        Field::User => "User ID",
+        Field::Time => "Time",
+        Field::InsertId => "Insert ID",
+        Field::Country => "Country",
+        Field::City => "City",
+        Field::Region => "Region",
+        Field::Ip => "IP",
+    }
+}
+
 /// The suggested mapping for a loaded file, with per-field confidence.
 pub fn suggest_mapping(file: &LoadedFile) -> (Mapping, Vec<FieldConfidence>) {
-    let _ = file;
-    (Mapping::default(), Vec::new())
+    let suggestion =
+        suggest::suggest_for_file(&file.sniff.path, &file.sniff.columns, &file.preview);
+    let confidence = suggestion
+        .fields
+        .iter()
+        .map(|g| FieldConfidence {
+            field: field_label(g.field).to_owned(),
+            confidence: if g.column.is_some() {
+                g.confidence
+            } else {
+                0.0
+            },
+            reason: g.reason.clone(),
+        })
+        .collect();
+    (suggestion.mapping, confidence)
 }
 
 // ----- connections and secrets -----
@@ -275,11 +310,50 @@ impl Secrets {
 /// The result of "Test connection", in plain words.
 pub type ConnectionTest = Result<String, String>;
 
+/// The engine's client for a connection.
+pub fn client_for(
+    connection: &ActiveConnection,
+    api_base: Option<&str>,
+) -> Result<MixpanelClient, String> {
+    let secret = Secret::new(connection.secret.expose());
+    let credentials = match connection.saved.kind {
+        ConnectionKind::ServiceAccount => Credentials::service_account(
+            connection.saved.username.clone().unwrap_or_default(),
+            secret,
+            connection.saved.project_id.clone().unwrap_or_default(),
+        ),
+        ConnectionKind::ProjectToken => Credentials::project_token(secret),
+    }
+    .map_err(|e| format!("Connection '{}': {e}.", connection.saved.name))?;
+    let region =
+        ClientRegion::from_str(connection.saved.region.code()).map_err(|e| e.to_string())?;
+    let mut config = ClientConfig::new(region);
+    config.api_base = api_base.map(str::to_owned);
+    MixpanelClient::new(credentials, config).map_err(|e| e.to_string())
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the network runtime: {e}"))
+}
+
 /// Check credentials without sending data: a service account asks `/api/app/me`; a token
-/// cannot be checked without sending an event, which the answer says.
+/// cannot be checked without sending an event, which the answer says. Blocks: call it on a
+/// worker thread.
 pub fn test_connection(connection: &ActiveConnection, api_base: Option<&str>) -> ConnectionTest {
-    let _ = (connection, api_base);
-    Err("Testing connections is not available in this build yet.".to_owned())
+    let rt = runtime()?;
+    let check = rt.block_on(async {
+        let client = client_for(connection, api_base)?;
+        Ok::<_, String>(client.check_connection().await)
+    })?;
+    match check.status {
+        ConnectionStatus::Verified | ConnectionStatus::NotCheckable => Ok(check.message),
+        ConnectionStatus::ProjectNotVisible
+        | ConnectionStatus::Refused
+        | ConnectionStatus::Unreachable => Err(check.message),
+    }
 }
 
 // ----- check -----
@@ -357,89 +431,30 @@ pub enum CheckMessage {
     Done(Result<Box<CheckSummary>, String>),
 }
 
-fn add_to_groups(groups: &mut Vec<IssueGroup>, issue: &Issue) {
-    match groups.iter_mut().find(|g| g.kind == issue.kind) {
-        Some(group) => {
-            group.count += 1;
-            if group.examples.len() < EXAMPLES_PER_KIND {
-                group
-                    .examples
-                    .push((issue.row, issue.field.clone(), issue.message.clone()));
-            }
+/// Read back the first `limit` rows of a rejected-rows CSV (original columns, then `_row`,
+/// `_field`, `_reason`). Bounded memory whatever the file's size.
+pub fn read_rejected(path: &Path, limit: usize) -> Vec<RejectedRow> {
+    let Ok(mut reader) = csv::ReaderBuilder::new().flexible(true).from_path(path) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for record in reader.records().take(limit) {
+        let Ok(record) = record else {
+            break;
+        };
+        let n = record.len();
+        if n < 3 {
+            continue;
         }
-        None => groups.push(IssueGroup {
-            kind: issue.kind,
-            count: 1,
-            examples: vec![(issue.row, issue.field.clone(), issue.message.clone())],
-        }),
+        out.push(RejectedRow {
+            row: record.get(n - 3).and_then(|r| r.parse().ok()).unwrap_or(0),
+            field: record.get(n - 2).unwrap_or_default().to_owned(),
+            message: record.get(n - 1).unwrap_or_default().to_owned(),
+            by: "Check".to_owned(),
+            values: record.iter().take(n - 3).map(str::to_owned).collect(),
+        });
     }
-}
-
-/// Writes rejected rows as CSV: the original columns, then `_row`, `_field`,
-/// `_reason` (fix the values, delete the last three columns, import again).
-pub struct RejectedCsv {
-    writer: csv::Writer<std::fs::File>,
-    path: PathBuf,
-}
-
-impl RejectedCsv {
-    /// Create `path` and write the header.
-    pub fn create(path: &Path, columns: &[String]) -> Result<Self, String> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| format!("{}: cannot create: {e}", dir.display()))?;
-        }
-        let mut writer = csv::Writer::from_path(path)
-            .map_err(|e| format!("{}: cannot write: {e}", path.display()))?;
-        let mut header: Vec<&str> = columns.iter().map(String::as_str).collect();
-        header.extend(["_row", "_field", "_reason"]);
-        writer
-            .write_record(&header)
-            .map_err(|e| format!("{}: cannot write: {e}", path.display()))?;
-        Ok(Self {
-            writer,
-            path: path.to_path_buf(),
-        })
-    }
-
-    /// Append one rejected row.
-    pub fn write(&mut self, row: &RejectedRow) -> Result<(), String> {
-        let mut record: Vec<String> = row.values.clone();
-        record.push(row.row.to_string());
-        record.push(row.field.clone());
-        record.push(row.message.clone());
-        self.writer
-            .write_record(&record)
-            .map_err(|e| format!("{}: cannot write: {e}", self.path.display()))
-    }
-
-    /// Flush to disk.
-    pub fn finish(mut self) -> Result<PathBuf, String> {
-        self.writer
-            .flush()
-            .map_err(|e| format!("{}: cannot write: {e}", self.path.display()))?;
-        Ok(self.path)
-    }
-}
-
-/// A rejected row from a record and its first blocking issue.
-pub fn rejected_row(record: &Record, issues: &[Issue], by: &str) -> RejectedRow {
-    let first = issues
-        .iter()
-        .find(|i| i.severity() == Severity::Error)
-        .or(issues.first());
-    RejectedRow {
-        row: record.row,
-        field: first.map(|i| i.field.clone()).unwrap_or_default(),
-        message: issues
-            .iter()
-            .filter(|i| i.severity() == Severity::Error)
-            .map(|i| i.message.clone())
-            .collect::<Vec<_>>()
-            .join("; "),
-        by: by.to_owned(),
-        values: record.cells.iter().map(cell_text).collect(),
-    }
+    out
 }
 
 /// Copy a finished rejected-rows file to where the user chose.
@@ -447,9 +462,24 @@ pub fn export_rejected(from: &Path, to: &Path) -> Result<u64, String> {
     std::fs::copy(from, to).map_err(|e| format!("{}: cannot write: {e}", to.display()))
 }
 
-/// Stream every row of the file through the transform (the same one the import uses), counting
-/// valid/invalid rows, grouping issues, counting the requests, and writing rejected rows to
-/// `rejected_path`. Reports progress at most every 200 ms; stops early when `control` is cancelled.
+fn to_groups(groups: &[check::IssueGroup]) -> Vec<IssueGroup> {
+    groups
+        .iter()
+        .map(|g| IssueGroup {
+            kind: g.kind,
+            count: g.count,
+            examples: g
+                .examples
+                .iter()
+                .map(|e| (e.row, g.field.clone(), e.message.clone()))
+                .collect(),
+        })
+        .collect()
+}
+
+/// Run the engine's check (the same transform the import uses) over every row, writing
+/// rejected rows to `rejected_path`. Progress at most ~5 times a second; stops early when
+/// `control` is cancelled. Blocks: call it on a worker thread.
 pub fn run_check(
     sniff: &Sniff,
     mapping: &Mapping,
@@ -457,111 +487,51 @@ pub fn run_check(
     rejected_path: &Path,
     mut progress: impl FnMut(Progress),
 ) -> Result<CheckSummary, String> {
-    let start = Instant::now();
-    let mut transformer = Transformer::new(mapping, &sniff.columns, TransformOptions::now())
-        .map_err(|e| e.to_string())?;
-    let mut reader = source::open(sniff).map_err(|e| e.to_string())?;
-    let mut summary = CheckSummary {
-        columns: sniff.columns.clone(),
-        mapping_warnings: transformer
-            .mapping_issues()
+    if let Some(dir) = rejected_path.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("{}: cannot create: {e}", dir.display()))?;
+    }
+    let options = CheckOptions {
+        failed_out: Some(rejected_path.to_path_buf()),
+        ..CheckOptions::default()
+    };
+    let report = check::run_check(sniff, mapping, &options, control, &mut |p: &Progress| {
+        progress(p.clone())
+    })
+    .map_err(|e| e.to_string())?;
+    let rejected_file = report
+        .rejected_file
+        .clone()
+        .filter(|_| report.rejected_written > 0);
+    let rejected = rejected_file
+        .as_deref()
+        .map(|p| read_rejected(p, REJECTED_SHOWN))
+        .unwrap_or_default();
+    // Mapping-wide warnings are reported on row 0.
+    let (mapping_wide, warnings): (Vec<_>, Vec<_>) = report
+        .warnings
+        .iter()
+        .cloned()
+        .partition(|g| !g.examples.is_empty() && g.examples.iter().all(|e| e.row == 0));
+    Ok(CheckSummary {
+        rows: report.rows,
+        valid: report.valid,
+        invalid: report.invalid,
+        with_warnings: report.rows_with_warnings,
+        errors: to_groups(&report.errors),
+        warnings: to_groups(&warnings),
+        mapping_warnings: mapping_wide
             .iter()
-            .map(|i| i.message.clone())
+            .flat_map(|g| g.examples.iter().map(|e| e.message.clone()))
             .collect(),
-        ..CheckSummary::default()
-    };
-    let mut counter = BatchCounter::default();
-    let mut rejected_file: Option<RejectedCsv> = None;
-    let mut record = Record::default();
-    let mut out = Transformed::default();
-    let mut last_report = Instant::now();
-    loop {
-        if control.is_cancelled() {
-            summary.cancelled = true;
-            break;
-        }
-        if !reader.read_into(&mut record).map_err(|e| e.to_string())? {
-            break;
-        }
-        transformer.transform(&record, &mut out);
-        summary.rows += 1;
-        if out.is_valid() {
-            summary.valid += 1;
-            counter.add(out.json.len());
-        } else {
-            summary.invalid += 1;
-            let row = rejected_row(&record, &out.issues, "Check");
-            if rejected_file.is_none() {
-                rejected_file = Some(RejectedCsv::create(rejected_path, &sniff.columns)?);
-            }
-            if let Some(file) = rejected_file.as_mut() {
-                file.write(&row)?;
-            }
-            if summary.rejected.len() < REJECTED_SHOWN {
-                summary.rejected.push(row);
-            }
-        }
-        let mut warned = false;
-        for issue in &out.issues {
-            match issue.severity() {
-                Severity::Error => add_to_groups(&mut summary.errors, issue),
-                Severity::Warning => {
-                    warned = true;
-                    add_to_groups(&mut summary.warnings, issue);
-                }
-            }
-        }
-        if warned && out.is_valid() {
-            summary.with_warnings += 1;
-        }
-        if last_report.elapsed().as_millis() >= 200 {
-            last_report = Instant::now();
-            progress(check_progress(
-                &summary,
-                reader.bytes_read(),
-                sniff.file_size,
-                start,
-            ));
-        }
-    }
-    if let Some(file) = rejected_file {
-        summary.rejected_file = Some(file.finish()?);
-    }
-    summary.requests = counter.total_requests();
-    summary.bytes = counter.bytes;
-    summary.errors.sort_by_key(|g| std::cmp::Reverse(g.count));
-    summary.warnings.sort_by_key(|g| std::cmp::Reverse(g.count));
-    summary.elapsed_secs = start.elapsed().as_secs_f64();
-    let mut last = check_progress(&summary, reader.bytes_read(), sniff.file_size, start);
-    last.phase = Phase::Finished;
-    progress(last);
-    Ok(summary)
-}
-
-fn check_progress(summary: &CheckSummary, bytes: u64, total: u64, start: Instant) -> Progress {
-    let elapsed = start.elapsed().as_secs_f64();
-    let rate = if elapsed > 0.0 {
-        summary.rows as f64 / elapsed
-    } else {
-        0.0
-    };
-    let fraction = if total > 0 {
-        bytes as f64 / total as f64
-    } else {
-        0.0
-    };
-    Progress {
-        phase: Phase::Running,
-        rows_read: summary.rows,
-        bytes_read: bytes,
-        total_bytes: total,
-        valid: summary.valid,
-        invalid: summary.invalid,
-        rate_per_sec: rate,
-        eta_secs: (fraction > 0.0).then(|| elapsed * (1.0 - fraction) / fraction),
-        elapsed_secs: elapsed,
-        ..Progress::default()
-    }
+        requests: report.requests,
+        bytes: report.bytes,
+        rejected,
+        rejected_file,
+        columns: sniff.columns.clone(),
+        cancelled: report.cancelled,
+        elapsed_secs: report.elapsed_secs,
+    })
 }
 
 // ----- import -----
@@ -609,6 +579,8 @@ pub enum ImportMessage {
 pub struct ImportRequest {
     /// The file.
     pub sniff: Sniff,
+    /// How the file is read (saved for a later resume).
+    pub options: SourceOptions,
     /// The mapping.
     pub mapping: Mapping,
     /// Where to send.
@@ -621,12 +593,138 @@ pub struct ImportRequest {
     pub resume: bool,
 }
 
-/// Run an import. Reports progress through `progress`; obeys `control` (pause, cancel).
+/// The resume journal key of an import (the same the engine computes).
+pub fn journal_key(request: &ImportRequest) -> Result<JournalKey, String> {
+    let client = client_for(&request.connection, request.api_base.as_deref())?;
+    Ok(JournalKey {
+        file_fingerprint: journal::fingerprint(&request.sniff.path)
+            .map_err(|e| format!("{}: cannot read: {e}", request.sniff.path.display()))?,
+        mapping_hash: request.mapping.content_hash(),
+        target: client.target_label(),
+    })
+}
+
+/// Whether an interrupted run of exactly this import (file, mapping, project) can be resumed.
+pub fn can_resume(request: &ImportRequest) -> bool {
+    journal_key(request).is_ok_and(|key| key.journal_path(&request.runs_dir).is_file())
+}
+
+/// What the app saves next to a journal so that the next start can offer to resume.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct ResumeInfo {
+    /// The file.
+    pub file: PathBuf,
+    /// How it was read.
+    pub options: SourceOptions,
+    /// The mapping used.
+    pub mapping: Mapping,
+    /// The connection's name.
+    pub connection: String,
+}
+
+/// Interrupted imports the app can offer to resume: (journal path, what to reopen).
+pub fn interrupted_imports(runs_dir: &Path) -> Vec<(PathBuf, ResumeInfo)> {
+    let Ok(entries) = std::fs::read_dir(runs_dir.join("journals")) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "journal"))
+        .filter_map(|journal| {
+            let text = std::fs::read_to_string(journal.with_extension("gui.json")).ok()?;
+            let info: ResumeInfo = serde_json::from_str(&text).ok()?;
+            Some((journal, info))
+        })
+        .collect()
+}
+
+/// Forget an interrupted import (the user declined to resume it).
+pub fn discard_interrupted(journal: &Path) {
+    let _ = std::fs::remove_file(journal.with_extension("gui.json"));
+    let _ = std::fs::remove_file(journal);
+}
+
+/// Run an import through the engine. Reports progress through `progress`; obeys `control`
+/// (pause, cancel). Blocks: call it on a worker thread.
 pub fn run_import(
     request: &ImportRequest,
     control: &RunControl,
-    progress: impl FnMut(Progress),
+    mut progress: impl FnMut(Progress),
 ) -> Result<ImportSummary, String> {
-    let _ = (request, control, progress);
-    Err("The import engine is not available in this build yet.".to_owned())
+    let client = client_for(&request.connection, request.api_base.as_deref())?;
+    let key = journal_key(request)?;
+    let journals = request.runs_dir.join("journals");
+    std::fs::create_dir_all(&journals)
+        .map_err(|e| format!("{}: cannot create: {e}", journals.display()))?;
+    let info = ResumeInfo {
+        file: request.sniff.path.clone(),
+        options: request.options.clone(),
+        mapping: request.mapping.clone(),
+        connection: request.connection.saved.name.clone(),
+    };
+    let journal_path = key.journal_path(&request.runs_dir);
+    let info_path = journal_path.with_extension("gui.json");
+    if let Ok(text) = serde_json::to_string_pretty(&info) {
+        let _ = std::fs::write(&info_path, text);
+    }
+    let rejected_path = journals.join(format!("{}.rejected.csv", key.id()));
+    let settings = ImportSettings {
+        failed_out: Some(rejected_path.clone()),
+        resume: request.resume,
+        data_dir: Some(request.runs_dir.clone()),
+        ..ImportSettings::default()
+    };
+    let report = import::run_import(
+        &request.sniff,
+        &request.mapping,
+        client,
+        &settings,
+        control,
+        &mut |p: &Progress| progress(p.clone()),
+    )
+    .map_err(|e| e.to_string())?;
+    // A completed run deletes its journal; then the resume note goes too.
+    if !journal_path.exists() {
+        let _ = std::fs::remove_file(&info_path);
+    }
+    let report_path = key.report_path(&request.runs_dir);
+    let rejected_file = (report.rejected > 0 && rejected_path.is_file()).then_some(rejected_path);
+    let mut rejected = rejected_file
+        .as_deref()
+        .map(|p| read_rejected(p, REJECTED_SHOWN))
+        .unwrap_or_default();
+    label_rejected(&mut rejected);
+    Ok(ImportSummary {
+        rows: report.rows,
+        accepted: report.imported,
+        rejected_local: report.rejected_local,
+        rejected_server: report.rejected_server + report.failed,
+        rejected,
+        rejected_file,
+        report_file: report_path.is_file().then_some(report_path),
+        columns: request.sniff.columns.clone(),
+        cancelled: report.cancelled,
+        stopped_by: report.error.clone(),
+        elapsed_secs: report.elapsed_secs,
+        import_label: request
+            .mapping
+            .constants
+            .get(crate::mapping::IMPORT_LABEL_PROPERTY)
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| v.to_string())
+            }),
+    })
+}
+
+/// Mixpanel's rejections carry Mixpanel's message shape (`'<field>' is invalid: …`) or the
+/// "not delivered" prefix; the rest were refused by the local rules.
+fn label_rejected(rows: &mut [RejectedRow]) {
+    for row in rows {
+        let by_mixpanel =
+            row.message.contains("' is invalid:") || row.message.starts_with("not delivered");
+        row.by = if by_mixpanel { "Mixpanel" } else { "Check" }.to_owned();
+    }
 }

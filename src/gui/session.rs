@@ -26,6 +26,8 @@ pub struct FieldConfidence {
     pub field: String,
     /// 0.0 (a guess) to 1.0 (an exact name match).
     pub confidence: f32,
+    /// Why the suggestion chose what it chose.
+    pub reason: String,
 }
 
 /// The state all steps read and write.

@@ -263,6 +263,18 @@ impl ConnectStep {
         }
     }
 
+    /// Use the saved connection named `name`, if it exists (resuming an import).
+    pub fn use_by_name(&mut self, name: &str, session: &mut Session, deps: &AppDeps) {
+        if let Some(saved) = self.connections.iter().find(|c| c.name == name).cloned() {
+            self.use_connection(saved, session, deps);
+        } else {
+            self.message = Some((
+                false,
+                format!("The connection '{name}' of the interrupted import no longer exists."),
+            ));
+        }
+    }
+
     fn use_connection(&mut self, saved: SavedConnection, session: &mut Session, deps: &AppDeps) {
         self.test_result = None;
         match deps.secrets.get(&saved.name) {

@@ -19,6 +19,8 @@ pub struct ImportStep {
     /// Offer to resume an interrupted run (set at start-up from the journal).
     pub resume_offer: Option<String>,
     resume: bool,
+    /// (mapping hash, connection name) the resume check was made for, and its answer.
+    resume_checked: Option<(String, String, bool)>,
 }
 
 impl ImportStep {
@@ -32,6 +34,7 @@ impl ImportStep {
             error: None,
             resume_offer: None,
             resume: false,
+            resume_checked: None,
         }
     }
 
@@ -57,6 +60,7 @@ impl ImportStep {
         };
         let request = ImportRequest {
             sniff: file.sniff.clone(),
+            options: file.options.clone(),
             mapping: session.mapping.clone(),
             connection: connection.clone(),
             api_base: deps.api_base.clone(),
@@ -99,6 +103,7 @@ impl ImportStep {
                 self.confirmed = false;
                 self.resume = false;
                 self.resume_offer = None;
+                self.resume_checked = None;
             }
             Some(Err(e)) => {
                 self.error = Some(e);
@@ -161,6 +166,34 @@ impl ImportStep {
             ui.label("Choose a connection in the Connect step first.");
             return;
         };
+        let hash = session.mapping.content_hash();
+        let stale = self
+            .resume_checked
+            .as_ref()
+            .is_none_or(|(h, c, _)| *h != hash || *c != connection.saved.name);
+        if stale && let Some(file) = session.file.as_ref() {
+            let request = ImportRequest {
+                sniff: file.sniff.clone(),
+                options: file.options.clone(),
+                mapping: session.mapping.clone(),
+                connection: connection.clone(),
+                api_base: deps.api_base.clone(),
+                runs_dir: deps.runs_dir.clone(),
+                resume: true,
+            };
+            let available = backend::can_resume(&request);
+            self.resume = available;
+            if available && self.resume_offer.is_none() {
+                self.resume_offer = Some(
+                    "An earlier import of this file with this mapping into this project did not finish."
+                        .to_owned(),
+                );
+            }
+            if !available {
+                self.resume_offer = None;
+            }
+            self.resume_checked = Some((hash, connection.saved.name.clone(), available));
+        }
         let events = session
             .checked
             .as_ref()
