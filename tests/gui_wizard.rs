@@ -300,3 +300,290 @@ fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
     }
     out
 }
+
+fn open_sample_by_path(t: &mut TestApp) {
+    t.harness.run();
+    type_into(
+        &mut t.harness,
+        "Open a file by path:",
+        &sample_file().display().to_string(),
+    );
+    t.harness
+        .get_by_role_and_label(Role::Button, "Open")
+        .click();
+    run_until(&mut t.harness, "the file to load", |app| {
+        app.session().file.is_some()
+    });
+}
+
+fn click(harness: &mut Harness<'static, MixportApp>, label: &str) {
+    harness.get_by_role_and_label(Role::Button, label).click();
+    harness.run();
+}
+
+#[test]
+fn the_whole_wizard_on_the_sample_file_against_the_fake_server() {
+    use common::fake_mixpanel::{FakeMixpanel, PROJECT_ID, SA_SECRET, SA_USER};
+    let server = FakeMixpanel::start_default();
+    let mut t = app_with(Some(server.base_url()));
+
+    // File: by path, not through the dialog; the preview shows the first rows.
+    open_sample_by_path(&mut t);
+    let file = t.harness.state().session().file.clone().expect("loaded");
+    assert_eq!(file.preview.len(), 500);
+    assert!(file.sniff.columns.contains(&"timestamp".to_owned()));
+    t.harness.get_by_label_contains("sample-events.csv");
+    t.harness.get_by_label("Log In");
+
+    // Map: accept the suggestion.
+    click(&mut t.harness, "Next: Map");
+    assert_eq!(t.harness.state().current_step(), Step::Map);
+    let mapping = t.harness.state().session().mapping.clone();
+    assert_eq!(mapping.time.column.as_deref(), Some("timestamp"));
+    assert_eq!(mapping.distinct_id.as_deref(), Some("user_id"));
+    assert_eq!(
+        mapping.country.as_ref().map(|c| c.column.as_str()),
+        Some("country")
+    );
+    assert!(t.harness.state().is_done(Step::Map));
+    // The exact JSON event of the first preview row is shown.
+    t.harness.get_by_label_contains("\"event\": \"Log In\"");
+
+    // Change the time zone through the searchable list.
+    type_into(&mut t.harness, "Search time zones:", "Berlin");
+    t.harness.get_by_label("Europe/Berlin").click();
+    t.harness.run();
+    assert_eq!(
+        t.harness.state().session().mapping.time.timezone,
+        "Europe/Berlin"
+    );
+    t.harness.get_by_label("Source time zone: Europe/Berlin");
+
+    // Resolve an unknown country value by hand.
+    t.harness.get_by_label("Atlantis (not recognised)");
+    t.harness.get_by_label("Country for 'Atlantis'").click();
+    t.harness.run();
+    t.harness.get_by_label("Greece (GR)").click();
+    t.harness.run();
+    let overrides = t
+        .harness
+        .state()
+        .session()
+        .mapping
+        .country
+        .clone()
+        .expect("country mapped")
+        .overrides;
+    assert_eq!(overrides.get("Atlantis").map(String::as_str), Some("GR"));
+
+    // Check: run it and read its counts.
+    click(&mut t.harness, "Next: Check");
+    click(&mut t.harness, "Run check");
+    run_until(&mut t.harness, "the check", |app| {
+        app.session().check_is_current()
+    });
+    let checked = t
+        .harness
+        .state()
+        .session()
+        .checked
+        .clone()
+        .expect("checked");
+    assert_eq!(checked.rows, 500);
+    assert_eq!(checked.valid + checked.invalid, 500);
+    assert!(checked.invalid > 0, "the sample has a few bad rows");
+    t.harness.get_by_label(&format!("{} valid", checked.valid));
+    t.harness
+        .get_by_label(&format!("{} invalid", checked.invalid));
+    let summary = t.harness.state().check_summary().cloned().expect("summary");
+    assert!(!summary.errors.is_empty());
+    // Clicking an example row shows that row's values.
+    let (example_row, _, _) = summary.errors[0].examples[0].clone();
+    t.harness
+        .get_by_label_contains(&summary.errors[0].kind.title().to_string())
+        .click();
+    t.harness.run();
+    t.harness
+        .get_by_label(&format!("Row {example_row}"))
+        .click();
+    t.harness.run();
+    t.harness
+        .get_by_label(&format!("Values of row {example_row}"));
+
+    // Connect: add a service account (keyring mock store), test it.
+    click(&mut t.harness, "Next: Connect");
+    click(&mut t.harness, "Add a connection");
+    type_into(&mut t.harness, "Connection name", "Fake project");
+    type_into(&mut t.harness, "Project ID", PROJECT_ID);
+    type_into(&mut t.harness, "Service account username", SA_USER);
+    type_into_role(
+        &mut t.harness,
+        Role::PasswordInput,
+        "Service account secret",
+        SA_SECRET,
+    );
+    click(&mut t.harness, "Save connection");
+    assert_eq!(
+        t.store
+            .get("Fake project")
+            .expect("keychain")
+            .map(|s| s.expose().to_owned()),
+        Some(SA_SECRET.to_owned())
+    );
+    click(&mut t.harness, "Test connection");
+    run_until(&mut t.harness, "the connection test", |_| true);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while t
+        .harness
+        .query_by_label_contains("Asking Mixpanel")
+        .is_some()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "connection test timed out"
+        );
+        t.harness.step();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    t.harness.run();
+    assert!(server.counters().status(200) >= 1 || server.request_log().len() >= 1);
+
+    // Import: confirm, run, see progress reach the end.
+    click(&mut t.harness, "Next: Import");
+    t.harness
+        .get_by_label_contains("An import cannot be undone");
+    t.harness
+        .get_by_label("I understand, import these events")
+        .click();
+    t.harness.run();
+    click(&mut t.harness, "Start import");
+    run_until(&mut t.harness, "the import", |app| app.session().imported);
+    let progress = t
+        .harness
+        .state()
+        .import_progress()
+        .cloned()
+        .expect("progress");
+    assert_eq!(progress.rows_read, 500);
+    assert!((progress.fraction() - 1.0).abs() < f32::EPSILON);
+    let result = t
+        .harness
+        .state()
+        .session()
+        .import_result
+        .clone()
+        .expect("result");
+    assert_eq!(result.rows, 500);
+    assert_eq!(result.rejected_local, checked.invalid);
+    assert_eq!(result.accepted, server.unique_count());
+    assert_eq!(result.accepted + result.rejected_server, checked.valid);
+    t.harness.get_by_label("The import is finished.");
+
+    // Review: rejected events grouped, export through the (fake) save dialog.
+    click(&mut t.harness, "Next: Review");
+    t.harness
+        .get_by_label_contains(&format!("{} events accepted", result.accepted));
+    t.harness.get_by_label_contains("within a few minutes");
+    let export = t.dir.path().join("rejected-export.csv");
+    t.dialog.answer_save(&export);
+    click(&mut t.harness, "Export rejected rows…");
+    let text = std::fs::read_to_string(&export).expect("export written");
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header: Vec<String> = reader
+        .headers()
+        .expect("header")
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    let mut expected = file.sniff.columns.clone();
+    expected.extend(["_row", "_field", "_reason"].map(str::to_owned));
+    assert_eq!(header, expected);
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("row")).collect();
+    assert_eq!(
+        rows.len() as u64,
+        result.rejected_local + result.rejected_server
+    );
+    assert!(rows.iter().all(|r| !r[r.len() - 1].is_empty()));
+    t.harness.get_by_label_contains("Saved rejected rows to");
+    assert!(t.harness.state().is_done(Step::Review));
+
+    // Filtering narrows the list.
+    type_into(&mut t.harness, "Filter:", "no-such-value-anywhere");
+    t.harness.get_by_label_contains("0 rejected events shown");
+}
+
+#[test]
+fn a_saved_template_is_applied_to_a_file_with_the_same_headers() {
+    let mut t = app_with(None);
+    open_sample_by_path(&mut t);
+    click(&mut t.harness, "Next: Map");
+    type_into(&mut t.harness, "Search time zones:", "Tokyo");
+    t.harness.get_by_label("Asia/Tokyo").click();
+    t.harness.run();
+    type_into(&mut t.harness, "Template name:", "Shop export");
+    click(&mut t.harness, "Save as template");
+    t.harness
+        .get_by_label_contains("Saved. Files with the same columns");
+    // Open the same file again: the template is applied, not the suggestion.
+    click(&mut t.harness, "1. File");
+    t.harness
+        .get_by_role_and_label(Role::Button, "Open")
+        .click();
+    t.harness.run();
+    run_until(&mut t.harness, "the reload", |app| !app.is_busy());
+    assert_eq!(
+        t.harness.state().session().applied_template.as_deref(),
+        Some("Shop export")
+    );
+    assert_eq!(
+        t.harness.state().session().mapping.time.timezone,
+        "Asia/Tokyo"
+    );
+}
+
+#[derive(Debug)]
+struct Dropped(PathBuf);
+
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
+#[test]
+fn a_file_dropped_on_the_window_is_opened_and_listed_as_recent() {
+    let mut t = app_with(None);
+    t.harness.run();
+    t.harness
+        .input_mut()
+        .dropped_files
+        .push(std::sync::Arc::new(Dropped(sample_file())));
+    t.harness.step();
+    run_until(&mut t.harness, "the dropped file", |app| {
+        app.session().file.is_some()
+    });
+    // A new app with the same config folder lists it under Recent.
+    let recent = mixport::gui::backend::recent_files(&t.dir.path().join("config"));
+    assert_eq!(recent.len(), 1);
+    assert!(recent[0].ends_with("sample-events.csv"));
+}
+
+#[test]
+fn try_with_sample_data_and_the_dialog_open_the_file() {
+    let mut t = app_with(None);
+    t.harness.run();
+    click(&mut t.harness, "Try with sample data");
+    run_until(&mut t.harness, "the sample", |app| {
+        app.session().file.is_some()
+    });
+    let mut t = app_with(None);
+    t.dialog.answer_open(sample_file());
+    t.harness.run();
+    click(&mut t.harness, "Choose file…");
+    run_until(&mut t.harness, "the chosen file", |app| {
+        app.session().file.is_some()
+    });
+}

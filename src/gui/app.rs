@@ -131,6 +131,21 @@ impl MixportApp {
         &self.session
     }
 
+    /// The last progress of the import (for tests).
+    pub fn import_progress(&self) -> Option<&crate::pipeline::Progress> {
+        self.import.progress()
+    }
+
+    /// The last finished check (for tests).
+    pub fn check_summary(&self) -> Option<&backend::CheckSummary> {
+        self.check.summary.as_ref()
+    }
+
+    /// Whether background work is running (file load, check, import).
+    pub fn is_busy(&self) -> bool {
+        self.file.is_loading() || self.check.is_running() || self.import.is_running()
+    }
+
     /// Jump to a step (used by the screenshot demo mode; the UI only allows reachable steps).
     pub fn go_to(&mut self, step: Step) {
         self.current = step;
