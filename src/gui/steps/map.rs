@@ -8,7 +8,7 @@ use egui::{Color32, RichText};
 
 use crate::gui::AppDeps;
 use crate::gui::backend::{self, cell_text};
-use crate::gui::session::{LoadedFile, Session};
+use crate::gui::session::{FieldConfidence, LoadedFile, Session};
 use crate::mapping::country::{all_countries, country_name, resolve_country};
 use crate::mapping::time::{TimeParser, profile_time_values};
 use crate::mapping::transform::{TransformOptions, Transformed, Transformer};
@@ -119,14 +119,16 @@ impl MapStep {
 
     /// Draw the step.
     pub fn ui(&mut self, ui: &mut egui::Ui, session: &mut Session, deps: &mut AppDeps) {
-        let Some(file) = session.file.clone() else {
+        let validity = self.validity_of(session);
+        // Borrow the file out of the session for this frame (no copy of the preview).
+        let Some(file) = session.file.take() else {
             ui.label("Open a file in the File step first.");
             return;
         };
         if let Some(note) = &self.template_note {
             ui.colored_label(ui.visuals().hyperlink_color, note);
         }
-        if let Err(problem) = self.validity_of(session) {
+        if let Err(problem) = validity {
             ui.colored_label(ui.visuals().warn_fg_color, problem.clone());
         }
         let before = session.mapping.clone();
@@ -163,6 +165,7 @@ impl MapStep {
         if session.mapping != before {
             sync_property_columns(&mut session.mapping, &file.sniff.columns);
         }
+        session.file = Some(file);
     }
 
     fn time_section(&mut self, ui: &mut egui::Ui, mapping: &mut Mapping, file: &LoadedFile) {
@@ -713,19 +716,28 @@ pub fn sync_property_columns(mapping: &mut Mapping, columns: &[String]) {
         .collect();
 }
 
-fn confidence_badge(ui: &mut egui::Ui, confidence: Option<f32>) {
-    match confidence {
-        Some(c) if c >= 0.85 => ui.colored_label(
-            Color32::from_rgb(60, 160, 80),
-            format!("sure ({:.0}%)", c * 100.0),
-        ),
-        Some(c) if c > 0.0 => ui.colored_label(
-            ui.visuals().warn_fg_color,
-            format!("? a guess ({:.0}%): check it", c * 100.0),
-        ),
-        Some(_) => ui.weak("not found"),
-        None => ui.weak(""),
+fn confidence_badge(ui: &mut egui::Ui, confidence: Option<&FieldConfidence>) {
+    let Some(guess) = confidence else {
+        ui.weak("");
+        return;
     };
+    let c = guess.confidence;
+    let response = if c >= 0.85 {
+        ui.colored_label(
+            Color32::from_rgb(60, 160, 80),
+            format!("suggested, sure ({:.0}%)", c * 100.0),
+        )
+    } else if c > 0.0 {
+        ui.colored_label(
+            ui.visuals().warn_fg_color,
+            format!("suggested, a guess ({:.0}%): check it", c * 100.0),
+        )
+    } else {
+        ui.weak("no matching column found")
+    };
+    if !guess.reason.is_empty() {
+        response.on_hover_text(&guess.reason);
+    }
 }
 
 /// A column picker; `none` is the text of the "no column" choice.
@@ -750,8 +762,7 @@ fn column_picker(
 
 fn fields_grid(ui: &mut egui::Ui, session: &mut Session, file: &LoadedFile) {
     let columns = &file.sniff.columns;
-    let confidence = |field: &str| session.confidence_of(field);
-    let conf: Vec<Option<f32>> = [
+    let conf: Vec<Option<FieldConfidence>> = [
         "Event name",
         "User ID",
         "Time",
@@ -762,7 +773,7 @@ fn fields_grid(ui: &mut egui::Ui, session: &mut Session, file: &LoadedFile) {
         "IP",
     ]
     .iter()
-    .map(|f| confidence(f))
+    .map(|f| session.confidence.iter().find(|c| c.field == *f).cloned())
     .collect();
     let mapping = &mut session.mapping;
     egui::Grid::new("fields")
@@ -801,7 +812,7 @@ fn fields_grid(ui: &mut egui::Ui, session: &mut Session, file: &LoadedFile) {
                 }
             });
             ui.label("");
-            confidence_badge(ui, conf[0]);
+            confidence_badge(ui, conf[0].as_ref());
             ui.end_row();
 
             column_picker(
@@ -812,7 +823,7 @@ fn fields_grid(ui: &mut egui::Ui, session: &mut Session, file: &LoadedFile) {
                 "(no user column)",
             );
             ui.weak("sent as distinct_id");
-            confidence_badge(ui, conf[1]);
+            confidence_badge(ui, conf[1].as_ref());
             ui.end_row();
 
             column_picker(
@@ -823,7 +834,7 @@ fn fields_grid(ui: &mut egui::Ui, session: &mut Session, file: &LoadedFile) {
                 "(not mapped)",
             );
             ui.weak("required");
-            confidence_badge(ui, conf[2]);
+            confidence_badge(ui, conf[2].as_ref());
             ui.end_row();
 
             let mut insert = match &mapping.insert_id {
@@ -842,7 +853,7 @@ fn fields_grid(ui: &mut egui::Ui, session: &mut Session, file: &LoadedFile) {
                 None => InsertIdSource::Generate,
             };
             ui.weak("prevents duplicates on re-import");
-            confidence_badge(ui, conf[3]);
+            confidence_badge(ui, conf[3].as_ref());
             ui.end_row();
 
             let mut country = mapping.country.as_ref().map(|c| c.column.clone());
@@ -863,22 +874,22 @@ fn fields_grid(ui: &mut egui::Ui, session: &mut Session, file: &LoadedFile) {
                 }
             }
             ui.weak("sent as mp_country_code");
-            confidence_badge(ui, conf[4]);
+            confidence_badge(ui, conf[4].as_ref());
             ui.end_row();
 
             column_picker(ui, "City", columns, &mut mapping.city, "(none)");
             ui.weak("sent as $city");
-            confidence_badge(ui, conf[5]);
+            confidence_badge(ui, conf[5].as_ref());
             ui.end_row();
 
             column_picker(ui, "Region", columns, &mut mapping.region, "(none)");
             ui.weak("sent as $region");
-            confidence_badge(ui, conf[6]);
+            confidence_badge(ui, conf[6].as_ref());
             ui.end_row();
 
             column_picker(ui, "IP", columns, &mut mapping.ip, "(none)");
             ui.weak("used for geolocation");
-            confidence_badge(ui, conf[7]);
+            confidence_badge(ui, conf[7].as_ref());
             ui.end_row();
         });
     ui.checkbox(
