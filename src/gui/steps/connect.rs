@@ -87,6 +87,11 @@ impl ConnectStep {
         }
     }
 
+    /// The last "Test connection" answer.
+    pub fn test_result(&self) -> Option<&ConnectionTest> {
+        self.test_result.as_ref()
+    }
+
     /// Apply a finished connection test.
     pub fn poll(&mut self, ctx: &egui::Context) {
         if let Some(task) = self.testing.as_mut() {
