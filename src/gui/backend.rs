@@ -728,3 +728,142 @@ fn label_rejected(rows: &mut [RejectedRow]) {
         row.by = if by_mixpanel { "Mixpanel" } else { "Check" }.to_owned();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::rejected::RejectedWriter;
+
+    #[test]
+    fn rejected_rows_are_read_back_with_their_values_and_reason() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("rejected.csv");
+        let columns = vec!["event".to_owned(), "time".to_owned()];
+        let mut writer = RejectedWriter::create(&path, &columns).expect("create");
+        writer
+            .write_cells(
+                7,
+                &["Buy", "not a time"],
+                "properties.time",
+                "'not a time' is bad",
+            )
+            .expect("write");
+        writer.finish().expect("finish");
+        let rows = read_rejected(&path, 10);
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].row, 7);
+        assert_eq!(rows[0].field, "properties.time");
+        assert_eq!(rows[0].values, vec!["Buy", "not a time"]);
+        assert_eq!(rows[0].message, "'not a time' is bad");
+        assert!(read_rejected(&path, 0).is_empty());
+    }
+
+    #[test]
+    fn mixpanel_rejections_are_told_apart_from_local_ones() {
+        let mut rows = vec![
+            RejectedRow {
+                row: 1,
+                field: "properties.time".to_owned(),
+                message: "'properties.time' is invalid: must not be in the future".to_owned(),
+                by: String::new(),
+                values: Vec::new(),
+            },
+            RejectedRow {
+                row: 2,
+                field: "event".to_owned(),
+                message: "the event name is empty".to_owned(),
+                by: String::new(),
+                values: Vec::new(),
+            },
+        ];
+        label_rejected(&mut rows);
+        assert_eq!(rows[0].by, "Mixpanel");
+        assert_eq!(rows[1].by, "Check");
+    }
+
+    #[test]
+    fn session_only_secrets_stay_in_memory_and_the_connection_in_the_config() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut secrets = Secrets::unavailable("no bus");
+        let connection = SavedConnection {
+            name: "Prod".to_owned(),
+            region: Region::Eu,
+            project_id: Some("12".to_owned()),
+            kind: ConnectionKind::ServiceAccount,
+            username: Some("sa".to_owned()),
+        };
+        assert!(
+            secrets
+                .save_connection(
+                    dir.path(),
+                    connection.clone(),
+                    SecretString::new("pw"),
+                    false,
+                    None
+                )
+                .is_err(),
+            "the keychain path must refuse without a keychain"
+        );
+        secrets
+            .save_connection(dir.path(), connection, SecretString::new("pw"), true, None)
+            .expect("session only");
+        assert_eq!(
+            secrets
+                .get("Prod")
+                .expect("get")
+                .map(|s| s.expose().to_owned()),
+            Some("pw".to_owned())
+        );
+        assert!(secrets.is_session_only("Prod"));
+        let listed = load_connections(dir.path()).expect("load");
+        assert_eq!(listed.len(), 1);
+        let config = std::fs::read_to_string(dir.path().join("config.json")).expect("config");
+        assert!(!config.contains("\"pw\""));
+        secrets
+            .delete_connection(dir.path(), "Prod")
+            .expect("delete");
+        assert!(load_connections(dir.path()).expect("load").is_empty());
+        assert_eq!(secrets.get("Prod").expect("get"), None);
+    }
+
+    #[test]
+    fn renaming_a_connection_moves_its_secret() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = SecretStore::mock();
+        let mut secrets = Secrets::with_store(store.clone());
+        let mut connection = SavedConnection {
+            name: "Old".to_owned(),
+            region: Region::Us,
+            project_id: None,
+            kind: ConnectionKind::ProjectToken,
+            username: None,
+        };
+        secrets
+            .save_connection(
+                dir.path(),
+                connection.clone(),
+                SecretString::new("tok"),
+                false,
+                None,
+            )
+            .expect("save");
+        connection.name = "New".to_owned();
+        secrets
+            .save_connection(
+                dir.path(),
+                connection,
+                SecretString::new("tok"),
+                false,
+                Some("Old"),
+            )
+            .expect("rename");
+        assert_eq!(store.get("Old").expect("get"), None);
+        assert!(store.get("New").expect("get").is_some());
+        let names: Vec<String> = load_connections(dir.path())
+            .expect("load")
+            .into_iter()
+            .map(|c| c.name)
+            .collect();
+        assert_eq!(names, vec!["New".to_owned()]);
+    }
+}

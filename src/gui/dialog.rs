@@ -88,3 +88,23 @@ impl FileDialog for FakeFileDialog {
         answers.save.pop_front()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fake_answers_in_order_then_like_a_cancel() {
+        let fake = FakeFileDialog::new();
+        let mut dialog: Box<dyn FileDialog> = Box::new(fake.clone());
+        fake.answer_open("/a.csv");
+        assert_eq!(dialog.pick_file("Open"), Some(PathBuf::from("/a.csv")));
+        assert_eq!(dialog.pick_file("Open"), None);
+        fake.answer_save("/out.csv");
+        assert_eq!(
+            dialog.save_file("Save", "x.csv"),
+            Some(PathBuf::from("/out.csv"))
+        );
+        assert_eq!(fake.asked(), vec!["Open", "Open", "Save"]);
+    }
+}

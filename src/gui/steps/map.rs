@@ -956,3 +956,40 @@ pub fn preview_cell(file: &LoadedFile, row: usize, column: &str) -> Option<Strin
         .and_then(|r| r.cells.get(index))
         .map(|c: &Cell| cell_text(c))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn property_columns_are_the_columns_no_field_uses_and_keep_their_settings() {
+        let columns: Vec<String> = ["event", "user", "time", "plan", "zip"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        let mut mapping = Mapping {
+            event: Some(ValueSource::Column("event".to_owned())),
+            distinct_id: Some("user".to_owned()),
+            ..Mapping::default()
+        };
+        mapping.time.column = Some("time".to_owned());
+        sync_property_columns(&mut mapping, &columns);
+        let names: Vec<&str> = mapping.columns.iter().map(|c| c.column.as_str()).collect();
+        assert_eq!(names, vec!["plan", "zip"]);
+        mapping.columns[1].include = false;
+        mapping.columns[1].rename = Some("postcode".to_owned());
+        // Unmapping the user column makes it a property again; zip keeps its settings.
+        mapping.distinct_id = None;
+        sync_property_columns(&mut mapping, &columns);
+        let names: Vec<&str> = mapping.columns.iter().map(|c| c.column.as_str()).collect();
+        assert_eq!(names, vec!["user", "plan", "zip"]);
+        assert!(!mapping.columns[2].include);
+        assert_eq!(mapping.columns[2].property_name(), "postcode");
+    }
+
+    #[test]
+    fn utc_times_are_shown_readably() {
+        assert_eq!(format_utc(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(format_utc(1_709_647_620_000), "2024-03-05 14:07:00 UTC");
+    }
+}
