@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use egui::accesskit::Role;
 use egui_kittest::Harness;
-use egui_kittest::kittest::{NodeT as _, Queryable};
+use egui_kittest::kittest::Queryable;
 use mixport::credentials::SecretStore;
 use mixport::gui::backend::Secrets;
 use mixport::gui::{AppDeps, FakeFileDialog, MixportApp, Step};
@@ -675,4 +675,148 @@ fn test_connection_answers_in_plain_words() {
     add_connection(&mut h, "Token", None, TOKEN);
     let token = test_connection_message(&mut h);
     assert!(token.contains("first batch"), "{token}");
+}
+
+/// A CSV of `rows` valid events.
+fn write_events_csv(path: &std::path::Path, rows: usize) {
+    use std::io::Write as _;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).expect("create csv"));
+    writeln!(out, "event,user_id,time,plan").expect("write");
+    for i in 0..rows {
+        writeln!(
+            out,
+            "Page View,user_{},2025-{:02}-{:02}T10:{:02}:{:02}Z,pro",
+            i % 977,
+            1 + i % 12,
+            1 + i % 28,
+            i % 60,
+            (i / 60) % 60
+        )
+        .expect("write");
+    }
+    out.flush().expect("flush");
+}
+
+fn app_in(dir: &std::path::Path, api_base: &str) -> (Harness<'static, MixportApp>, SecretStore) {
+    let store = SecretStore::mock();
+    let deps = AppDeps {
+        file_dialog: Box::new(FakeFileDialog::new()),
+        config_dir: dir.join("config"),
+        secrets: Secrets::with_store(store.clone()),
+        api_base: Some(api_base.to_owned()),
+        sample_file: None,
+        runs_dir: dir.join("runs"),
+    };
+    let harness = Harness::builder()
+        .with_size(egui::vec2(1200.0, 900.0))
+        .build_ui_state(
+            |ui, app: &mut MixportApp| app.show(ui),
+            MixportApp::new(deps),
+        );
+    (harness, store)
+}
+
+#[test]
+fn pause_cancel_and_resume_on_the_next_start() {
+    use common::fake_mixpanel::{FakeMixpanel, Faults, PROJECT_ID, SA_SECRET, SA_USER};
+    const ROWS: usize = 40_000;
+    let server = FakeMixpanel::start_default();
+    server.set_faults(Faults {
+        latency: std::time::Duration::from_millis(400),
+        ..Faults::default()
+    });
+    let dir = tempfile::tempdir().expect("temp dir");
+    let csv_path = dir.path().join("events.csv");
+    write_events_csv(&csv_path, ROWS);
+
+    let (mut h, store) = app_in(dir.path(), &server.base_url());
+    h.run();
+    type_into(
+        &mut h,
+        "Open a file by path:",
+        &csv_path.display().to_string(),
+    );
+    h.get_by_role_and_label(Role::Button, "Open").click();
+    run_until(&mut h, "the file", |app| app.session().file.is_some());
+    click(&mut h, "Next: Map");
+    click(&mut h, "Next: Check");
+    click(&mut h, "Run check");
+    run_until(&mut h, "the check", |app| app.session().check_is_current());
+    click(&mut h, "Next: Connect");
+    // The same keychain across "restarts": save the secret in this store.
+    click(&mut h, "Add a connection");
+    type_into(&mut h, "Connection name", "Slow project");
+    type_into(&mut h, "Project ID", PROJECT_ID);
+    type_into(&mut h, "Service account username", SA_USER);
+    type_into_role(
+        &mut h,
+        Role::PasswordInput,
+        "Service account secret",
+        SA_SECRET,
+    );
+    click(&mut h, "Save connection");
+    click(&mut h, "Next: Import");
+    h.get_by_label("I understand, import these events").click();
+    h.run();
+    click(&mut h, "Start import");
+
+    // Pause: the button turns into Resume and the status says Paused.
+    click(&mut h, "Pause");
+    h.get_by_role_and_label(Role::Button, "Resume");
+    h.get_by_label("Paused");
+    click(&mut h, "Resume");
+    click(&mut h, "Cancel import");
+    run_until(&mut h, "the cancelled import", |app| app.session().imported);
+    let first = h.state().session().import_result.clone().expect("result");
+    assert!(first.cancelled);
+    assert!(first.accepted < ROWS as u64, "cancel came too late to test");
+    h.get_by_label("The import was cancelled.");
+    drop(h);
+
+    // The next start offers to resume; resuming sends only what is missing.
+    server.set_faults(Faults::default());
+    let store_dir = dir.path();
+    let deps = AppDeps {
+        file_dialog: Box::new(FakeFileDialog::new()),
+        config_dir: store_dir.join("config"),
+        secrets: Secrets::with_store(store.clone()),
+        api_base: Some(server.base_url()),
+        sample_file: None,
+        runs_dir: store_dir.join("runs"),
+    };
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1200.0, 900.0))
+        .build_ui_state(
+            |ui, app: &mut MixportApp| app.show(ui),
+            MixportApp::new(deps),
+        );
+    h.run();
+    h.get_by_label_contains("did not finish");
+    click(&mut h, "Resume import");
+    run_until(&mut h, "the resumed file and its check", |app| {
+        app.session().check_is_current()
+    });
+    assert_eq!(
+        h.state()
+            .session()
+            .connection
+            .as_ref()
+            .map(|c| c.saved.name.clone()),
+        Some("Slow project".to_owned())
+    );
+    click(&mut h, "Next: Connect");
+    click(&mut h, "Next: Import");
+    h.get_by_label_contains("Continue the interrupted import");
+    h.get_by_label("I understand, import these events").click();
+    h.run();
+    click(&mut h, "Start import");
+    run_until(&mut h, "the resumed import", |app| app.session().imported);
+    let second = h.state().session().import_result.clone().expect("result");
+    assert!(!second.cancelled);
+    assert_eq!(server.unique_count(), ROWS as u64);
+    assert!(
+        server.raw_count() < 2 * ROWS as u64,
+        "the resumed run re-sent everything"
+    );
+    assert!(h.query_by_label_contains("did not finish").is_none());
 }
