@@ -89,6 +89,10 @@ pub struct MixportApp {
     interrupted: Vec<(std::path::PathBuf, ResumeInfo)>,
     /// The interrupted import being reopened.
     resuming: Option<(std::path::PathBuf, ResumeInfo)>,
+    /// The user asked to close the window while an import runs: ask first.
+    confirm_close: bool,
+    /// The user confirmed closing during an import.
+    close_confirmed: bool,
     file: FileStep,
     map: MapStep,
     check: CheckStep,
@@ -112,6 +116,8 @@ impl MixportApp {
             demo: None,
             interrupted,
             resuming: None,
+            confirm_close: false,
+            close_confirmed: false,
             file,
             map: MapStep::default(),
             check: CheckStep::default(),
@@ -303,6 +309,37 @@ impl MixportApp {
             }
         });
         self.about(&ctx);
+        self.close_guard(&ctx);
+    }
+
+    /// Closing the window during an import asks first; the journal lets the next start resume.
+    fn close_guard(&mut self, ctx: &egui::Context) {
+        let asked = ctx.input(|i| i.viewport().close_requested());
+        if asked && self.import.is_running() && !self.close_confirmed {
+            ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
+            self.confirm_close = true;
+        }
+        if !self.confirm_close {
+            return;
+        }
+        egui::Window::new("An import is running")
+            .collapsible(false)
+            .resizable(false)
+            .anchor(egui::Align2::CENTER_CENTER, egui::Vec2::ZERO)
+            .show(ctx, |ui| {
+                ui.label("Closing Mixport stops the import. Events already accepted stay in Mixpanel, and the next start offers to resume from where it stopped.");
+                ui.horizontal(|ui| {
+                    if ui.button("Keep importing").clicked() {
+                        self.confirm_close = false;
+                    }
+                    if ui.button("Stop and close").clicked() {
+                        self.import.cancel();
+                        self.close_confirmed = true;
+                        self.confirm_close = false;
+                        ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+                    }
+                });
+            });
     }
 
     /// The offer to resume imports that were interrupted (crash, close) in an earlier session.

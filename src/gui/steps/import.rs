@@ -43,6 +43,13 @@ impl ImportStep {
         self.running.is_some()
     }
 
+    /// Ask a running import to stop.
+    pub fn cancel(&self) {
+        if let Some((_, control)) = &self.running {
+            control.cancel();
+        }
+    }
+
     /// The last progress snapshot.
     pub fn progress(&self) -> Option<&Progress> {
         self.progress.as_ref()
