@@ -9,6 +9,16 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+mod csv_reader;
+mod decode;
+mod input;
+mod json_reader;
+mod sniff;
+mod xlsx_reader;
+
+#[cfg(test)]
+mod tests;
+
 /// The container format of an events file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -207,9 +217,12 @@ pub enum SourceError {
 
 /// Look at the head of `path` (at most a few hundred KB, never the whole file) and guess how to
 /// read it, honouring `options` where set.
+///
+/// gzip is recognised by its magic bytes and the head is read decompressed; an `.xlsx` workbook
+/// by its zip signature. Every guess (and every repair, such as a renamed duplicate header) is
+/// reported in [`Sniff::notes`].
 pub fn sniff(path: &Path, options: &SourceOptions) -> Result<Sniff, SourceError> {
-    let _ = (path, options);
-    todo!("source::sniff")
+    sniff::sniff(path, options)
 }
 
 /// A stream of records. Memory does not grow with the file's size.
@@ -221,9 +234,32 @@ pub trait RecordReader: Send {
 }
 
 /// Open `sniff.path` for streaming as described by `sniff`.
+///
+/// Text formats are decoded to UTF-8 while streaming (UTF-16 and Windows-1252 are transcoded, a
+/// UTF-8 BOM is skipped). Excel sheets are streamed row by row from the workbook's XML.
 pub fn open(sniff: &Sniff) -> Result<Box<dyn RecordReader>, SourceError> {
-    let _ = sniff;
-    todo!("source::open")
+    if sniff.format == Format::Xlsx {
+        return Ok(Box::new(xlsx_reader::open(sniff)?));
+    }
+    let (raw, context) = input::open_stream(&sniff.path, sniff.compression)?;
+    let text = decode::text_stream(raw, sniff.encoding).map_err(|e| context.io_error(e, 0))?;
+    Ok(match sniff.format {
+        Format::Csv => Box::new(csv_reader::CsvRecordReader::new(
+            text,
+            sniff.delimiter,
+            sniff.has_header,
+            sniff.columns.len(),
+            context,
+        )?),
+        Format::Json | Format::Ndjson => Box::new(json_reader::JsonRecordReader::new(
+            text,
+            sniff.format,
+            &sniff.columns,
+            context,
+        )),
+        // ok: handled by the early return above.
+        Format::Xlsx => unreachable!("xlsx is opened above"),
+    })
 }
 
 /// Read at most `max_rows` records from the head of the file, for previews and suggestion.

@@ -1,0 +1,396 @@
+//! Streaming one sheet of an Excel workbook (`.xlsx`) into [`Record`]s.
+//!
+//! calamine 0.31's `worksheet_cells_reader` reads a sheet's XML cell by cell, so rows are
+//! streamed, not loaded. Because that reader borrows the workbook, it lives on a background
+//! thread that sends rows through a bounded channel; dropping the [`XlsxRecordReader`] stops the
+//! thread at its next row. The workbook's shared-string table is loaded whole by calamine (it is
+//! the workbook's dictionary of distinct texts).
+
+use std::fs::File;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+
+use calamine::{DataRef, Reader, Xlsx};
+
+use super::input::{CountingReader, InputProgress};
+use super::sniff::{HEAD_ROWS, empty, guess_header, looks_like_value, unique_column_names};
+use super::{
+    Cell, Compression, Format, Record, RecordReader, Sniff, SourceError, SourceOptions,
+    TextEncoding, csv_reader,
+};
+
+/// Rows buffered between the reading thread and the consumer.
+const CHANNEL_ROWS: usize = 256;
+
+/// Why the workbook thread stopped early.
+#[derive(Debug)]
+enum XlsxFailure {
+    /// The zip is not a workbook calamine can open.
+    NotWorkbook(String),
+    /// The requested sheet does not exist.
+    SheetMissing { wanted: String, sheets: Vec<String> },
+    /// Reading failed after the last row sent.
+    Read(String),
+}
+
+/// Messages from the workbook thread.
+#[derive(Debug)]
+enum XlsxMessage {
+    /// First message: every sheet name and the one being read.
+    Sheets { sheets: Vec<String>, chosen: String },
+    /// One non-empty row: its 1-based sheet row number and (0-based column, text) cells.
+    Row {
+        row: u64,
+        cells: Vec<(usize, String)>,
+    },
+    /// The sheet was read to its end.
+    End,
+    /// Reading stopped.
+    Failed(XlsxFailure),
+}
+
+fn spawn_reader(
+    path: &Path,
+    sheet: Option<String>,
+    progress: InputProgress,
+) -> Receiver<XlsxMessage> {
+    let (sender, receiver) = sync_channel(CHANNEL_ROWS);
+    let path = path.to_path_buf();
+    let spawned = std::thread::Builder::new()
+        .name("mixport-xlsx".to_string())
+        .spawn({
+            let sender = sender.clone();
+            move || read_workbook(&path, sheet, progress, &sender)
+        });
+    if let Err(e) = spawned {
+        let _ = sender.send(XlsxMessage::Failed(XlsxFailure::Read(format!(
+            "cannot start the workbook reader: {e}"
+        ))));
+    }
+    receiver
+}
+
+fn read_workbook(
+    path: &Path,
+    sheet: Option<String>,
+    progress: InputProgress,
+    sender: &SyncSender<XlsxMessage>,
+) {
+    let fail = |failure| {
+        let _ = sender.send(XlsxMessage::Failed(failure));
+    };
+    let file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) => return fail(XlsxFailure::Read(e.to_string())),
+    };
+    let reader = BufReader::with_capacity(64 * 1024, CountingReader::new(file, progress));
+    let mut workbook: Xlsx<_> = match Xlsx::new(reader) {
+        Ok(workbook) => workbook,
+        Err(e) => return fail(XlsxFailure::NotWorkbook(e.to_string())),
+    };
+    let sheets = workbook.sheet_names();
+    let chosen = match sheet {
+        Some(wanted) if sheets.contains(&wanted) => wanted,
+        Some(wanted) => return fail(XlsxFailure::SheetMissing { wanted, sheets }),
+        None => match sheets.first() {
+            Some(first) => first.clone(),
+            None => {
+                return fail(XlsxFailure::NotWorkbook(
+                    "the workbook has no sheets".to_string(),
+                ));
+            }
+        },
+    };
+    if sender
+        .send(XlsxMessage::Sheets {
+            sheets,
+            chosen: chosen.clone(),
+        })
+        .is_err()
+    {
+        return;
+    }
+    let mut cells_reader = match workbook.worksheet_cells_reader(&chosen) {
+        Ok(cells_reader) => cells_reader,
+        Err(e) => return fail(XlsxFailure::Read(e.to_string())),
+    };
+    let first_column = cells_reader.dimensions().start.1;
+    let mut current_row: Option<u32> = None;
+    let mut cells: Vec<(usize, String)> = Vec::new();
+    let flush = |row: Option<u32>, cells: &mut Vec<(usize, String)>| -> bool {
+        match row {
+            Some(row) if !cells.is_empty() => sender
+                .send(XlsxMessage::Row {
+                    row: u64::from(row) + 1,
+                    cells: std::mem::take(cells),
+                })
+                .is_ok(),
+            _ => true,
+        }
+    };
+    loop {
+        match cells_reader.next_cell() {
+            Ok(Some(cell)) => {
+                let (row, column) = cell.get_position();
+                if current_row != Some(row) {
+                    if !flush(current_row, &mut cells) {
+                        return;
+                    }
+                    current_row = Some(row);
+                }
+                let text = cell_text(cell.get_value());
+                if !text.is_empty() {
+                    cells.push((column.saturating_sub(first_column) as usize, text));
+                }
+            }
+            Ok(None) => {
+                if flush(current_row, &mut cells) {
+                    let _ = sender.send(XlsxMessage::End);
+                }
+                return;
+            }
+            Err(e) => {
+                let _ = flush(current_row, &mut cells);
+                return fail(XlsxFailure::Read(e.to_string()));
+            }
+        }
+    }
+}
+
+/// The text of an Excel cell: numbers as text (integers without `.0`), dates and times as ISO
+/// `YYYY-MM-DDTHH:MM:SS` (a time of day alone as `HH:MM:SS`), booleans as `true`/`false`.
+pub(crate) fn cell_text(value: &DataRef<'_>) -> String {
+    match value {
+        DataRef::Int(i) => i.to_string(),
+        DataRef::Float(f) => float_text(*f),
+        DataRef::String(s) => s.clone(),
+        DataRef::SharedString(s) => (*s).to_string(),
+        DataRef::Bool(b) => b.to_string(),
+        DataRef::DateTime(datetime) if datetime.is_datetime() => {
+            let (year, month, day, hour, minute, second, milli) = datetime.to_ymd_hms_milli();
+            let time = if milli == 0 {
+                format!("{hour:02}:{minute:02}:{second:02}")
+            } else {
+                format!("{hour:02}:{minute:02}:{second:02}.{milli:03}")
+            };
+            if datetime.as_f64() < 1.0 && datetime.as_f64() >= 0.0 {
+                time
+            } else {
+                format!("{year:04}-{month:02}-{day:02}T{time}")
+            }
+        }
+        DataRef::DateTime(duration) => float_text(duration.as_f64()),
+        DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => s.clone(),
+        DataRef::Error(e) => e.to_string(),
+        DataRef::Empty => String::new(),
+    }
+}
+
+fn float_text(f: f64) -> String {
+    if f.fract() == 0.0 && f.abs() < 1e15 {
+        format!("{}", f as i64)
+    } else {
+        format!("{f}")
+    }
+}
+
+fn failure_error(path: &Path, failure: XlsxFailure) -> SourceError {
+    match failure {
+        XlsxFailure::NotWorkbook(message) => SourceError::Unrecognised {
+            path: path.to_path_buf(),
+            detail: format!("a zip archive that is not an Excel workbook: {message}"),
+        },
+        XlsxFailure::SheetMissing { wanted, sheets } => SourceError::Excel {
+            path: path.to_path_buf(),
+            message: format!(
+                "there is no sheet named '{wanted}'. Choose one of: {}",
+                sheets.join(", ")
+            ),
+        },
+        XlsxFailure::Read(message) => SourceError::Excel {
+            path: path.to_path_buf(),
+            message: format!("{message}. Open the file in Excel, save it again, and retry."),
+        },
+    }
+}
+
+fn stopped(path: &Path) -> SourceError {
+    SourceError::Excel {
+        path: path.to_path_buf(),
+        message: "the workbook reader stopped unexpectedly. Save the sheet as CSV and retry."
+            .to_string(),
+    }
+}
+
+/// Sniff a workbook: its sheets, the header row and the column names of the chosen sheet.
+pub(crate) fn sniff_xlsx(
+    path: &Path,
+    file_size: u64,
+    options: &SourceOptions,
+) -> Result<Sniff, SourceError> {
+    let receiver = spawn_reader(path, options.sheet.clone(), InputProgress::default());
+    let (sheets, chosen) = match receiver.recv() {
+        Ok(XlsxMessage::Sheets { sheets, chosen }) => (sheets, chosen),
+        Ok(XlsxMessage::Failed(failure)) => return Err(failure_error(path, failure)),
+        Ok(_) | Err(_) => return Err(stopped(path)),
+    };
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    let mut complete = false;
+    while rows.len() < HEAD_ROWS {
+        match receiver.recv() {
+            Ok(XlsxMessage::Row { cells, .. }) => rows.push(dense_row(cells)),
+            Ok(XlsxMessage::End) => {
+                complete = true;
+                break;
+            }
+            Ok(XlsxMessage::Failed(failure)) => return Err(failure_error(path, failure)),
+            Ok(XlsxMessage::Sheets { .. }) => {}
+            Err(_) => return Err(stopped(path)),
+        }
+    }
+    drop(receiver);
+    let Some(first) = rows.first() else {
+        return Err(empty(path, &format!("the sheet '{chosen}' has no rows")));
+    };
+    let mut notes = Vec::new();
+    let has_header = options.has_header.unwrap_or_else(|| {
+        let guess = guess_header(&rows);
+        if !guess {
+            let example = first.iter().find(|cell| looks_like_value(cell)).cloned();
+            notes.push(format!(
+                "no header row: the first row holds values (such as '{}'), so columns are named \
+                 column_1, column_2, …. Say that the first row is a header if that is wrong.",
+                example.unwrap_or_default()
+            ));
+        }
+        guess
+    });
+    let columns = if has_header {
+        if rows.len() == 1 && complete {
+            return Err(empty(
+                path,
+                &format!("the sheet '{chosen}' has a header row but no data rows"),
+            ));
+        }
+        unique_column_names(first, &mut notes)
+    } else {
+        let width = rows.iter().map(Vec::len).max().unwrap_or(0);
+        (0..width).map(csv_reader::extra_column_name).collect()
+    };
+    Ok(Sniff {
+        path: path.to_path_buf(),
+        file_size,
+        format: Format::Xlsx,
+        compression: Compression::None,
+        encoding: TextEncoding::Utf8,
+        delimiter: b',',
+        has_header,
+        sheet: Some(chosen),
+        sheets,
+        columns,
+        notes,
+    })
+}
+
+fn dense_row(cells: Vec<(usize, String)>) -> Vec<String> {
+    let width = cells
+        .iter()
+        .map(|(column, _)| column + 1)
+        .max()
+        .unwrap_or(0);
+    let mut row = vec![String::new(); width];
+    for (column, text) in cells {
+        row[column] = text;
+    }
+    row
+}
+
+/// Streams the rows of one sheet.
+pub(crate) struct XlsxRecordReader {
+    receiver: Receiver<XlsxMessage>,
+    path: PathBuf,
+    column_count: usize,
+    skip_header: bool,
+    finished: bool,
+    progress: InputProgress,
+}
+
+/// Open the sheet named in `sniff` (or the first) for streaming.
+pub(crate) fn open(sniff: &Sniff) -> Result<XlsxRecordReader, SourceError> {
+    super::input::check_path(&sniff.path)?;
+    let progress = InputProgress::default();
+    let receiver = spawn_reader(&sniff.path, sniff.sheet.clone(), progress.clone());
+    Ok(XlsxRecordReader {
+        receiver,
+        path: sniff.path.clone(),
+        column_count: sniff.columns.len(),
+        skip_header: sniff.has_header,
+        finished: false,
+        progress,
+    })
+}
+
+impl RecordReader for XlsxRecordReader {
+    fn read_into(&mut self, record: &mut Record) -> Result<bool, SourceError> {
+        if self.finished {
+            return Ok(false);
+        }
+        loop {
+            match self.receiver.recv() {
+                Ok(XlsxMessage::Sheets { .. }) => {}
+                Ok(XlsxMessage::Row { row, cells }) => {
+                    if self.skip_header {
+                        self.skip_header = false;
+                        continue;
+                    }
+                    self.fill(record, row, cells);
+                    return Ok(true);
+                }
+                Ok(XlsxMessage::End) => {
+                    self.finished = true;
+                    return Ok(false);
+                }
+                Ok(XlsxMessage::Failed(failure)) => {
+                    self.finished = true;
+                    return Err(failure_error(&self.path, failure));
+                }
+                Err(_) => {
+                    self.finished = true;
+                    return Err(stopped(&self.path));
+                }
+            }
+        }
+    }
+
+    fn bytes_read(&self) -> u64 {
+        self.progress.bytes_read()
+    }
+}
+
+impl XlsxRecordReader {
+    fn fill(&self, record: &mut Record, row: u64, cells: Vec<(usize, String)>) {
+        record.row = row;
+        record.byte_offset = 0;
+        record.error = None;
+        record.extra.clear();
+        record.cells.resize(self.column_count, Cell::Missing);
+        for cell in &mut record.cells {
+            match cell {
+                Cell::Text(text) => text.clear(),
+                other => *other = Cell::Text(String::new()),
+            }
+        }
+        let mut width = 0;
+        for (column, text) in cells {
+            width = width.max(column + 1);
+            match record.cells.get_mut(column) {
+                Some(cell) => *cell = Cell::Text(text),
+                None => record
+                    .extra
+                    .push((csv_reader::extra_column_name(column), Cell::Text(text))),
+            }
+        }
+        record.ragged = (width > self.column_count).then_some(width);
+    }
+}
