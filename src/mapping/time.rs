@@ -206,7 +206,7 @@ pub fn profile_time_values<'a>(values: impl IntoIterator<Item = &'a str>) -> Tim
 }
 
 /// Number of cached local days (a power of two) for zones with DST.
-const ZONE_CACHE_DAYS: usize = 1024;
+const ZONE_CACHE_DAYS: usize = 4096;
 /// Marks an empty cache slot (no real local day number has these high bits).
 const EMPTY_SLOT: u64 = (i32::MIN as u32 as u64) << 32;
 
@@ -443,11 +443,13 @@ impl TimeParser {
     fn unparsable(&self, text: &str) -> TimeError {
         TimeError::Unparsable(match &self.resolved {
             Resolved::Auto => format!(
-                "'{text}' is not a date/time in a known format (ISO 8601, YYYY-MM-DD HH:MM:SS, \
-                 MM/DD/YYYY, DD.MM.YYYY, epoch seconds or milliseconds, Excel serial)"
+                "'{}' is not a date/time in a known format (ISO 8601, YYYY-MM-DD HH:MM:SS, \
+                 MM/DD/YYYY, DD.MM.YYYY, epoch seconds or milliseconds, Excel serial)",
+                shorten(text)
             ),
             _ => format!(
-                "'{text}' is not a date/time in this column's format ({})",
+                "'{}' is not a date/time in this column's format ({})",
+                shorten(text),
                 self.format.label()
             ),
         })
@@ -487,7 +489,8 @@ impl TimeParser {
                 DayOrder::DayFirst => "day first (DD/MM/YYYY)",
             };
             return Err(TimeError::Unparsable(format!(
-                "'{text}' is not a valid date with {layout}"
+                "'{}' is not a valid date with {layout}",
+                shorten(text)
             )));
         }
         self.resolve(&fields, text)
@@ -555,10 +558,19 @@ fn order_from_value(first: u32, second: u32) -> Option<DayOrder> {
     }
 }
 
+/// At most 60 characters of a value, for messages.
+fn shorten(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(60) {
+        None => std::borrow::Cow::Borrowed(text),
+        Some((cut, _)) => std::borrow::Cow::Owned(format!("{}…", &text[..cut])),
+    }
+}
+
 fn ambiguous_error(text: &str) -> TimeError {
     TimeError::Unparsable(format!(
-        "'{text}': day and month are ambiguous (either could come first); choose the day/month \
-         order for this column"
+        "'{}': day and month are ambiguous (either could come first); choose the day/month \
+         order for this column",
+        shorten(text)
     ))
 }
 
@@ -1401,6 +1413,9 @@ mod tests {
                 "message quotes the value: {err}"
             );
         }
+        let long = "x".repeat(10_000);
+        let message = p.parse_text(&long).unwrap_err().to_string();
+        assert!(message.len() < 300 && message.contains("xxx…"), "{message}");
         assert!(p.parse_json(&serde_json::json!(true)).is_err());
         assert!(p.parse_json(&serde_json::json!([1])).is_err());
         assert_eq!(
@@ -1910,6 +1925,34 @@ mod tests {
             );
             t += 7_777_777_777;
         }
+    }
+
+    #[test]
+    fn extreme_values_do_not_panic() {
+        for ms in [i64::MIN, i64::MIN + 1, -1, 0, i64::MAX] {
+            let text = format_iso_utc(ms);
+            assert!(text.contains('T'), "{text}");
+            let _ = format_utc_for_display(ms);
+        }
+        let p = auto_utc();
+        // Nanoseconds beyond i64: still a time (year 2554), not a panic.
+        assert_eq!(
+            p.parse_json(&serde_json::json!(u64::MAX)),
+            Ok(18_446_744_073_709)
+        );
+        assert_eq!(p.parse_text("18446744073709551615"), Ok(18_446_744_073_709));
+        assert!(p.parse_text("18446744073709551616").is_err());
+        assert!(p.parse_text("-9223372036854775808").is_ok());
+        assert!(
+            parser(TimeFormat::ExcelSerial, "UTC", None)
+                .parse_text("2999999.999999999")
+                .is_ok()
+        );
+        assert!(
+            parser(TimeFormat::ExcelSerial, "UTC", None)
+                .parse_text("3000001")
+                .is_err()
+        );
     }
 
     #[test]

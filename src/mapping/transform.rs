@@ -489,14 +489,16 @@ impl Transformer {
             EventFrom::Constant(name) => out.event.push_str(name),
             EventFrom::Column(index) => {
                 let index = *index;
+                let mut invalid = false;
                 match cell_text(record.cells.get(index), &mut self.scratch) {
                     CellText::Text(s) => out.event.push_str(s.trim()),
                     CellText::Invalid => {
                         push_invalid_utf8(out, row, "event", &self.columns[index]);
+                        invalid = true;
                     }
                     CellText::Empty => {}
                 }
-                if out.event.is_empty() {
+                if out.event.is_empty() && !invalid {
                     out.issues.push(Issue {
                         kind: IssueKind::EmptyEventName,
                         field: "event".to_owned(),
@@ -1624,6 +1626,11 @@ mod tests {
         let out = run(&mapping, &columns, &record);
         assert_eq!(kinds(&out), vec![IssueKind::InvalidUtf8]);
         assert_eq!(out.issues[0].field, "properties.plan");
+        let mut record = text_record(3, &good());
+        record.cells[0] = Cell::InvalidUtf8("\u{FFFD}".into());
+        let out = run(&mapping, &columns, &record);
+        assert_eq!(kinds(&out), vec![IssueKind::InvalidUtf8]);
+        assert_eq!(out.issues[0].field, "event");
     }
 
     #[test]
