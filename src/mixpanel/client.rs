@@ -522,12 +522,22 @@ impl MixpanelClient {
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let body = response.bytes().await.map_err(|e| {
-            format!(
-                "the connection broke while reading the answer: {}",
-                describe_http_error(&e)
-            )
-        })?;
+        let body = match response.bytes().await {
+            Ok(body) => body,
+            // The status arrived but the body was cut off. When the status alone says what to
+            // do (rate limit, server error, too large, refused), act on it; a cut-off 200 or
+            // 400 leaves the events' fate unknown, so the batch is retried (harmless: insert
+            // ids are deterministic and Mixpanel deduplicates).
+            Err(_) if matches!(status, 401 | 403 | 408 | 413 | 429 | 500..=599) => {
+                return Ok(parse_import_reply(status, retry_after.as_deref(), b""));
+            }
+            Err(e) => {
+                return Err(format!(
+                    "the connection broke while reading the answer (HTTP {status}): {}",
+                    describe_http_error(&e)
+                ));
+            }
+        };
         Ok(parse_import_reply(status, retry_after.as_deref(), &body))
     }
 }

@@ -368,9 +368,7 @@ pub fn run_with(
     runtime.shutdown_background();
 
     let write_error = collector.write_error.take();
-    if let Some(journal) = journal.as_mut() {
-        let _ = journal.sync();
-    }
+    let mut journal = journal;
     if let Some(writer) = rejected_writer {
         let writer = writer.into_inner().unwrap_or_else(|e| e.into_inner());
         writer.finish()?;
@@ -408,6 +406,16 @@ pub fn run_with(
             shared.rows_read.load(Ordering::SeqCst),
             report.rows
         ));
+    }
+    if let Some(mut open) = journal.take() {
+        let clean = report.error.is_none()
+            && !report.cancelled
+            && report.failed == 0
+            && report.not_sent == 0;
+        let result = if clean { open.complete() } else { open.sync() };
+        if let Err(e) = result {
+            report.notes.push(e.to_string());
+        }
     }
     progress(&snapshot(
         &shared,
@@ -908,6 +916,11 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(ack.count(), 4900);
+        let bytes = std::fs::read(key.journal_path(&dir.path().join("data"))).unwrap();
+        assert!(
+            journal::is_complete(&bytes),
+            "a clean run marks its journal done"
+        );
         assert!(key.report_path(&dir.path().join("data")).exists());
     }
 
@@ -980,6 +993,12 @@ mod tests {
         assert_eq!(report.exit_code(), 1);
         let on_server: usize = server.seen().iter().map(|s| s.lines.len()).sum();
         assert_eq!(on_server as u64, report.imported + report.rejected_server);
+        let unfinished = journal::unfinished(&dir.path().join("data"));
+        assert_eq!(unfinished.len(), 1, "a cancelled run can be resumed");
+        assert_eq!(
+            unfinished[0].acknowledged_rows,
+            report.imported + report.rejected_server
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,7 +5,7 @@
 //! is `a FIRST-LAST FIRST-LAST ...` listing source rows Mixpanel acknowledged (imported or
 //! rejected: both are final). Lines are appended whole and synced to disk at most every 100 ms
 //! and at the end; a crash can only tear the last line, which loading ignores. A clean run
-//! deletes its journal. Rows of a batch that was in flight during a crash are not in the
+//! appends `done` and keeps the journal, so resuming a finished import sends nothing. Rows of a batch that was in flight during a crash are not in the
 //! journal and are sent again on resume: harmless, because insert ids are deterministic.
 
 use std::fs::{File, OpenOptions};
@@ -24,7 +24,7 @@ pub fn data_dir() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os(DATA_DIR_ENV).filter(|d| !d.is_empty()) {
         return Some(PathBuf::from(dir));
     }
-    directories::ProjectDirs::from("", "", "Mixport").map(|d| d.data_dir().to_path_buf())
+    directories::ProjectDirs::from("com", "Mixport", "Mixport").map(|d| d.data_dir().to_path_buf())
 }
 
 /// A cheap identity of a file's content: size, modification time, and an xxh3 hash of its first
@@ -334,16 +334,87 @@ impl Journal {
         Ok(())
     }
 
-    /// The import finished cleanly: delete the journal.
-    pub fn complete(self) -> Result<(), JournalError> {
-        let path = self.path.clone();
-        drop(self.file);
-        match std::fs::remove_file(&path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(source) => Err(JournalError::Io { path, source }),
-        }
+    /// The import finished cleanly: append the `done` marker and sync. The journal is kept so
+    /// that `--resume` of a finished import sends nothing.
+    pub fn complete(mut self) -> Result<(), JournalError> {
+        self.file
+            .write_all(b"done\n")
+            .map_err(|source| JournalError::Io {
+                path: self.path.clone(),
+                source,
+            })?;
+        self.dirty = true;
+        self.sync()
     }
+}
+
+/// Whether the journal's last complete line is the `done` marker.
+pub fn is_complete(bytes: &[u8]) -> bool {
+    let Some(end) = bytes.iter().rposition(|&b| b == b'\n') else {
+        return false;
+    };
+    let complete = &bytes[..end];
+    let last = complete
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(complete, |i| &complete[i + 1..]);
+    last == b"done"
+}
+
+/// An import that stopped before the end (crash, kill, cancel, failures), found in the data
+/// directory: what the app offers to resume.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnfinishedImport {
+    /// The journal file.
+    pub journal: PathBuf,
+    /// The file that was being imported.
+    pub file: PathBuf,
+    /// Its key (file fingerprint, mapping hash, destination).
+    pub key: JournalKey,
+    /// Rows Mixpanel acknowledged so far.
+    pub acknowledged_rows: u64,
+}
+
+/// Every unfinished import journal under `dir`, newest first.
+pub fn unfinished(dir: &Path) -> Vec<UnfinishedImport> {
+    let Ok(entries) = std::fs::read_dir(dir.join("journals")) else {
+        return Vec::new();
+    };
+    let mut found: Vec<(std::time::SystemTime, UnfinishedImport)> = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension().is_none_or(|e| e != "journal") {
+            continue;
+        }
+        let Ok(bytes) = std::fs::read(&path) else {
+            continue;
+        };
+        if is_complete(&bytes) {
+            continue;
+        }
+        let first = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
+        let Ok(header) = serde_json::from_slice::<Header>(first) else {
+            continue;
+        };
+        let Ok(Some(ack)) = load(&path, &header.key) else {
+            continue;
+        };
+        let modified = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .unwrap_or(std::time::UNIX_EPOCH);
+        found.push((
+            modified,
+            UnfinishedImport {
+                journal: path,
+                file: PathBuf::from(header.file),
+                key: header.key,
+                acknowledged_rows: ack.count(),
+            },
+        ));
+    }
+    found.sort_by_key(|(modified, _)| std::cmp::Reverse(*modified));
+    found.into_iter().map(|(_, u)| u).collect()
 }
 
 #[cfg(test)]
@@ -371,9 +442,14 @@ mod tests {
         assert_eq!(ack.count(), 11 + 11);
         assert!(ack.contains(2) && ack.contains(11) && ack.contains(30));
         assert!(!ack.contains(1) && !ack.contains(13) && !ack.contains(31));
+        assert_eq!(unfinished(dir.path()).len(), 1);
+        assert_eq!(unfinished(dir.path())[0].acknowledged_rows, 22);
+        assert_eq!(unfinished(dir.path())[0].file, PathBuf::from("events.csv"));
         j.complete().unwrap();
-        assert!(!path.exists());
-        assert_eq!(load(&path, &key()).unwrap(), None);
+        assert!(is_complete(&std::fs::read(&path).unwrap()));
+        assert!(unfinished(dir.path()).is_empty());
+        // A finished journal still lists its rows, so a resume sends nothing.
+        assert_eq!(load(&path, &key()).unwrap().unwrap().count(), 22);
     }
 
     #[test]
