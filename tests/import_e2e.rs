@@ -883,10 +883,15 @@ fn killed_run_resumes_without_losing_or_doubling_rows() {
         run.describe()
     );
     assert_server_has_exactly(&server, &fx.generated.expected);
-    // Acknowledged rows are not resent: at most the in-flight batches (2 workers × 2000) doubled.
+    // Acknowledged rows are not resent: only batches the client had not yet recorded as
+    // acknowledged when it died are doubled: the 2 in flight, plus at most one whose answer was
+    // on its way to the journal.
     let doubled = server.raw_count() - server.unique_count();
-    assert!(doubled <= 2 * 2000, "{doubled} events resent after resume");
+    assert!(doubled <= 3 * 2000, "{doubled} events resent after resume");
     let report = read_report(&fx);
+    eprintln!(
+        "killed after {stored_before} stored; after resume: {doubled} resent twice, report {report}"
+    );
     assert_report_adds_up(&report, fx.generated.rows);
     assert!(
         count(&report, "skipped") > 0,
@@ -965,6 +970,7 @@ fn sigint_cancels_cleanly_and_resume_completes() {
     );
     // The cancelled run wrote its report, and its counts add up (unsent rows are skipped/failed).
     let report = read_report(&fx);
+    eprintln!("cancelled run: {describe}");
     assert_report_adds_up(&report, fx.generated.rows);
     assert!(count(&report, "imported") < rows as u64, "{report:#}");
     assert!(
@@ -976,7 +982,11 @@ fn sigint_cancels_cleanly_and_resume_completes() {
     let run = run_import(&fx, &server, SA, &["--resume"]);
     assert_eq!(run.code(), Some(0), "{}", run.describe());
     assert_server_has_exactly(&server, &fx.generated.expected);
-    assert!(server.raw_count() - server.unique_count() <= 2 * 2000);
+    assert_eq!(
+        server.raw_count(),
+        server.unique_count(),
+        "a clean cancel lets requests in flight finish and records them: nothing is resent"
+    );
 }
 
 /// The "Done when": 2% bad rows and heavy fault injection; the server ends with exactly
@@ -1007,6 +1017,7 @@ fn done_when_bad_rows_and_heavy_faults_end_exactly_right() {
     assert_eq!(run.code(), Some(1), "{}", run.describe());
     assert_server_has_exactly(&server, &fx.generated.expected);
     let c = server.counters();
+    eprintln!("done-when: {c:?}\n{}", run.stdout);
     assert!(
         c.status(429) > 0 && c.status(503) > 0 && c.status(502) > 0 && c.dropped_connections > 0,
         "{c:?}"
@@ -1021,4 +1032,144 @@ fn done_when_bad_rows_and_heavy_faults_end_exactly_right() {
     all_bad.extend(fx.generated.server_bad.clone());
     assert_rejected_file(&fx, &all_bad);
     no_secret_leaked(&fx, &run);
+}
+
+/// The pipeline API on a real file (what the app uses): run `run_import` with a [`RunControl`]
+/// driven from another thread.
+fn run_pipeline(
+    fx: &Fixture,
+    server: &FakeMixpanel,
+    workers: usize,
+    control: &mixport::pipeline::RunControl,
+    phases: &std::sync::Mutex<Vec<mixport::pipeline::Phase>>,
+) -> mixport::pipeline::report::RunReport {
+    use mixport::mixpanel::auth::{Credentials, Secret};
+    use mixport::mixpanel::client::{BackoffPolicy, ClientConfig, MixpanelClient};
+    use mixport::mixpanel::region::Region;
+    use mixport::pipeline::import::{ImportSettings, run_import};
+
+    let sniff =
+        mixport::source::sniff(&fx.csv, &mixport::source::SourceOptions::default()).unwrap();
+    let mapping = Mapping::load(&fx.mapping).unwrap();
+    let mut config = ClientConfig::new(Region::Us);
+    config.api_base = Some(server.base_url());
+    config.backoff = BackoffPolicy::scaled_ms(5);
+    let credentials =
+        Credentials::service_account(SA_USER, Secret::new(SA_SECRET), PROJECT_ID).unwrap();
+    let client = MixpanelClient::new(credentials, config).unwrap();
+    let settings = ImportSettings {
+        workers,
+        failed_out: Some(fx.rejected.clone()),
+        data_dir: Some(fx.data_dir.clone()),
+        ..ImportSettings::default()
+    };
+    run_import(&sniff, &mapping, client, &settings, control, &mut |p| {
+        let mut phases = phases.lock().unwrap();
+        if phases.last() != Some(&p.phase) {
+            phases.push(p.phase);
+        }
+    })
+    .unwrap()
+}
+
+#[test]
+fn pause_holds_sending_and_the_run_then_completes() {
+    use mixport::pipeline::{Phase, RunControl};
+    let fx = Fixture::new(Spec {
+        rows: 24_000,
+        bad_every: 0,
+        server_rejections: false,
+        insert_id_column: true,
+    });
+    let server = FakeMixpanel::start(FakeConfig {
+        faults: Faults {
+            latency: Duration::from_millis(60),
+            ..Faults::default()
+        },
+        ..FakeConfig::default()
+    });
+    let control = RunControl::new();
+    let phases = std::sync::Mutex::new(Vec::new());
+    let report = std::thread::scope(|scope| {
+        let run = scope.spawn(|| run_pipeline(&fx, &server, 2, &control, &phases));
+        wait_for(&server, "a first batch", |c| c.events_stored >= 2000);
+        control.set_paused(true);
+        // Requests in flight finish; then nothing new is sent while paused.
+        std::thread::sleep(Duration::from_millis(400));
+        let while_paused = server.counters().import_requests;
+        std::thread::sleep(Duration::from_millis(800));
+        assert_eq!(
+            server.counters().import_requests,
+            while_paused,
+            "no request is sent while paused"
+        );
+        assert!(server.unique_count() < 24_000, "paused before the end");
+        control.set_paused(false);
+        run.join().unwrap()
+    });
+    assert!(!report.cancelled);
+    assert_report_adds_up(&serde_json::to_value(&report).unwrap(), fx.generated.rows);
+    assert_eq!(report.imported, 24_000);
+    assert_server_has_exactly(&server, &fx.generated.expected);
+    assert_eq!(server.raw_count(), 24_000);
+    let phases = phases.into_inner().unwrap();
+    assert!(
+        phases.contains(&Phase::Paused),
+        "progress said paused: {phases:?}"
+    );
+    assert_eq!(phases.last(), Some(&Phase::Finished), "{phases:?}");
+}
+
+#[test]
+fn cancel_through_run_control_stops_and_resume_finishes() {
+    use mixport::pipeline::RunControl;
+    let fx = Fixture::new(Spec {
+        rows: 30_000,
+        bad_every: 50,
+        server_rejections: false,
+        insert_id_column: true,
+    });
+    let server = FakeMixpanel::start(FakeConfig {
+        faults: Faults {
+            latency: Duration::from_millis(100),
+            ..Faults::default()
+        },
+        ..FakeConfig::default()
+    });
+    let control = RunControl::new();
+    let phases = std::sync::Mutex::new(Vec::new());
+    let report = std::thread::scope(|scope| {
+        let run = scope.spawn(|| run_pipeline(&fx, &server, 2, &control, &phases));
+        wait_for(&server, "a first batch", |c| c.events_stored >= 2000);
+        control.cancel();
+        run.join().unwrap()
+    });
+    assert!(report.cancelled);
+    assert!(report.error.is_none());
+    let report_json = serde_json::to_value(&report).unwrap();
+    assert_report_adds_up(&report_json, fx.generated.rows);
+    assert!(report.imported < fx.valid(), "{report_json:#}");
+    assert!(report.not_sent > 0, "{report_json:#}");
+    let requests_at_cancel = server.counters().import_requests;
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        server.counters().import_requests,
+        requests_at_cancel,
+        "nothing is sent after the run returned"
+    );
+    assert!(server.unique_count() >= report.imported);
+
+    // The CLI's --resume continues from the journal the API run left.
+    server.set_faults(Faults::default());
+    let run = run_import(&fx, &server, SA, &["--resume"]);
+    assert_eq!(run.code(), Some(1), "local rejections: {}", run.describe());
+    assert_server_has_exactly(&server, &fx.generated.expected);
+    assert_eq!(
+        server.raw_count(),
+        server.unique_count(),
+        "a clean cancel lets requests in flight finish and records them: nothing is resent"
+    );
+    let report = read_report(&fx);
+    assert_report_adds_up(&report, fx.generated.rows);
+    assert!(count(&report, "skipped") > 0, "{report:#}");
 }
