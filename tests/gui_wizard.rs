@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use egui::accesskit::Role;
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT as _, Queryable};
 use mixport::credentials::SecretStore;
 use mixport::gui::backend::Secrets;
 use mixport::gui::{AppDeps, FakeFileDialog, MixportApp, Step};
@@ -327,7 +327,19 @@ fn open_sample_by_path(t: &mut TestApp) {
 /// Click a button and run frames; background work it starts may keep a spinner going, so the
 /// frames are not required to settle.
 fn click(harness: &mut Harness<'static, MixportApp>, label: &str) {
+    harness
+        .get_by_role_and_label(Role::Button, label)
+        .scroll_to_me();
+    let _ = harness.run_ok();
     harness.get_by_role_and_label(Role::Button, label).click();
+    let _ = harness.run_ok();
+}
+
+/// Scroll a widget (found by its exact label) into view, then click it.
+fn click_label<S>(harness: &mut Harness<'static, S>, label: &str) {
+    harness.get_by_label(label).scroll_to_me();
+    let _ = harness.run_ok();
+    harness.get_by_label(label).click();
     let _ = harness.run_ok();
 }
 
@@ -342,8 +354,8 @@ fn the_whole_wizard_on_the_sample_file_against_the_fake_server() {
     let file = t.harness.state().session().file.clone().expect("loaded");
     assert_eq!(file.preview.len(), 500);
     assert!(file.sniff.columns.contains(&"timestamp".to_owned()));
-    t.harness.get_by_label_contains("sample-events.csv");
-    t.harness.get_by_label("Log In");
+    t.harness.get_by_label_contains("sample-events.csv: ");
+    assert!(t.harness.query_all_by_label("Log In").count() > 0);
 
     // Map: accept the suggestion.
     click(&mut t.harness, "Next: Map");
@@ -361,8 +373,7 @@ fn the_whole_wizard_on_the_sample_file_against_the_fake_server() {
 
     // Change the time zone through the searchable list.
     type_into(&mut t.harness, "Search time zones:", "Berlin");
-    t.harness.get_by_label("Europe/Berlin").click();
-    t.harness.run();
+    click_label(&mut t.harness, "Europe/Berlin");
     assert_eq!(
         t.harness.state().session().mapping.time.timezone,
         "Europe/Berlin"
@@ -371,10 +382,9 @@ fn the_whole_wizard_on_the_sample_file_against_the_fake_server() {
 
     // Resolve an unknown country value by hand.
     t.harness.get_by_label("Atlantis (not recognised)");
-    t.harness.get_by_label("Country for 'Atlantis'").click();
-    t.harness.run();
-    t.harness.get_by_label("Greece (GR)").click();
-    t.harness.run();
+    click_label(&mut t.harness, "Country for 'Atlantis'");
+    type_into(&mut t.harness, "Search countries:", "Greece");
+    click_label(&mut t.harness, "Greece (GR)");
     let overrides = t
         .harness
         .state()
@@ -529,8 +539,7 @@ fn a_saved_template_is_applied_to_a_file_with_the_same_headers() {
     open_sample_by_path(&mut t);
     click(&mut t.harness, "Next: Map");
     type_into(&mut t.harness, "Search time zones:", "Tokyo");
-    t.harness.get_by_label("Asia/Tokyo").click();
-    t.harness.run();
+    click_label(&mut t.harness, "Asia/Tokyo");
     type_into(&mut t.harness, "Template name:", "Shop export");
     click(&mut t.harness, "Save as template");
     t.harness
@@ -759,6 +768,15 @@ fn pause_cancel_and_resume_on_the_next_start() {
     h.get_by_label("I understand, import these events").click();
     h.run();
     click(&mut h, "Start import");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while h.state().import_progress().is_none_or(|p| p.accepted == 0) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no batch was accepted"
+        );
+        h.step();
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
 
     // Pause: the button turns into Resume and the status says Paused.
     click(&mut h, "Pause");
@@ -769,6 +787,8 @@ fn pause_cancel_and_resume_on_the_next_start() {
     run_until(&mut h, "the cancelled import", |app| app.session().imported);
     let first = h.state().session().import_result.clone().expect("result");
     assert!(first.cancelled);
+
+    assert!(first.accepted > 0);
     assert!(first.accepted < ROWS as u64, "cancel came too late to test");
     h.get_by_label("The import was cancelled.");
     drop(h);
@@ -812,6 +832,13 @@ fn pause_cancel_and_resume_on_the_next_start() {
     click(&mut h, "Start import");
     run_until(&mut h, "the resumed import", |app| app.session().imported);
     let second = h.state().session().import_result.clone().expect("result");
+    // Only the rows the first run did not deliver were sent.
+    assert_eq!(second.accepted, ROWS as u64 - first.accepted);
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(second.report_file.as_ref().expect("report")).expect("read"),
+    )
+    .expect("json");
+    assert_eq!(report["skipped"], serde_json::json!(first.accepted));
     assert!(!second.cancelled);
     assert_eq!(server.unique_count(), ROWS as u64);
     assert!(

@@ -30,6 +30,8 @@ pub struct MapStep {
     template_note: Option<String>,
     /// The time zone search field.
     pub zone_filter: String,
+    /// The search field of the country pickers.
+    pub country_filter: String,
     /// The preview row whose JSON event is shown (index into the preview).
     pub selected_row: usize,
     new_constant_name: String,
@@ -318,7 +320,7 @@ impl MapStep {
         if self.country_counts.as_ref().map(|(c, _)| c) != Some(&column) {
             self.country_counts = Some((column.clone(), distinct_values(file, &column)));
         }
-        let Some((_, counts)) = &self.country_counts else {
+        let Some((_, counts)) = self.country_counts.as_ref() else {
             return;
         };
         ui.label(format!(
@@ -327,6 +329,7 @@ impl MapStep {
             file.preview.len()
         ));
         let countries = all_countries();
+        let mut filter = std::mem::take(&mut self.country_filter);
         egui::Grid::new("countries")
             .striped(true)
             .num_columns(4)
@@ -365,9 +368,21 @@ impl MapStep {
                     .selected_text(shown)
                     .height(300.0)
                     .show_ui(ui, |ui| {
+                        let label = ui.label("Search countries:");
+                        ui.add(
+                            egui::TextEdit::singleline(&mut filter)
+                                .hint_text("name or code")
+                                .desired_width(180.0),
+                        )
+                        .labelled_by(label.id);
                         ui.selectable_value(&mut choice, None, "(automatic)");
                         ui.selectable_value(&mut choice, Some(String::new()), "(send no country)");
-                        for (code, name) in &countries {
+                        let needle = filter.trim().to_lowercase();
+                        for (code, name) in countries.iter().filter(|(code, name)| {
+                            needle.is_empty()
+                                || name.to_lowercase().contains(&needle)
+                                || code.eq_ignore_ascii_case(&needle)
+                        }) {
                             ui.selectable_value(
                                 &mut choice,
                                 Some((*code).to_owned()),
@@ -388,6 +403,7 @@ impl MapStep {
                     ui.end_row();
                 }
             });
+        self.country_filter = filter;
     }
 
     fn constants_section(&mut self, ui: &mut egui::Ui, mapping: &mut Mapping) {
