@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use egui::accesskit::Role;
 use egui_kittest::Harness;
-use egui_kittest::kittest::{NodeT as _, Queryable};
+use egui_kittest::kittest::Queryable;
 use mixport::credentials::SecretStore;
 use mixport::gui::backend::Secrets;
 use mixport::gui::{AppDeps, FakeFileDialog, MixportApp, Step};

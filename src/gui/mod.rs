@@ -34,12 +34,15 @@ pub struct AppDeps {
 
 impl AppDeps {
     /// The real dependencies: native dialogs, the OS keychain, the user's config folder.
-    /// `MIXPORT_CONFIG_DIR` overrides the config folder and `MIXPORT_API_BASE` the API host.
+    /// `MIXPORT_CONFIG_DIR` overrides the config folder, `MIXPORT_DATA_DIR` the runs folder
+    /// (journals, reports, rejected rows) and `MIXPORT_API_BASE` the API host.
     pub fn system() -> Self {
         let config_dir = backend::default_config_dir();
         Self {
             file_dialog: Box::new(NativeFileDialog),
-            runs_dir: config_dir.join("runs"),
+            // The same folder the CLI keeps its journals and reports in (`MIXPORT_DATA_DIR`).
+            runs_dir: crate::pipeline::journal::data_dir()
+                .unwrap_or_else(|| config_dir.join("runs")),
             config_dir,
             secrets: backend::Secrets::os(),
             api_base: std::env::var("MIXPORT_API_BASE")

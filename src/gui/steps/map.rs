@@ -747,15 +747,15 @@ fn confidence_badge(ui: &mut egui::Ui, confidence: Option<&FieldConfidence>) {
     let response = if c >= 0.85 {
         ui.colored_label(
             Color32::from_rgb(60, 160, 80),
-            format!("suggested, sure ({:.0}%)", c * 100.0),
+            format!("sure ({:.0}%)", c * 100.0),
         )
     } else if c > 0.0 {
         ui.colored_label(
             ui.visuals().warn_fg_color,
-            format!("suggested, a guess ({:.0}%): check it", c * 100.0),
+            format!("a guess ({:.0}%): check it", c * 100.0),
         )
     } else {
-        ui.weak("no matching column found")
+        ui.weak("not found")
     };
     if !guess.reason.is_empty() {
         response.on_hover_text(&guess.reason);

@@ -130,29 +130,26 @@ impl ReviewStep {
                     .id_salt(("review", by, message))
                     .default_open(groups.len() <= 3)
                     .show(ui, |ui| {
-                        egui::Grid::new(("review-rows", by, message))
-                            .striped(true)
-                            .show(ui, |ui| {
-                                ui.strong("Row");
-                                ui.strong("Field");
-                                ui.strong("Message");
-                                ui.strong("Original values");
-                                ui.end_row();
-                                for row in rows.iter().take(200) {
-                                    ui.label(row.row.to_string());
-                                    ui.monospace(&row.field);
-                                    ui.label(&row.message);
-                                    ui.label(
-                                        columns
-                                            .iter()
-                                            .zip(&row.values)
-                                            .map(|(c, v)| format!("{c}={v}"))
-                                            .collect::<Vec<_>>()
-                                            .join(", "),
-                                    );
-                                    ui.end_row();
-                                }
+                        for row in rows.iter().take(200) {
+                            ui.horizontal(|ui| {
+                                ui.strong(format!("Row {}", row.row));
+                                ui.monospace(&row.field);
                             });
+                            ui.add(egui::Label::new(strip_row_prefix(&row.message)).wrap());
+                            let values = columns
+                                .iter()
+                                .zip(&row.values)
+                                .map(|(c, v)| format!("{c} = {v}"))
+                                .collect::<Vec<_>>()
+                                .join(", ");
+                            ui.add(
+                                egui::Label::new(
+                                    RichText::new(format!("Original values: {values}")).weak(),
+                                )
+                                .wrap(),
+                            );
+                            ui.add_space(4.0);
+                        }
                         if rows.len() > 200 {
                             ui.weak(format!("… and {} more (see the export)", rows.len() - 200));
                         }
