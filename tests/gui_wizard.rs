@@ -862,3 +862,64 @@ fn pause_cancel_and_resume_on_the_next_start() {
     );
     assert!(h.query_by_label_contains("did not finish").is_none());
 }
+
+#[test]
+fn ambiguous_dates_ask_for_the_day_order_before_the_check() {
+    let mut t = app_with(None);
+    t.harness.run();
+    let fixture =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ambiguous_dates.csv");
+    type_into(
+        &mut t.harness,
+        "Open a file by path:",
+        &fixture.display().to_string(),
+    );
+    t.harness
+        .get_by_role_and_label(Role::Button, "Open")
+        .click();
+    run_until(&mut t.harness, "the file", |app| {
+        app.session().file.is_some()
+    });
+    click(&mut t.harness, "Next: Map");
+    t.harness
+        .get_by_label_contains("could be day/month or month/day");
+    click_label(&mut t.harness, "Day first (31/12/2024)");
+    assert!(t.harness.state().is_done(Step::Map));
+    assert_eq!(
+        t.harness.state().session().mapping.time.day_order,
+        Some(mixport::mapping::DayOrder::DayFirst)
+    );
+    // 03/04/2024 10:00 read day first is 3 April.
+    t.harness.get_by_label("2024-04-03 10:00:00 UTC");
+}
+
+#[test]
+fn a_running_check_can_be_cancelled() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let csv_path = dir.path().join("big.csv");
+    write_events_csv(&csv_path, 300_000);
+    let mut t = app_with(None);
+    t.harness.run();
+    type_into(
+        &mut t.harness,
+        "Open a file by path:",
+        &csv_path.display().to_string(),
+    );
+    t.harness
+        .get_by_role_and_label(Role::Button, "Open")
+        .click();
+    run_until(&mut t.harness, "the file", |app| {
+        app.session().file.is_some()
+    });
+    click(&mut t.harness, "Next: Map");
+    click(&mut t.harness, "Next: Check");
+    click(&mut t.harness, "Run check");
+    click(&mut t.harness, "Cancel check");
+    run_until(&mut t.harness, "the cancelled check", |app| !app.is_busy());
+    let summary = t.harness.state().check_summary().cloned().expect("summary");
+    assert!(summary.cancelled);
+    assert!(summary.rows < 300_000);
+    // A cancelled check does not count as done.
+    assert!(!t.harness.state().is_done(Step::Check));
+    t.harness.get_by_label_contains("The check was cancelled");
+}

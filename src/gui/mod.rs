@@ -71,16 +71,11 @@ pub fn find_sample_file() -> Option<PathBuf> {
     candidates.into_iter().find(|p| p.is_file())
 }
 
+/// The app icon, built into the binary.
+const ICON_PNG: &[u8] = include_bytes!("../../assets/icon.png");
+
 fn window_icon() -> Option<egui::IconData> {
-    let mut candidates = Vec::new();
-    if let Ok(exe) = std::env::current_exe()
-        && let Some(dir) = exe.parent()
-    {
-        candidates.push(dir.join("assets").join("icon.png"));
-    }
-    candidates.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/icon.png"));
-    let bytes = candidates.iter().find_map(|p| std::fs::read(p).ok())?;
-    eframe::icon_data::from_png_bytes(&bytes).ok()
+    eframe::icon_data::from_png_bytes(ICON_PNG).ok()
 }
 
 /// Open the app window and run until it closes.
