@@ -923,3 +923,77 @@ fn a_running_check_can_be_cancelled() {
     assert!(!t.harness.state().is_done(Step::Check));
     t.harness.get_by_label_contains("The check was cancelled");
 }
+
+#[test]
+fn changing_the_delimiter_reads_the_file_again() {
+    let mut t = app_with(None);
+    open_sample_by_path(&mut t);
+    assert_eq!(
+        t.harness
+            .state()
+            .session()
+            .file
+            .as_ref()
+            .map(|f| f.sniff.columns.len()),
+        Some(10)
+    );
+    t.harness
+        .get_by_role_and_label(Role::ComboBox, "Delimiter:")
+        .click();
+    let _ = t.harness.run_ok();
+    click_label(&mut t.harness, "semicolon ( ; )");
+    run_until(&mut t.harness, "the re-read", |app| {
+        !app.is_busy()
+            && app
+                .session()
+                .file
+                .as_ref()
+                .is_some_and(|f| f.sniff.delimiter == b';')
+    });
+    let file = t.harness.state().session().file.clone().expect("file");
+    assert_eq!(file.options.delimiter, Some(b';'));
+    assert_eq!(
+        file.sniff.columns.len(),
+        1,
+        "a comma file read with ';' has one column"
+    );
+}
+
+#[test]
+fn the_check_step_exports_rejected_rows_to_a_typed_path() {
+    let mut t = app_with(None);
+    open_sample_by_path(&mut t);
+    click(&mut t.harness, "Next: Map");
+    click(&mut t.harness, "Next: Check");
+    click(&mut t.harness, "Run check");
+    run_until(&mut t.harness, "the check", |app| {
+        app.session().check_is_current()
+    });
+    let invalid = t
+        .harness
+        .state()
+        .session()
+        .checked
+        .clone()
+        .expect("checked")
+        .invalid;
+    let out = t.dir.path().join("typed.csv");
+    type_into(
+        &mut t.harness,
+        "or save to path:",
+        &out.display().to_string(),
+    );
+    click(&mut t.harness, "Save");
+    let text = std::fs::read_to_string(&out).expect("exported");
+    assert_eq!(text.lines().count() as u64, invalid + 1);
+    assert!(
+        text.lines()
+            .next()
+            .unwrap_or_default()
+            .ends_with("_row,_field,_reason")
+    );
+    assert!(
+        t.dialog.asked().is_empty(),
+        "the typed path needs no dialog"
+    );
+}
