@@ -116,9 +116,15 @@ impl ReviewStep {
             .auto_shrink([false, false])
             .show(ui, |ui| {
                 for ((by, message), rows) in &groups {
-                    let title = titles
+                    let full = titles
                         .get(&(by.clone(), message.clone()))
                         .unwrap_or(message);
+                    // Long titles would widen the panel past the window; the rows show all.
+                    let title: String = if full.chars().count() > 72 {
+                        full.chars().take(72).chain("…".chars()).collect()
+                    } else {
+                        full.clone()
+                    };
                     let count = rows.len();
                     egui::CollapsingHeader::new(
                         RichText::new(format!(
