@@ -425,10 +425,15 @@ fn the_whole_wizard_on_the_sample_file_against_the_fake_server() {
     assert!(!summary.errors.is_empty());
     // Clicking an example row shows that row's values.
     let (example_row, _, _) = summary.errors[0].examples[0].clone();
-    t.harness
-        .get_by_label_contains(summary.errors[0].kind.title())
-        .click();
-    t.harness.run();
+    if t.harness
+        .query_by_label(&format!("Row {example_row}"))
+        .is_none()
+    {
+        t.harness
+            .get_by_label_contains(summary.errors[0].kind.title())
+            .click();
+        t.harness.run();
+    }
     t.harness
         .get_by_label(&format!("Row {example_row}"))
         .click();

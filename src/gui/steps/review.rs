@@ -195,7 +195,7 @@ fn group_key(message: &str) -> String {
 }
 
 /// `row 12: the user ID is empty` → `the user ID is empty`.
-fn strip_row_prefix(message: &str) -> &str {
+pub(crate) fn strip_row_prefix(message: &str) -> &str {
     message
         .strip_prefix("row ")
         .and_then(|rest| {
