@@ -427,16 +427,30 @@ fn write_big_csv(path: &Path, gzip: bool) {
     out.flush().unwrap();
 }
 
+/// The row as a JSON object (every generated value is plain ASCII without quotes or
+/// backslashes, so it is written without an escaper; a test checks that against serde_json).
 fn json_object(r: &BigRow) -> String {
     let time = match &r.time {
-        TimeCell::Text(s) => serde_json::Value::String(s.clone()),
-        TimeCell::Number(n) => serde_json::Value::from(*n),
+        TimeCell::Text(s) => format!("\"{s}\""),
+        TimeCell::Number(n) => n.to_string(),
     };
-    serde_json::json!({
-        "event": r.event, "user_id": r.user, "timestamp": time, "country": r.country,
-        "city": r.city, "plan": r.plan, "price": r.price, "zip": r.zip,
-    })
-    .to_string()
+    format!(
+        r#"{{"event":"{}","user_id":"{}","timestamp":{},"country":"{}","city":"{}","plan":"{}","price":"{}","zip":"{}"}}"#,
+        r.event, r.user, time, r.country, r.city, r.plan, r.price, r.zip
+    )
+}
+
+#[test]
+fn generated_json_rows_are_valid_json() {
+    for i in 0..200 {
+        let r = big_row(i);
+        let v: serde_json::Value = serde_json::from_str(&json_object(&r)).unwrap();
+        assert_eq!(v["user_id"], r.user.as_str());
+        match r.time {
+            TimeCell::Number(n) => assert_eq!(v["timestamp"], n),
+            TimeCell::Text(s) => assert_eq!(v["timestamp"], s.as_str()),
+        }
+    }
 }
 
 fn write_big_json(path: &Path, ndjson: bool) {

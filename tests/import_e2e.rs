@@ -294,9 +294,22 @@ enum Creds<'a> {
 const SA: Creds<'static> = Creds::ServiceAccount(SA_USER, SA_SECRET, PROJECT_ID);
 
 fn command(fx: &Fixture, server: &FakeMixpanel, creds: Creds, extra: &[&str]) -> Command {
+    command_for(fx, &fx.csv, &fx.rejected, server, creds, extra)
+}
+
+/// `mixport import FILE` with the fixture's mapping, data dir and report, rejected rows to
+/// `rejected`.
+fn command_for(
+    fx: &Fixture,
+    file: &Path,
+    rejected: &Path,
+    server: &FakeMixpanel,
+    creds: Creds,
+    extra: &[&str],
+) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_mixport"));
     cmd.arg("import")
-        .arg(&fx.csv)
+        .arg(file)
         .arg("--mapping")
         .arg(&fx.mapping)
         .args([
@@ -309,7 +322,7 @@ fn command(fx: &Fixture, server: &FakeMixpanel, creds: Creds, extra: &[&str]) ->
         .arg("--report")
         .arg(&fx.report)
         .arg("--failed-out")
-        .arg(&fx.rejected)
+        .arg(rejected)
         .args(extra)
         .env("MIXPORT_DATA_DIR", &fx.data_dir)
         .env_remove("MP_ACCT")
@@ -492,8 +505,18 @@ fn assert_server_has_exactly(server: &FakeMixpanel, expected: &[Expected]) {
 
 /// REJECTED.csv: original columns plus `_row`, `_field`, `_reason`; exactly the bad rows.
 fn assert_rejected_file(fx: &Fixture, bad: &BTreeMap<u64, Bad>) {
-    let mut reader = csv::Reader::from_path(&fx.rejected)
-        .unwrap_or_else(|e| panic!("no REJECTED.csv at {}: {e}", fx.rejected.display()));
+    assert_rejected_rows(&fx.rejected, bad, 0);
+}
+
+/// Like [`assert_rejected_file`] for a file whose row numbers are the CSV's minus `row_shift`
+/// (NDJSON lines and JSON array elements have no header row: shift 1).
+fn assert_rejected_rows(path: &Path, bad: &BTreeMap<u64, Bad>, row_shift: u64) {
+    let bad: BTreeMap<u64, Bad> = bad
+        .iter()
+        .map(|(row, b)| (row - row_shift, b.clone()))
+        .collect();
+    let mut reader = csv::Reader::from_path(path)
+        .unwrap_or_else(|e| panic!("no REJECTED.csv at {}: {e}", path.display()));
     let headers: Vec<String> = reader
         .headers()
         .unwrap()
@@ -517,7 +540,7 @@ fn assert_rejected_file(fx: &Fixture, bad: &BTreeMap<u64, Bad>) {
     let got_rows: Vec<u64> = got.keys().copied().collect();
     let want_rows: Vec<u64> = bad.keys().copied().collect();
     assert_eq!(got_rows, want_rows, "rejected rows");
-    for (row, want) in bad {
+    for (row, want) in &bad {
         let (field, reason, cells) = &got[row];
         assert_eq!(field, want.field, "row {row}: reason {reason}");
         assert!(!reason.is_empty(), "row {row} has no reason");
@@ -530,7 +553,11 @@ fn assert_rejected_file(fx: &Fixture, bad: &BTreeMap<u64, Bad>) {
         // The original cells are kept so the row can be fixed and re-imported.
         if want.reason_contains == Some(MSG_DISTINCT_ID_BLOCKED) {
             assert_eq!(cells[1], BLOCKED_USER, "row {row}");
-            assert_eq!(cells[3], format!("evt-{:08}", row - 2), "row {row}");
+            assert_eq!(
+                cells[3],
+                format!("evt-{:08}", row + row_shift - 2),
+                "row {row}"
+            );
         }
     }
 }
@@ -1172,4 +1199,93 @@ fn cancel_through_run_control_stops_and_resume_finishes() {
     let report = read_report(&fx);
     assert_report_adds_up(&report, fx.generated.rows);
     assert!(count(&report, "skipped") > 0, "{report:#}");
+}
+
+/// Rewrite the generated CSV as NDJSON or a JSON array (keys in header order; `amount` and
+/// epoch-millisecond times as JSON numbers, everything else as strings).
+fn csv_to_json(csv_path: &Path, out: &Path, array: bool) {
+    let mut reader = csv::Reader::from_path(csv_path).unwrap();
+    let mut text = String::new();
+    if array {
+        text.push_str("[\n");
+    }
+    for (i, record) in reader.records().enumerate() {
+        let record = record.unwrap();
+        let mut object = serde_json::Map::new();
+        for (name, cell) in HEADERS.iter().zip(record.iter()) {
+            let value = match *name {
+                "amount" => json!(cell.parse::<f64>().unwrap()),
+                "timestamp" if !cell.is_empty() && cell.bytes().all(|b| b.is_ascii_digit()) => {
+                    json!(cell.parse::<i64>().unwrap())
+                }
+                _ => json!(cell),
+            };
+            object.insert(name.to_string(), value);
+        }
+        if array && i > 0 {
+            text.push_str(",\n");
+        }
+        text.push_str(&Value::Object(object).to_string());
+        if !array {
+            text.push('\n');
+        }
+    }
+    if array {
+        text.push_str("\n]\n");
+    }
+    std::fs::write(out, text).unwrap();
+}
+
+fn gzip_file(input: &Path, out: &Path) {
+    use std::io::Write;
+    let data = std::fs::read(input).unwrap();
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(&data).unwrap();
+    std::fs::write(out, enc.finish().unwrap()).unwrap();
+}
+
+#[test]
+fn ndjson_json_array_and_gzipped_csv_import_the_same_events() {
+    let fx = Fixture::new(Spec {
+        rows: 3000,
+        bad_every: 50,
+        server_rejections: true,
+        insert_id_column: true,
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let ndjson = dir.path().join("events.ndjson");
+    let array = dir.path().join("events.json");
+    let gz = dir.path().join("events.csv.gz");
+    let ndjson_gz = dir.path().join("events.ndjson.gz");
+    csv_to_json(&fx.csv, &ndjson, false);
+    csv_to_json(&fx.csv, &array, true);
+    gzip_file(&fx.csv, &gz);
+    gzip_file(&ndjson, &ndjson_gz);
+    let mut all_bad = fx.generated.local_bad.clone();
+    all_bad.extend(fx.generated.server_bad.clone());
+    for (file, row_shift) in [(&ndjson, 1), (&array, 1), (&gz, 0), (&ndjson_gz, 1)] {
+        let server = FakeMixpanel::start(FakeConfig {
+            reject_distinct_ids: vec![BLOCKED_USER.into()],
+            ..FakeConfig::default()
+        });
+        let rejected = dir.path().join(format!(
+            "REJECTED-{}.csv",
+            file.file_name().unwrap().to_string_lossy()
+        ));
+        let cmd = command_for(&fx, file, &rejected, &server, SA, &[]).spawn();
+        let out = wait_with_timeout(cmd.unwrap());
+        let describe = format!(
+            "{}: {:?}\n{}\n{}",
+            file.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(1), "{describe}");
+        assert_server_has_exactly(&server, &fx.generated.expected);
+        let report = read_report(&fx);
+        assert_report_adds_up(&report, fx.generated.rows);
+        assert_eq!(count(&report, "imported"), fx.valid(), "{describe}");
+        assert_rejected_rows(&rejected, &all_bad, row_shift);
+    }
 }

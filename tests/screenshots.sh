@@ -30,10 +30,22 @@ SECRET=$(sed -n 's/^FAKE_MIXPANEL_SECRET=//p' "$WORK/server.log" | head -1)
 PROJECT=$(sed -n 's/^FAKE_MIXPANEL_PROJECT=//p' "$WORK/server.log" | head -1)
 echo "fake Mixpanel at $URL"
 
+# A throwaway Secret Service (gnome-keyring in its own D-Bus session), when installed, so the
+# app shows its normal keychain state instead of "no keychain".
+export XDG_DATA_HOME="$WORK/data"; mkdir -p "$XDG_DATA_HOME"
+WRAP=""
+KEYRING=":"
+if command -v dbus-run-session >/dev/null && command -v gnome-keyring-daemon >/dev/null; then
+    WRAP="dbus-run-session --"
+    KEYRING="echo -n screenshots | gnome-keyring-daemon --unlock --components=secrets >/dev/null"
+fi
+
 for step in file map check connect import review; do
     MIXPORT_DEMO_STEP=$step MIXPORT_API_BASE=$URL MIXPORT_CONFIG_DIR="$WORK/config-$step" \
+    MIXPORT_DATA_DIR="$WORK/data-$step" \
     MIXPORT_DEMO_USER=$USER_NAME MIXPORT_DEMO_SECRET=$SECRET MIXPORT_DEMO_PROJECT=$PROJECT \
-    xvfb-run -a -s "-screen 0 1280x800x24 -nolisten tcp" sh -c "
+    xvfb-run -a -s "-screen 0 1280x800x24 -nolisten tcp" $WRAP sh -c "
+        $KEYRING
         ./target/debug/mixport & APP=\$!
         sleep \${MIXPORT_SHOT_WAIT:-7}
         import -window root -crop 1100x720+0+0 +repage '$WORK/$step.png'

@@ -684,8 +684,13 @@ pub fn run_import(
         &mut |p: &Progress| progress(p.clone()),
     )
     .map_err(|e| e.to_string())?;
-    // A completed run deletes its journal; then the resume note goes too.
-    if !journal_path.exists() {
+    // A clean run leaves nothing to resume: the journal (which the engine normally deletes;
+    // a resumed run's is kept by the engine as of this writing) and the resume note go.
+    let clean =
+        report.error.is_none() && !report.cancelled && report.failed == 0 && report.not_sent == 0;
+    if clean {
+        discard_interrupted(&journal_path);
+    } else if !journal_path.exists() {
         let _ = std::fs::remove_file(&info_path);
     }
     let report_path = key.report_path(&request.runs_dir);

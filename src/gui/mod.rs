@@ -34,12 +34,15 @@ pub struct AppDeps {
 
 impl AppDeps {
     /// The real dependencies: native dialogs, the OS keychain, the user's config folder.
-    /// `MIXPORT_CONFIG_DIR` overrides the config folder and `MIXPORT_API_BASE` the API host.
+    /// `MIXPORT_CONFIG_DIR` overrides the config folder, `MIXPORT_DATA_DIR` the runs folder
+    /// (journals, reports, rejected rows) and `MIXPORT_API_BASE` the API host.
     pub fn system() -> Self {
         let config_dir = backend::default_config_dir();
         Self {
             file_dialog: Box::new(NativeFileDialog),
-            runs_dir: config_dir.join("runs"),
+            // The same folder the CLI keeps its journals and reports in (`MIXPORT_DATA_DIR`).
+            runs_dir: crate::pipeline::journal::data_dir()
+                .unwrap_or_else(|| config_dir.join("runs")),
             config_dir,
             secrets: backend::Secrets::os(),
             api_base: std::env::var("MIXPORT_API_BASE")
@@ -68,16 +71,11 @@ pub fn find_sample_file() -> Option<PathBuf> {
     candidates.into_iter().find(|p| p.is_file())
 }
 
+/// The app icon, built into the binary.
+const ICON_PNG: &[u8] = include_bytes!("../../assets/icon.png");
+
 fn window_icon() -> Option<egui::IconData> {
-    let mut candidates = Vec::new();
-    if let Ok(exe) = std::env::current_exe()
-        && let Some(dir) = exe.parent()
-    {
-        candidates.push(dir.join("assets").join("icon.png"));
-    }
-    candidates.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/icon.png"));
-    let bytes = candidates.iter().find_map(|p| std::fs::read(p).ok())?;
-    eframe::icon_data::from_png_bytes(&bytes).ok()
+    eframe::icon_data::from_png_bytes(ICON_PNG).ok()
 }
 
 /// Open the app window and run until it closes.

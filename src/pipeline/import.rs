@@ -619,8 +619,9 @@ fn read_loop(
         shared.valid.fetch_add(1, Ordering::Relaxed);
         let event = BatchEvent {
             row: record.row,
-            json: std::mem::take(&mut out.json),
-            insert_id: std::mem::take(&mut out.insert_id),
+            // Copies of exact size: `out` keeps its grown buffers for the next record.
+            json: out.json.clone(),
+            insert_id: out.insert_id.clone(),
         };
         if let Some(full) = batcher.push(event) {
             // The new event went into a fresh batch: its original cells belong to the next one.

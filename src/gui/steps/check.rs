@@ -226,10 +226,17 @@ fn groups_ui(ui: &mut egui::Ui, groups: &[IssueGroup], clicked: &mut Option<u64>
         } else {
             ui.visuals().warn_fg_color
         };
+        let plural = if group.count == 1 { "" } else { "s" };
         egui::CollapsingHeader::new(
-            RichText::new(format!("{} — {} rows", group.kind.title(), group.count)).color(color),
+            RichText::new(format!(
+                "{} — {} row{plural}",
+                group.kind.title(),
+                group.count
+            ))
+            .color(color),
         )
         .id_salt(("group", group.kind.title()))
+        .default_open(errors && groups.len() <= 3)
         .show(ui, |ui| {
             for (row, field, message) in &group.examples {
                 ui.horizontal(|ui| {
@@ -237,8 +244,10 @@ fn groups_ui(ui: &mut egui::Ui, groups: &[IssueGroup], clicked: &mut Option<u64>
                         *clicked = Some(*row);
                     }
                     ui.weak(field);
-                    ui.label(message);
                 });
+                ui.add(
+                    egui::Label::new(crate::gui::steps::review::strip_row_prefix(message)).wrap(),
+                );
             }
             if group.count > group.examples.len() as u64 {
                 ui.weak(format!(

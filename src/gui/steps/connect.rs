@@ -112,10 +112,9 @@ impl ConnectStep {
         if let Some(problem) = deps.secrets.keychain_problem() {
             ui.colored_label(
                 ui.visuals().warn_fg_color,
-                format!(
-                    "No keychain is available ({problem}). Secrets can be used for this session only; they are never written to disk."
-                ),
-            );
+                "No keychain is available on this computer: secrets can be used for this session only, and are never written to disk.",
+            )
+            .on_hover_text(problem);
         }
         if let Some((ok, message)) = &self.message {
             let color = if *ok {
@@ -327,14 +326,16 @@ impl ConnectStep {
                         .labelled_by(label.id);
                     ui.end_row();
 
-                    ui.label("Region");
-                    egui::ComboBox::new("region", "Project region")
+                    let label = ui.label("Region");
+                    egui::ComboBox::from_id_salt("region")
                         .selected_text(region_name(form.region))
                         .show_ui(ui, |ui| {
                             for (code, name) in REGIONS {
                                 ui.selectable_value(&mut form.region, code, name);
                             }
-                        });
+                        })
+                        .response
+                        .labelled_by(label.id);
                     ui.end_row();
 
                     let label = ui.label("Project ID");

@@ -255,32 +255,28 @@ fn sniff_settings(ui: &mut egui::Ui, loaded: &LoadedFile) -> Option<SourceOption
     );
     ui.horizontal_wrapped(|ui| {
         let mut format = sniff.format;
-        egui::ComboBox::from_label("Format")
-            .selected_text(format_name(format))
-            .show_ui(ui, |ui| {
-                for f in [Format::Csv, Format::Json, Format::Ndjson, Format::Xlsx] {
-                    ui.selectable_value(&mut format, f, format_name(f));
-                }
-            });
+        labeled_combo(ui, "Format", format_name(format), |ui| {
+            for f in [Format::Csv, Format::Json, Format::Ndjson, Format::Xlsx] {
+                ui.selectable_value(&mut format, f, format_name(f));
+            }
+        });
         if format != sniff.format {
             options.format = Some(format);
             changed = true;
         }
         if sniff.format != Format::Xlsx {
             let mut encoding = sniff.encoding;
-            egui::ComboBox::from_label("Encoding")
-                .selected_text(encoding_name(encoding))
-                .show_ui(ui, |ui| {
-                    for e in [
-                        TextEncoding::Utf8,
-                        TextEncoding::Utf8Bom,
-                        TextEncoding::Utf16Le,
-                        TextEncoding::Utf16Be,
-                        TextEncoding::Windows1252,
-                    ] {
-                        ui.selectable_value(&mut encoding, e, encoding_name(e));
-                    }
-                });
+            labeled_combo(ui, "Encoding", encoding_name(encoding), |ui| {
+                for e in [
+                    TextEncoding::Utf8,
+                    TextEncoding::Utf8Bom,
+                    TextEncoding::Utf16Le,
+                    TextEncoding::Utf16Be,
+                    TextEncoding::Windows1252,
+                ] {
+                    ui.selectable_value(&mut encoding, e, encoding_name(e));
+                }
+            });
             if encoding != sniff.encoding {
                 options.encoding = Some(encoding);
                 changed = true;
@@ -288,13 +284,11 @@ fn sniff_settings(ui: &mut egui::Ui, loaded: &LoadedFile) -> Option<SourceOption
         }
         if sniff.format == Format::Csv {
             let mut delimiter = sniff.delimiter;
-            egui::ComboBox::from_label("Delimiter")
-                .selected_text(delimiter_name(delimiter))
-                .show_ui(ui, |ui| {
-                    for d in [b',', b';', b'\t', b'|'] {
-                        ui.selectable_value(&mut delimiter, d, delimiter_name(d));
-                    }
-                });
+            labeled_combo(ui, "Delimiter", delimiter_name(delimiter), |ui| {
+                for d in [b',', b';', b'\t', b'|'] {
+                    ui.selectable_value(&mut delimiter, d, delimiter_name(d));
+                }
+            });
             if delimiter != sniff.delimiter {
                 options.delimiter = Some(delimiter);
                 changed = true;
@@ -309,13 +303,11 @@ fn sniff_settings(ui: &mut egui::Ui, loaded: &LoadedFile) -> Option<SourceOption
         }
         if sniff.format == Format::Xlsx && !sniff.sheets.is_empty() {
             let mut sheet = sniff.sheet.clone().unwrap_or_default();
-            egui::ComboBox::from_label("Sheet")
-                .selected_text(sheet.clone())
-                .show_ui(ui, |ui| {
-                    for s in &sniff.sheets {
-                        ui.selectable_value(&mut sheet, s.clone(), s);
-                    }
-                });
+            labeled_combo(ui, "Sheet", sheet.clone(), |ui| {
+                for s in &sniff.sheets {
+                    ui.selectable_value(&mut sheet, s.clone(), s);
+                }
+            });
             if Some(&sheet) != sniff.sheet.as_ref() {
                 options.sheet = Some(sheet);
                 changed = true;
@@ -326,6 +318,21 @@ fn sniff_settings(ui: &mut egui::Ui, loaded: &LoadedFile) -> Option<SourceOption
         ui.weak(format!("Note: {note}"));
     }
     changed.then_some(options)
+}
+
+/// A combo box with its label in front, named by that label for screen readers.
+pub fn labeled_combo(
+    ui: &mut egui::Ui,
+    label: &str,
+    selected: impl Into<String>,
+    add_contents: impl FnOnce(&mut egui::Ui),
+) -> egui::Response {
+    let label_response = ui.label(format!("{label}:"));
+    egui::ComboBox::from_id_salt(("combo", label))
+        .selected_text(selected.into())
+        .show_ui(ui, add_contents)
+        .response
+        .labelled_by(label_response.id)
 }
 
 /// The first rows, drawn only where visible.

@@ -30,6 +30,8 @@ pub struct MapStep {
     template_note: Option<String>,
     /// The time zone search field.
     pub zone_filter: String,
+    /// The search field of the country pickers.
+    pub country_filter: String,
     /// The preview row whose JSON event is shown (index into the preview).
     pub selected_row: usize,
     new_constant_name: String,
@@ -171,7 +173,8 @@ impl MapStep {
     fn time_section(&mut self, ui: &mut egui::Ui, mapping: &mut Mapping, file: &LoadedFile) {
         ui.horizontal(|ui| {
             let mut format = mapping.time.format.clone();
-            egui::ComboBox::from_label("Time format")
+            let label = ui.label("Time format:");
+            egui::ComboBox::from_id_salt("time-format")
                 .selected_text(time_format_name(&format))
                 .show_ui(ui, |ui| {
                     for f in [
@@ -192,7 +195,9 @@ impl MapStep {
                             format = f;
                         }
                     }
-                });
+                })
+                .response
+                .labelled_by(label.id);
             if let TimeFormat::Pattern(pattern) = &mut format {
                 let label = ui.label("Pattern:");
                 ui.add(egui::TextEdit::singleline(pattern).desired_width(160.0))
@@ -318,7 +323,7 @@ impl MapStep {
         if self.country_counts.as_ref().map(|(c, _)| c) != Some(&column) {
             self.country_counts = Some((column.clone(), distinct_values(file, &column)));
         }
-        let Some((_, counts)) = &self.country_counts else {
+        let Some((_, counts)) = self.country_counts.as_ref() else {
             return;
         };
         ui.label(format!(
@@ -327,6 +332,7 @@ impl MapStep {
             file.preview.len()
         ));
         let countries = all_countries();
+        let mut filter = std::mem::take(&mut self.country_filter);
         egui::Grid::new("countries")
             .striped(true)
             .num_columns(4)
@@ -342,14 +348,14 @@ impl MapStep {
                         .clone()
                         .or_else(|| resolve_country(value).map(str::to_owned));
                     let unresolved = resolved.is_none();
-                    if unresolved {
+                    let value_label = if unresolved {
                         ui.colored_label(
                             ui.visuals().warn_fg_color,
                             format!("{value} (not recognised)"),
-                        );
+                        )
                     } else {
-                        ui.label(value);
-                    }
+                        ui.label(value)
+                    };
                     ui.label(count.to_string());
                     ui.monospace(resolved.clone().unwrap_or_else(|| "—".to_owned()));
                     let shown = match resolved.as_deref() {
@@ -358,23 +364,38 @@ impl MapStep {
                         None => "Pick a country…".to_owned(),
                     };
                     let mut choice = overridden.clone();
-                    egui::ComboBox::new(
-                        ("country", value.as_str()),
-                        format!("Country for '{value}'"),
-                    )
-                    .selected_text(shown)
-                    .height(300.0)
-                    .show_ui(ui, |ui| {
-                        ui.selectable_value(&mut choice, None, "(automatic)");
-                        ui.selectable_value(&mut choice, Some(String::new()), "(send no country)");
-                        for (code, name) in &countries {
+                    egui::ComboBox::from_id_salt(("country", value.as_str()))
+                        .selected_text(shown)
+                        .height(300.0)
+                        .show_ui(ui, |ui| {
+                            let label = ui.label("Search countries:");
+                            ui.add(
+                                egui::TextEdit::singleline(&mut filter)
+                                    .hint_text("name or code")
+                                    .desired_width(180.0),
+                            )
+                            .labelled_by(label.id);
+                            ui.selectable_value(&mut choice, None, "(automatic)");
                             ui.selectable_value(
                                 &mut choice,
-                                Some((*code).to_owned()),
-                                format!("{name} ({code})"),
+                                Some(String::new()),
+                                "(send no country)",
                             );
-                        }
-                    });
+                            let needle = filter.trim().to_lowercase();
+                            for (code, name) in countries.iter().filter(|(code, name)| {
+                                needle.is_empty()
+                                    || name.to_lowercase().contains(&needle)
+                                    || code.eq_ignore_ascii_case(&needle)
+                            }) {
+                                ui.selectable_value(
+                                    &mut choice,
+                                    Some((*code).to_owned()),
+                                    format!("{name} ({code})"),
+                                );
+                            }
+                        })
+                        .response
+                        .labelled_by(value_label.id);
                     if choice != overridden {
                         match choice {
                             Some(code) => {
@@ -388,6 +409,7 @@ impl MapStep {
                     ui.end_row();
                 }
             });
+        self.country_filter = filter;
     }
 
     fn constants_section(&mut self, ui: &mut egui::Ui, mapping: &mut Mapping) {
@@ -725,15 +747,15 @@ fn confidence_badge(ui: &mut egui::Ui, confidence: Option<&FieldConfidence>) {
     let response = if c >= 0.85 {
         ui.colored_label(
             Color32::from_rgb(60, 160, 80),
-            format!("suggested, sure ({:.0}%)", c * 100.0),
+            format!("sure ({:.0}%)", c * 100.0),
         )
     } else if c > 0.0 {
         ui.colored_label(
             ui.visuals().warn_fg_color,
-            format!("suggested, a guess ({:.0}%): check it", c * 100.0),
+            format!("a guess ({:.0}%): check it", c * 100.0),
         )
     } else {
-        ui.weak("no matching column found")
+        ui.weak("not found")
     };
     if !guess.reason.is_empty() {
         response.on_hover_text(&guess.reason);
@@ -741,6 +763,7 @@ fn confidence_badge(ui: &mut egui::Ui, confidence: Option<&FieldConfidence>) {
 }
 
 /// A column picker; `none` is the text of the "no column" choice.
+/// Draws the field's name (one grid cell) and the picker (the next cell), named by the label.
 fn column_picker(
     ui: &mut egui::Ui,
     field: &str,
@@ -748,8 +771,20 @@ fn column_picker(
     value: &mut Option<String>,
     none: &str,
 ) {
+    let label = ui.strong(field);
+    picker_labelled_by(ui, field, label.id, columns, value, none);
+}
+
+fn picker_labelled_by(
+    ui: &mut egui::Ui,
+    field: &str,
+    label: egui::Id,
+    columns: &[String],
+    value: &mut Option<String>,
+    none: &str,
+) {
     let shown = value.clone().unwrap_or_else(|| none.to_owned());
-    egui::ComboBox::new(("field", field), field)
+    egui::ComboBox::from_id_salt(("field", field))
         .selected_text(shown)
         .width(220.0)
         .show_ui(ui, |ui| {
@@ -757,7 +792,9 @@ fn column_picker(
             for c in columns {
                 ui.selectable_value(value, Some(c.clone()), c);
             }
-        });
+        })
+        .response
+        .labelled_by(label);
 }
 
 fn fields_grid(ui: &mut egui::Ui, session: &mut Session, file: &LoadedFile) {
@@ -777,10 +814,11 @@ fn fields_grid(ui: &mut egui::Ui, session: &mut Session, file: &LoadedFile) {
     .collect();
     let mapping = &mut session.mapping;
     egui::Grid::new("fields")
-        .num_columns(3)
+        .num_columns(4)
         .spacing([12.0, 6.0])
         .show(ui, |ui| {
             // Event name: a column or one name for every event.
+            let event_label = ui.strong("Event name");
             ui.horizontal(|ui| {
                 let mut is_constant = matches!(mapping.event, Some(ValueSource::Constant(_)));
                 let before = is_constant;
@@ -806,12 +844,19 @@ fn fields_grid(ui: &mut egui::Ui, session: &mut Session, file: &LoadedFile) {
                             Some(ValueSource::Column(c)) => Some(c.clone()),
                             _ => None,
                         };
-                        column_picker(ui, "Event name", columns, &mut column, "(not mapped)");
+                        picker_labelled_by(
+                            ui,
+                            "Event name",
+                            event_label.id,
+                            columns,
+                            &mut column,
+                            "(not mapped)",
+                        );
                         mapping.event = column.map(ValueSource::Column);
                     }
                 }
             });
-            ui.label("");
+            ui.weak("the event's name");
             confidence_badge(ui, conf[0].as_ref());
             ui.end_row();
 
@@ -912,7 +957,7 @@ fn columns_section(ui: &mut egui::Ui, mapping: &mut Mapping) {
             ui.strong("Type");
             ui.end_row();
             for column in mapping.columns.iter_mut() {
-                ui.checkbox(&mut column.include, column.column.clone());
+                let include = ui.checkbox(&mut column.include, column.column.clone());
                 let mut name = column.property_name().to_owned();
                 let response = ui.add_enabled(
                     column.include,
@@ -925,22 +970,21 @@ fn columns_section(ui: &mut egui::Ui, mapping: &mut Mapping) {
                 }
                 let mut kind = column.kind;
                 ui.add_enabled_ui(column.include, |ui| {
-                    egui::ComboBox::new(
-                        ("type", column.column.as_str()),
-                        format!("Type of {}", column.column),
-                    )
-                    .selected_text(type_name(kind))
-                    .show_ui(ui, |ui| {
-                        for k in [
-                            PropertyType::Text,
-                            PropertyType::Number,
-                            PropertyType::Boolean,
-                            PropertyType::Date,
-                            PropertyType::List,
-                        ] {
-                            ui.selectable_value(&mut kind, k, type_name(k));
-                        }
-                    });
+                    egui::ComboBox::from_id_salt(("type", column.column.as_str()))
+                        .selected_text(type_name(kind))
+                        .show_ui(ui, |ui| {
+                            for k in [
+                                PropertyType::Text,
+                                PropertyType::Number,
+                                PropertyType::Boolean,
+                                PropertyType::Date,
+                                PropertyType::List,
+                            ] {
+                                ui.selectable_value(&mut kind, k, type_name(k));
+                            }
+                        })
+                        .response
+                        .labelled_by(include.id);
                 });
                 column.kind = kind;
                 ui.end_row();

@@ -87,14 +87,16 @@ impl ReviewStep {
         });
         let needle = self.filter.trim().to_lowercase();
         let mut groups: BTreeMap<(String, String), Vec<&RejectedRow>> = BTreeMap::new();
+        let mut titles: BTreeMap<(String, String), String> = BTreeMap::new();
         for row in &result.rejected {
             if !needle.is_empty() && !matches(row, &needle) {
                 continue;
             }
-            groups
-                .entry((row.by.clone(), group_key(&row.message)))
-                .or_default()
-                .push(row);
+            let key = (row.by.clone(), group_key(&row.message));
+            titles
+                .entry(key.clone())
+                .or_insert_with(|| strip_row_prefix(&row.message).to_owned());
+            groups.entry(key).or_default().push(row);
         }
         let shown: usize = groups.values().map(Vec::len).sum();
         ui.weak(format!(
@@ -114,36 +116,46 @@ impl ReviewStep {
             .auto_shrink([false, false])
             .show(ui, |ui| {
                 for ((by, message), rows) in &groups {
+                    let full = titles
+                        .get(&(by.clone(), message.clone()))
+                        .unwrap_or(message);
+                    // Long titles would widen the panel past the window; the rows show all.
+                    let title: String = if full.chars().count() > 72 {
+                        full.chars().take(72).chain("…".chars()).collect()
+                    } else {
+                        full.clone()
+                    };
+                    let count = rows.len();
                     egui::CollapsingHeader::new(
-                        RichText::new(format!("{by}: {message} — {} events", rows.len()))
-                            .color(ui.visuals().error_fg_color),
+                        RichText::new(format!(
+                            "{by}: {title} ({count} event{})",
+                            if count == 1 { "" } else { "s" }
+                        ))
+                        .color(ui.visuals().error_fg_color),
                     )
                     .id_salt(("review", by, message))
                     .default_open(groups.len() <= 3)
                     .show(ui, |ui| {
-                        egui::Grid::new(("review-rows", by, message))
-                            .striped(true)
-                            .show(ui, |ui| {
-                                ui.strong("Row");
-                                ui.strong("Field");
-                                ui.strong("Message");
-                                ui.strong("Original values");
-                                ui.end_row();
-                                for row in rows.iter().take(200) {
-                                    ui.label(row.row.to_string());
-                                    ui.monospace(&row.field);
-                                    ui.label(&row.message);
-                                    ui.label(
-                                        columns
-                                            .iter()
-                                            .zip(&row.values)
-                                            .map(|(c, v)| format!("{c}={v}"))
-                                            .collect::<Vec<_>>()
-                                            .join(", "),
-                                    );
-                                    ui.end_row();
-                                }
+                        for row in rows.iter().take(200) {
+                            ui.horizontal(|ui| {
+                                ui.strong(format!("Row {}", row.row));
+                                ui.monospace(&row.field);
                             });
+                            ui.add(egui::Label::new(strip_row_prefix(&row.message)).wrap());
+                            let values = columns
+                                .iter()
+                                .zip(&row.values)
+                                .map(|(c, v)| format!("{c} = {v}"))
+                                .collect::<Vec<_>>()
+                                .join(", ");
+                            ui.add(
+                                egui::Label::new(
+                                    RichText::new(format!("Original values: {values}")).weak(),
+                                )
+                                .wrap(),
+                            );
+                            ui.add_space(4.0);
+                        }
                         if rows.len() > 200 {
                             ui.weak(format!("… and {} more (see the export)", rows.len() - 200));
                         }
@@ -153,10 +165,12 @@ impl ReviewStep {
     }
 }
 
-/// Messages differ by value ("'abc' is not a date…"); group by the text outside quoted values.
-/// A quote opens a value only at the start or after a space (so "column's" stays as is).
+/// Messages differ by row and value ("row 12: time '…' cannot be read"); group by the text
+/// with the `row N:` prefix dropped, quoted values hidden and digits folded. A quote opens a
+/// value only at the start or after a space or `(` (so "column's" stays as is).
 fn group_key(message: &str) -> String {
-    let chars: Vec<char> = message.chars().collect();
+    let text = strip_row_prefix(message);
+    let chars: Vec<char> = text.chars().collect();
     let mut out = String::new();
     let mut quoted = false;
     for (i, &c) in chars.iter().enumerate() {
@@ -168,10 +182,27 @@ fn group_key(message: &str) -> String {
         } else if c == '\'' && quoted && next.is_none_or(|n| !n.is_alphanumeric()) {
             quoted = false;
         } else if !quoted {
-            out.push(c);
+            if c.is_ascii_digit() {
+                if !out.ends_with('#') {
+                    out.push('#');
+                }
+            } else {
+                out.push(c);
+            }
         }
     }
     out
+}
+
+/// `row 12: the user ID is empty` → `the user ID is empty`.
+pub(crate) fn strip_row_prefix(message: &str) -> &str {
+    message
+        .strip_prefix("row ")
+        .and_then(|rest| {
+            let digits = rest.find(|c: char| !c.is_ascii_digit())?;
+            rest[digits..].strip_prefix(": ")
+        })
+        .unwrap_or(message)
 }
 
 fn matches(row: &RejectedRow, needle: &str) -> bool {
@@ -190,6 +221,14 @@ mod tests {
         assert_eq!(
             group_key("'abc' is not a date/time this column's format can read"),
             "'…' is not a date/time this column's format can read"
+        );
+        assert_eq!(
+            group_key("row 122: time 'x' (column 'ts') cannot be read"),
+            group_key("row 446: time 'yy' (column 'ts') cannot be read")
+        );
+        assert_eq!(
+            group_key("row 262: the time 2031-06-01T12:00:00 is in the future"),
+            group_key("row 9: the time 2030-01-02T10:00:00 is in the future")
         );
         assert_eq!(
             group_key("user 'x y' is banned"),
