@@ -1,0 +1,534 @@
+//! The window: the sidebar of steps, the current step, Back/Next, and the About box.
+
+use egui::{Align, Layout, RichText};
+
+use super::AppDeps;
+use super::backend::{self, ResumeInfo};
+use super::session::Session;
+use super::steps::{
+    check::CheckStep, connect::ConnectStep, file::FileStep, import::ImportStep, map::MapStep,
+    review::ReviewStep,
+};
+
+/// The window title.
+pub const WINDOW_TITLE: &str = "Mixport: import historical events into Mixpanel";
+
+/// The six steps of the wizard, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Step {
+    /// Choose and preview the file.
+    File,
+    /// Map columns to Mixpanel fields.
+    Map,
+    /// Dry run.
+    Check,
+    /// Choose the Mixpanel project and credentials.
+    Connect,
+    /// The live import.
+    Import,
+    /// Rejected events and the run report.
+    Review,
+}
+
+impl Step {
+    /// Every step in order.
+    pub const ALL: [Step; 6] = [
+        Step::File,
+        Step::Map,
+        Step::Check,
+        Step::Connect,
+        Step::Import,
+        Step::Review,
+    ];
+
+    /// The sidebar label.
+    pub fn title(self) -> &'static str {
+        match self {
+            Step::File => "File",
+            Step::Map => "Map",
+            Step::Check => "Check",
+            Step::Connect => "Connect",
+            Step::Import => "Import",
+            Step::Review => "Review",
+        }
+    }
+
+    /// A one-line description shown under the step's heading.
+    pub fn subtitle(self) -> &'static str {
+        match self {
+            Step::File => "Choose the file with your past events.",
+            Step::Map => "Tell Mixport which column is which Mixpanel field.",
+            Step::Check => "Read every row as the import would, without sending anything.",
+            Step::Connect => "Choose the Mixpanel project to import into.",
+            Step::Import => "Send the events to Mixpanel.",
+            Step::Review => "See what was rejected and where to find your events.",
+        }
+    }
+
+    fn index(self) -> usize {
+        Step::ALL.iter().position(|s| *s == self).unwrap_or(0)
+    }
+
+    fn next(self) -> Option<Step> {
+        Step::ALL.get(self.index() + 1).copied()
+    }
+
+    fn previous(self) -> Option<Step> {
+        self.index().checked_sub(1).map(|i| Step::ALL[i])
+    }
+}
+
+/// The desktop app.
+pub struct MixportApp {
+    deps: AppDeps,
+    session: Session,
+    current: Step,
+    about_open: bool,
+    demo: Option<Demo>,
+    /// Interrupted imports found at start-up, offered for resuming.
+    interrupted: Vec<(std::path::PathBuf, ResumeInfo)>,
+    /// The interrupted import being reopened.
+    resuming: Option<(std::path::PathBuf, ResumeInfo)>,
+    /// The user asked to close the window while an import runs: ask first.
+    confirm_close: bool,
+    /// The user confirmed closing during an import.
+    close_confirmed: bool,
+    file: FileStep,
+    map: MapStep,
+    check: CheckStep,
+    connect: ConnectStep,
+    import: ImportStep,
+    review: ReviewStep,
+}
+
+impl MixportApp {
+    /// An app with the given dependencies (real ones from [`AppDeps::system`], fakes in tests).
+    pub fn new(deps: AppDeps) -> Self {
+        let file = FileStep::new(&deps);
+        let interrupted = backend::interrupted_imports(&deps.runs_dir);
+        let connect = ConnectStep::new(&deps);
+        let import = ImportStep::new(&deps);
+        Self {
+            deps,
+            session: Session::default(),
+            current: Step::File,
+            about_open: false,
+            demo: None,
+            interrupted,
+            resuming: None,
+            confirm_close: false,
+            close_confirmed: false,
+            file,
+            map: MapStep::default(),
+            check: CheckStep::default(),
+            connect,
+            import,
+            review: ReviewStep::default(),
+        }
+    }
+
+    /// The step on screen.
+    pub fn current_step(&self) -> Step {
+        self.current
+    }
+
+    /// The shared wizard state (for tests).
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    /// The last progress of the import (for tests).
+    pub fn import_progress(&self) -> Option<&crate::pipeline::Progress> {
+        self.import.progress()
+    }
+
+    /// The last finished check (for tests).
+    pub fn check_summary(&self) -> Option<&backend::CheckSummary> {
+        self.check.summary.as_ref()
+    }
+
+    /// Whether background work is running (file load, check, import).
+    pub fn is_busy(&self) -> bool {
+        self.file.is_loading() || self.check.is_running() || self.import.is_running()
+    }
+
+    /// Jump to a step (used by the screenshot demo mode; the UI only allows reachable steps).
+    pub fn go_to(&mut self, step: Step) {
+        self.current = step;
+        if step == Step::Review {
+            self.session.reviewed = self.session.imported;
+        }
+    }
+
+    /// Whether `step`'s work is complete, so the next step can be opened.
+    pub fn is_done(&self, step: Step) -> bool {
+        match step {
+            Step::File => self.session.file.is_some(),
+            Step::Map => self.session.file.is_some() && self.map.is_valid(&self.session),
+            Step::Check => self.session.check_is_current(),
+            Step::Connect => self.session.connection.is_some(),
+            Step::Import => self.session.imported,
+            Step::Review => self.session.reviewed,
+        }
+    }
+
+    /// Whether the user may open `step` now: every step before it is done.
+    pub fn is_reachable(&self, step: Step) -> bool {
+        Step::ALL
+            .iter()
+            .take_while(|s| **s < step)
+            .all(|s| self.is_done(*s))
+    }
+
+    fn sidebar(&mut self, ui: &mut egui::Ui) {
+        ui.add_space(8.0);
+        ui.heading("Mixport");
+        ui.add_space(8.0);
+        for (number, step) in Step::ALL.iter().enumerate() {
+            let done = self.is_done(*step);
+            let reachable = self.is_reachable(*step);
+            let text = format!("{}. {}", number + 1, step.title());
+            let response = ui
+                .horizontal(|ui| {
+                    status_dot(ui, done, self.current == *step);
+                    ui.add_enabled(
+                        reachable,
+                        egui::Button::selectable(self.current == *step, (text, egui::Atom::grow()))
+                            .min_size(egui::vec2(ui.available_width(), 28.0)),
+                    )
+                    .on_hover_text(if done {
+                        format!("{}: done", step.title())
+                    } else if reachable {
+                        format!("{}: to do", step.title())
+                    } else {
+                        format!("{}: finish the steps above first", step.title())
+                    })
+                })
+                .inner;
+            if response.clicked() {
+                self.go_to(*step);
+            }
+        }
+        ui.add_space(12.0);
+        ui.weak("A filled dot marks a finished step.");
+        ui.with_layout(Layout::bottom_up(Align::Min), |ui| {
+            ui.add_space(8.0);
+            if ui.button("About Mixport").clicked() {
+                self.about_open = !self.about_open;
+            }
+        });
+    }
+
+    fn navigation(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            let back = self.current.previous();
+            if ui
+                .add_enabled(back.is_some(), egui::Button::new("Back"))
+                .clicked()
+                && let Some(step) = back
+            {
+                self.go_to(step);
+            }
+            ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
+                let next = self.current.next();
+                let can_go = next.is_some() && self.is_done(self.current);
+                let label = match next {
+                    Some(step) => format!("Next: {}", step.title()),
+                    None => "Next".to_owned(),
+                };
+                let response = ui.add_enabled(can_go, egui::Button::new(label));
+                if response.clicked()
+                    && let Some(step) = next
+                {
+                    self.go_to(step);
+                }
+                if !can_go && next.is_some() {
+                    ui.weak(self.blocker_text());
+                }
+            });
+        });
+    }
+
+    fn blocker_text(&self) -> &'static str {
+        match self.current {
+            Step::File => "Open a file to continue.",
+            Step::Map => "Map the event name and time to continue.",
+            Step::Check => "Run the check to continue.",
+            Step::Connect => "Choose or add a connection to continue.",
+            Step::Import => "Finish the import to continue.",
+            Step::Review => "",
+        }
+    }
+
+    fn about(&mut self, ctx: &egui::Context) {
+        let mut open = self.about_open;
+        egui::Window::new("About Mixport")
+            .open(&mut open)
+            .collapsible(false)
+            .resizable(false)
+            .show(ctx, |ui| {
+                ui.label(RichText::new("Mixport").heading());
+                ui.label(format!("Version {}", env!("CARGO_PKG_VERSION")));
+                ui.label(
+                    "Import historical events from CSV, JSON, NDJSON or Excel files into Mixpanel.",
+                );
+                ui.label("License: MIT");
+            });
+        self.about_open = open;
+    }
+
+    /// Draw the whole window into `ui` (the eframe root or a test harness).
+    pub fn show(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        self.file.handle_dropped_files(&ctx, &mut self.session);
+        self.poll(&ctx);
+
+        egui::Panel::left("steps")
+            .resizable(false)
+            .exact_size(170.0)
+            .show(ui, |ui| self.sidebar(ui));
+        egui::Panel::bottom("navigation")
+            .resizable(false)
+            .show(ui, |ui| {
+                ui.add_space(6.0);
+                self.navigation(ui);
+                ui.add_space(6.0);
+            });
+        egui::CentralPanel::default().show(ui, |ui| {
+            self.resume_banner(ui);
+            ui.heading(self.current.title());
+            ui.weak(self.current.subtitle());
+            ui.separator();
+            match self.current {
+                Step::File => self.file.ui(ui, &mut self.session, &mut self.deps),
+                Step::Map => self.map.ui(ui, &mut self.session, &mut self.deps),
+                Step::Check => self.check.ui(ui, &mut self.session, &mut self.deps),
+                Step::Connect => self.connect.ui(ui, &mut self.session, &mut self.deps),
+                Step::Import => self.import.ui(ui, &mut self.session, &mut self.deps),
+                Step::Review => self.review.ui(ui, &mut self.session, &mut self.deps),
+            }
+        });
+        self.about(&ctx);
+        self.close_guard(&ctx);
+    }
+
+    /// Closing the window during an import asks first; the journal lets the next start resume.
+    fn close_guard(&mut self, ctx: &egui::Context) {
+        let asked = ctx.input(|i| i.viewport().close_requested());
+        if asked && self.import.is_running() && !self.close_confirmed {
+            ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
+            self.confirm_close = true;
+        }
+        if !self.confirm_close {
+            return;
+        }
+        egui::Window::new("An import is running")
+            .collapsible(false)
+            .resizable(false)
+            .anchor(egui::Align2::CENTER_CENTER, egui::Vec2::ZERO)
+            .show(ctx, |ui| {
+                ui.label("Closing Mixport stops the import. Events already accepted stay in Mixpanel, and the next start offers to resume from where it stopped.");
+                ui.horizontal(|ui| {
+                    if ui.button("Keep importing").clicked() {
+                        self.confirm_close = false;
+                    }
+                    if ui.button("Stop and close").clicked() {
+                        self.import.cancel();
+                        self.close_confirmed = true;
+                        self.confirm_close = false;
+                        ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+                    }
+                });
+            });
+    }
+
+    /// The offer to resume imports that were interrupted (crash, close) in an earlier session.
+    fn resume_banner(&mut self, ui: &mut egui::Ui) {
+        if self.interrupted.is_empty() {
+            return;
+        }
+        let mut action = None;
+        egui::Frame::group(ui.style()).show(ui, |ui| {
+            for (i, (_, info)) in self.interrupted.iter().enumerate() {
+                ui.horizontal_wrapped(|ui| {
+                    ui.colored_label(
+                        ui.visuals().warn_fg_color,
+                        format!(
+                            "An import of {} into '{}' did not finish.",
+                            info.file.display(),
+                            info.connection
+                        ),
+                    );
+                    if ui.button("Resume import").clicked() {
+                        action = Some((i, true));
+                    }
+                    if ui.button("Discard").clicked() {
+                        action = Some((i, false));
+                    }
+                });
+            }
+        });
+        if let Some((i, resume)) = action {
+            let (journal, info) = self.interrupted.remove(i);
+            if resume {
+                self.file
+                    .open(ui.ctx(), info.file.clone(), info.options.clone());
+                self.go_to(Step::File);
+                self.resuming = Some((journal, info));
+            } else {
+                backend::discard_interrupted(&journal);
+            }
+        }
+    }
+
+    /// Apply finished background work of every step, whichever step is on screen.
+    fn poll(&mut self, ctx: &egui::Context) {
+        if self.file.poll(ctx, &mut self.session, &mut self.deps) {
+            self.map.reset_for_new_file(&mut self.session, &self.deps);
+            if let Some((_, info)) = self.resuming.take() {
+                self.session.mapping = info.mapping;
+                self.connect
+                    .use_by_name(&info.connection, &mut self.session, &self.deps);
+                self.import.resume_offer = Some(
+                    "This import was interrupted: continuing skips the rows Mixpanel already accepted."
+                        .to_owned(),
+                );
+                self.check.start(ctx, &self.session, &self.deps);
+                self.go_to(Step::Check);
+            }
+        }
+        self.check.poll(ctx, &mut self.session);
+        self.connect.poll(ctx);
+        self.import.poll(ctx, &mut self.session, &mut self.deps);
+        self.demo_tick(ctx);
+    }
+}
+
+/// A small circle: filled green when the step is done, hollow otherwise.
+fn status_dot(ui: &mut egui::Ui, done: bool, current: bool) {
+    let (rect, _) = ui.allocate_exact_size(egui::vec2(14.0, 14.0), egui::Sense::hover());
+    let center = rect.center();
+    let color = if done {
+        egui::Color32::from_rgb(60, 160, 80)
+    } else if current {
+        ui.visuals().strong_text_color()
+    } else {
+        ui.visuals().weak_text_color()
+    };
+    if done {
+        ui.painter().circle_filled(center, 5.5, color);
+    } else {
+        ui.painter()
+            .circle_stroke(center, 5.0, egui::Stroke::new(1.5, color));
+    }
+}
+
+impl eframe::App for MixportApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.show(ui);
+    }
+}
+
+/// The screenshot/demo mode: walks the wizard by itself up to a target step.
+#[derive(Debug, Clone)]
+struct Demo {
+    target: Step,
+    connection: Option<(String, String, String)>,
+    import_started: bool,
+}
+
+fn parse_step(name: &str) -> Option<Step> {
+    Step::ALL
+        .iter()
+        .copied()
+        .find(|s| s.title().eq_ignore_ascii_case(name.trim()))
+}
+
+impl MixportApp {
+    /// Screenshot/demo mode: `MIXPORT_DEMO_STEP=map` (file, map, check, connect, import, review)
+    /// loads the sample file and walks the wizard to that step by itself. The connection comes
+    /// from `MIXPORT_DEMO_USER`, `MIXPORT_DEMO_SECRET` and `MIXPORT_DEMO_PROJECT` (kept for this
+    /// session only). Does nothing when `MIXPORT_DEMO_STEP` is unset.
+    pub fn start_demo_from_env(&mut self, ctx: &egui::Context) {
+        let Some(target) = std::env::var("MIXPORT_DEMO_STEP")
+            .ok()
+            .and_then(|s| parse_step(&s))
+        else {
+            return;
+        };
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let connection = match (
+            var("MIXPORT_DEMO_USER"),
+            var("MIXPORT_DEMO_SECRET"),
+            var("MIXPORT_DEMO_PROJECT"),
+        ) {
+            (Some(u), Some(s), Some(p)) => Some((u, s, p)),
+            _ => None,
+        };
+        self.start_demo(ctx, target, connection);
+    }
+
+    /// Start the demo walk to `target` (see [`Self::start_demo_from_env`]).
+    pub fn start_demo(
+        &mut self,
+        ctx: &egui::Context,
+        target: Step,
+        connection: Option<(String, String, String)>,
+    ) {
+        if let Some(sample) = self.deps.sample_file.clone() {
+            self.file
+                .open(ctx, sample, crate::source::SourceOptions::default());
+        }
+        self.demo = Some(Demo {
+            target,
+            connection,
+            import_started: false,
+        });
+    }
+
+    fn demo_tick(&mut self, ctx: &egui::Context) {
+        let Some(demo) = self.demo.clone() else {
+            return;
+        };
+        let target = demo.target;
+        if self.current >= target {
+            if target != Step::Import || self.current > target {
+                self.demo = None;
+            }
+            return;
+        }
+        match self.current {
+            Step::File if self.session.file.is_some() => self.go_to(Step::Map),
+            Step::Map if self.is_done(Step::Map) && !self.check.is_running() => {
+                self.check.start(ctx, &self.session, &self.deps);
+                self.go_to(Step::Check);
+            }
+            Step::Check if self.session.check_is_current() => {
+                if let Some((user, secret, project)) = demo.connection {
+                    self.connect.add_demo_connection(
+                        &mut self.session,
+                        &mut self.deps,
+                        &user,
+                        &secret,
+                        &project,
+                    );
+                }
+                if self.session.connection.is_some() {
+                    self.go_to(Step::Connect);
+                } else {
+                    self.demo = None;
+                }
+            }
+            Step::Connect => self.go_to(Step::Import),
+            Step::Import if self.session.imported => self.go_to(Step::Review),
+            Step::Import if !demo.import_started => {
+                if let Some(d) = self.demo.as_mut() {
+                    d.import_started = true;
+                }
+                self.import.start_now(ctx, &self.session, &self.deps);
+            }
+            _ => {}
+        }
+        ctx.request_repaint_after(std::time::Duration::from_millis(50));
+    }
+}

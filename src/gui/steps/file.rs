@@ -1,0 +1,392 @@
+//! Step 1, File: choose a file (dialog, path, drop, recent, sample), see what was sniffed, change
+//! it, and preview the first rows.
+
+use std::path::{Path, PathBuf};
+
+use egui::RichText;
+use egui_extras::{Column, TableBuilder};
+
+use crate::gui::AppDeps;
+use crate::gui::backend::{self, cell_text};
+use crate::gui::session::{LoadedFile, Session};
+use crate::gui::worker::Task;
+use crate::source::{Format, SourceOptions, TextEncoding};
+
+/// A finished load.
+type LoadResult = Result<LoadedFile, String>;
+
+/// The File step.
+pub struct FileStep {
+    /// The "Open a file by path" field.
+    pub path_text: String,
+    loading: Option<(PathBuf, Task<LoadResult>)>,
+    error: Option<String>,
+    dialog_note: Option<String>,
+    recent: Vec<PathBuf>,
+}
+
+impl FileStep {
+    /// A File step showing the recent files from the config folder.
+    pub fn new(deps: &AppDeps) -> Self {
+        Self {
+            path_text: String::new(),
+            loading: None,
+            error: None,
+            dialog_note: None,
+            recent: backend::recent_files(&deps.config_dir),
+        }
+    }
+
+    /// Whether a file is being read.
+    pub fn is_loading(&self) -> bool {
+        self.loading.is_some()
+    }
+
+    /// Start reading `path` in the background with `options`.
+    pub fn open(&mut self, ctx: &egui::Context, path: PathBuf, options: SourceOptions) {
+        self.error = None;
+        self.path_text = path.display().to_string();
+        let for_worker = path.clone();
+        let task = Task::spawn(ctx, "load", move |reporter| {
+            reporter.send(backend::load_file(&for_worker, &options));
+        });
+        self.loading = Some((path, task));
+    }
+
+    /// Files dropped onto the window are opened (the first one).
+    pub fn handle_dropped_files(&mut self, ctx: &egui::Context, session: &mut Session) {
+        let dropped = ctx.input(|i| i.raw.dropped_files.first().map(|f| f.path().to_path_buf()));
+        if let Some(path) = dropped {
+            let _ = session;
+            self.open(ctx, path, SourceOptions::default());
+        }
+    }
+
+    /// Apply a finished load. Returns `true` when a new file was loaded into the session.
+    pub fn poll(&mut self, ctx: &egui::Context, session: &mut Session, deps: &mut AppDeps) -> bool {
+        let Some((path, task)) = self.loading.as_mut() else {
+            return false;
+        };
+        let mut outcome = None;
+        task.drain(ctx, |result| outcome = Some(result));
+        let finished = task.is_finished();
+        let path = path.clone();
+        match outcome {
+            Some(Ok(loaded)) => {
+                self.loading = None;
+                backend::remember_recent_file(&deps.config_dir, &loaded.sniff.path);
+                self.recent = backend::recent_files(&deps.config_dir);
+                session.file = Some(loaded);
+                true
+            }
+            Some(Err(message)) => {
+                self.loading = None;
+                self.error = Some(message);
+                false
+            }
+            None => {
+                if finished {
+                    self.loading = None;
+                    self.error = Some(format!(
+                        "{}: reading stopped unexpectedly. Try again.",
+                        path.display()
+                    ));
+                }
+                false
+            }
+        }
+    }
+
+    /// Draw the step.
+    pub fn ui(&mut self, ui: &mut egui::Ui, session: &mut Session, deps: &mut AppDeps) {
+        let ctx = ui.ctx().clone();
+        self.chooser(ui, &ctx, deps);
+        if let Some((path, _)) = &self.loading {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label(format!("Reading {}…", path.display()));
+            });
+        }
+        if let Some(error) = &self.error {
+            ui.colored_label(ui.visuals().error_fg_color, error);
+        }
+        if let Some(loaded) = session.file.as_ref() {
+            ui.separator();
+            if let Some(options) = sniff_settings(ui, loaded) {
+                let path = loaded.sniff.path.clone();
+                self.open(&ctx, path, options);
+            }
+            ui.separator();
+            preview_table(ui, loaded);
+        } else if !self.is_loading() {
+            ui.add_space(24.0);
+            ui.vertical_centered(|ui| {
+                ui.label(RichText::new("Drop a file anywhere on this window").size(18.0));
+                ui.weak("CSV, TSV, JSON, NDJSON or Excel (.xlsx), optionally gzipped");
+            });
+        }
+    }
+
+    fn chooser(&mut self, ui: &mut egui::Ui, ctx: &egui::Context, deps: &mut AppDeps) {
+        ui.horizontal(|ui| {
+            if ui.button("Choose file…").clicked() {
+                match deps.file_dialog.pick_file("Choose an events file") {
+                    Some(path) => {
+                        self.dialog_note = None;
+                        self.open(ctx, path, SourceOptions::default());
+                    }
+                    None => {
+                        self.dialog_note = Some(
+                            "No file was chosen. If no dialog appeared, your desktop has no file \
+                             dialog service: type the file's path below or drop the file on this window."
+                                .to_owned(),
+                        );
+                    }
+                }
+            }
+            let sample = deps.sample_file.clone();
+            if ui
+                .add_enabled(sample.is_some(), egui::Button::new("Try with sample data"))
+                .on_disabled_hover_text("The sample file was not found next to the app.")
+                .clicked()
+                && let Some(path) = sample
+            {
+                self.open(ctx, path, SourceOptions::default());
+            }
+        });
+        if let Some(note) = &self.dialog_note {
+            ui.label(note);
+        }
+        ui.horizontal(|ui| {
+            let label = ui.label("Open a file by path:");
+            let field = ui
+                .add(
+                    egui::TextEdit::singleline(&mut self.path_text)
+                        .hint_text("/path/to/events.csv")
+                        .desired_width(420.0),
+                )
+                .labelled_by(label.id);
+            let enter = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            let open = ui.button("Open").clicked();
+            if (enter || open) && !self.path_text.trim().is_empty() {
+                let path = PathBuf::from(self.path_text.trim());
+                self.open(ctx, path, SourceOptions::default());
+            }
+        });
+        if !self.recent.is_empty() {
+            ui.horizontal_wrapped(|ui| {
+                ui.label("Recent:");
+                let mut chosen = None;
+                for path in self.recent.iter().take(6) {
+                    let name = file_name(path);
+                    if ui
+                        .link(name)
+                        .on_hover_text(path.display().to_string())
+                        .clicked()
+                    {
+                        chosen = Some(path.clone());
+                    }
+                }
+                if let Some(path) = chosen {
+                    self.open(ctx, path, SourceOptions::default());
+                }
+            });
+        }
+    }
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+/// Display name of a format.
+pub fn format_name(format: Format) -> &'static str {
+    match format {
+        Format::Csv => "CSV (delimited text)",
+        Format::Json => "JSON array",
+        Format::Ndjson => "NDJSON (one object per line)",
+        Format::Xlsx => "Excel workbook",
+    }
+}
+
+/// Display name of an encoding.
+pub fn encoding_name(encoding: TextEncoding) -> &'static str {
+    match encoding {
+        TextEncoding::Utf8 => "UTF-8",
+        TextEncoding::Utf8Bom => "UTF-8 with BOM",
+        TextEncoding::Utf16Le => "UTF-16 LE",
+        TextEncoding::Utf16Be => "UTF-16 BE",
+        TextEncoding::Windows1252 => "Windows-1252",
+    }
+}
+
+/// Display name of a delimiter byte.
+pub fn delimiter_name(delimiter: u8) -> String {
+    match delimiter {
+        b',' => "comma ( , )".to_owned(),
+        b';' => "semicolon ( ; )".to_owned(),
+        b'\t' => "tab".to_owned(),
+        b'|' => "pipe ( | )".to_owned(),
+        other => format!("'{}'", other as char),
+    }
+}
+
+/// The sniff result as editable settings. Returns new options when the user changed one.
+fn sniff_settings(ui: &mut egui::Ui, loaded: &LoadedFile) -> Option<SourceOptions> {
+    let sniff = &loaded.sniff;
+    let mut options = loaded.options.clone();
+    let mut changed = false;
+    ui.label(
+        RichText::new(format!(
+            "{}: {} bytes{}, {} columns, read in {} ms",
+            file_name(&sniff.path),
+            sniff.file_size,
+            if sniff.compression == crate::source::Compression::Gzip {
+                " (gzip)"
+            } else {
+                ""
+            },
+            sniff.columns.len(),
+            loaded.load_ms
+        ))
+        .strong(),
+    );
+    ui.horizontal_wrapped(|ui| {
+        let mut format = sniff.format;
+        labeled_combo(ui, "Format", format_name(format), |ui| {
+            for f in [Format::Csv, Format::Json, Format::Ndjson, Format::Xlsx] {
+                ui.selectable_value(&mut format, f, format_name(f));
+            }
+        });
+        if format != sniff.format {
+            options.format = Some(format);
+            changed = true;
+        }
+        if sniff.format != Format::Xlsx {
+            let mut encoding = sniff.encoding;
+            labeled_combo(ui, "Encoding", encoding_name(encoding), |ui| {
+                for e in [
+                    TextEncoding::Utf8,
+                    TextEncoding::Utf8Bom,
+                    TextEncoding::Utf16Le,
+                    TextEncoding::Utf16Be,
+                    TextEncoding::Windows1252,
+                ] {
+                    ui.selectable_value(&mut encoding, e, encoding_name(e));
+                }
+            });
+            if encoding != sniff.encoding {
+                options.encoding = Some(encoding);
+                changed = true;
+            }
+        }
+        if sniff.format == Format::Csv {
+            let mut delimiter = sniff.delimiter;
+            labeled_combo(ui, "Delimiter", delimiter_name(delimiter), |ui| {
+                for d in [b',', b';', b'\t', b'|'] {
+                    ui.selectable_value(&mut delimiter, d, delimiter_name(d));
+                }
+            });
+            if delimiter != sniff.delimiter {
+                options.delimiter = Some(delimiter);
+                changed = true;
+            }
+        }
+        if matches!(sniff.format, Format::Csv | Format::Xlsx) {
+            let mut header = sniff.has_header;
+            if ui.checkbox(&mut header, "First row is a header").changed() {
+                options.has_header = Some(header);
+                changed = true;
+            }
+        }
+        if sniff.format == Format::Xlsx && !sniff.sheets.is_empty() {
+            let mut sheet = sniff.sheet.clone().unwrap_or_default();
+            labeled_combo(ui, "Sheet", sheet.clone(), |ui| {
+                for s in &sniff.sheets {
+                    ui.selectable_value(&mut sheet, s.clone(), s);
+                }
+            });
+            if Some(&sheet) != sniff.sheet.as_ref() {
+                options.sheet = Some(sheet);
+                changed = true;
+            }
+        }
+    });
+    for note in &sniff.notes {
+        ui.weak(format!("Note: {note}"));
+    }
+    changed.then_some(options)
+}
+
+/// A combo box with its label in front, named by that label for screen readers.
+pub fn labeled_combo(
+    ui: &mut egui::Ui,
+    label: &str,
+    selected: impl Into<String>,
+    add_contents: impl FnOnce(&mut egui::Ui),
+) -> egui::Response {
+    let label_response = ui.label(format!("{label}:"));
+    egui::ComboBox::from_id_salt(("combo", label))
+        .selected_text(selected.into())
+        .show_ui(ui, add_contents)
+        .response
+        .labelled_by(label_response.id)
+}
+
+/// The first rows, drawn only where visible.
+fn preview_table(ui: &mut egui::Ui, loaded: &LoadedFile) {
+    let columns = &loaded.sniff.columns;
+    let rows = &loaded.preview;
+    ui.label(format!(
+        "Preview: the first {} rows{}",
+        rows.len(),
+        if rows.len() >= crate::gui::session::PREVIEW_ROWS {
+            " (the whole file is read by the check and the import)"
+        } else {
+            ""
+        }
+    ));
+    egui::ScrollArea::horizontal()
+        .id_salt("preview-h")
+        .show(ui, |ui| {
+            let row_height = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
+            let mut table = TableBuilder::new(ui)
+                .id_salt("preview")
+                .striped(true)
+                .resizable(true)
+                .min_scrolled_height(120.0)
+                .column(Column::exact(56.0));
+            for _ in columns {
+                table = table.column(Column::initial(130.0).at_least(50.0).clip(true));
+            }
+            table
+                .header(row_height + 4.0, |mut header| {
+                    header.col(|ui| {
+                        ui.strong("Row");
+                    });
+                    for name in columns {
+                        header.col(|ui| {
+                            ui.strong(name);
+                        });
+                    }
+                })
+                .body(|body| {
+                    body.rows(row_height, rows.len(), |mut row| {
+                        let Some(record) = rows.get(row.index()) else {
+                            return;
+                        };
+                        row.col(|ui| {
+                            ui.weak(record.row.to_string());
+                        });
+                        for i in 0..columns.len() {
+                            row.col(|ui| {
+                                let text = record.cells.get(i).map(cell_text).unwrap_or_default();
+                                ui.label(text);
+                            });
+                        }
+                    });
+                });
+        });
+}

@@ -1,0 +1,60 @@
+#!/bin/sh
+# Screenshots of every wizard step of the real app, under Xvfb, into assets/screenshots/.
+#
+# Needs: xvfb xauth libxkbcommon-x11-0 mesa-vulkan-drivers imagemagick xdotool (apt).
+# The app walks itself to each step (MIXPORT_DEMO_STEP) on assets/sample-events.csv; the
+# Import and Review steps talk to the fake Mixpanel server from tests/common (loopback only),
+# started through an ignored test of tests/gui_wizard.rs.
+set -eu
+cd "$(dirname "$0")/.."
+OUT=assets/screenshots
+mkdir -p "$OUT"
+WORK=$(mktemp -d)
+export XDG_RUNTIME_DIR="$WORK/xdg"; mkdir -p "$XDG_RUNTIME_DIR"; chmod 700 "$XDG_RUNTIME_DIR"
+
+cargo build --quiet
+cargo test --quiet --test gui_wizard --no-run
+
+# The fake Mixpanel server: prints FAKE_MIXPANEL_URL=... and serves until the stop file appears.
+MIXPORT_FAKE_STOP="$WORK/stop" cargo test --quiet --test gui_wizard -- --ignored --exact \
+    serve_fake_mixpanel_for_screenshots --nocapture >"$WORK/server.log" 2>&1 &
+SERVER=$!
+i=0
+until grep -q '^FAKE_MIXPANEL_URL=' "$WORK/server.log" 2>/dev/null; do
+    i=$((i + 1)); [ "$i" -gt 600 ] && { echo "fake server did not start"; cat "$WORK/server.log"; exit 1; }
+    sleep 0.1
+done
+URL=$(sed -n 's/^FAKE_MIXPANEL_URL=//p' "$WORK/server.log" | head -1)
+USER_NAME=$(sed -n 's/^FAKE_MIXPANEL_USER=//p' "$WORK/server.log" | head -1)
+SECRET=$(sed -n 's/^FAKE_MIXPANEL_SECRET=//p' "$WORK/server.log" | head -1)
+PROJECT=$(sed -n 's/^FAKE_MIXPANEL_PROJECT=//p' "$WORK/server.log" | head -1)
+echo "fake Mixpanel at $URL"
+
+# A throwaway Secret Service (gnome-keyring in its own D-Bus session), when installed, so the
+# app shows its normal keychain state instead of "no keychain".
+export XDG_DATA_HOME="$WORK/data"; mkdir -p "$XDG_DATA_HOME"
+WRAP=""
+KEYRING=":"
+if command -v dbus-run-session >/dev/null && command -v gnome-keyring-daemon >/dev/null; then
+    WRAP="dbus-run-session --"
+    KEYRING="echo -n screenshots | gnome-keyring-daemon --unlock --components=secrets >/dev/null"
+fi
+
+for step in file map check connect import review; do
+    MIXPORT_DEMO_STEP=$step MIXPORT_API_BASE=$URL MIXPORT_CONFIG_DIR="$WORK/config-$step" \
+    MIXPORT_DATA_DIR="$WORK/data-$step" \
+    MIXPORT_DEMO_USER=$USER_NAME MIXPORT_DEMO_SECRET=$SECRET MIXPORT_DEMO_PROJECT=$PROJECT \
+    xvfb-run -a -s "-screen 0 1280x800x24 -nolisten tcp" $WRAP sh -c "
+        $KEYRING
+        ./target/debug/mixport & APP=\$!
+        sleep \${MIXPORT_SHOT_WAIT:-7}
+        import -window root -crop 1100x720+0+0 +repage '$WORK/$step.png'
+        kill \$APP" >"$WORK/app-$step.log" 2>&1 || { cat "$WORK/app-$step.log"; exit 1; }
+    # Fewer colours keep each PNG well under 300 KB.
+    convert "$WORK/$step.png" -strip -colors 128 "PNG8:$OUT/$step.png"
+    echo "$OUT/$step.png: $(wc -c <"$OUT/$step.png") bytes"
+done
+
+touch "$WORK/stop"
+wait "$SERVER" || true
+rm -rf "$WORK"
