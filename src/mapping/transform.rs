@@ -1255,8 +1255,6 @@ fn itoa_i64(value: i64, buf: &mut [u8; 20]) -> &[u8] {
 /// uses, so a change in theirs is fixed in one place.
 pub(crate) mod leaf_api {
     use crate::mapping::typing::PropertyType;
-    use crate::source::Record;
-    use crate::validate::IssueKind;
 
     /// Append `s` as a JSON string literal.
     #[inline]
@@ -1274,51 +1272,7 @@ pub(crate) mod leaf_api {
         crate::mapping::typing::write_typed(text, kind, out)
     }
 
-    /// The insert-id rule.
-    pub fn check_insert_id(value: &str) -> Result<(), IssueKind> {
-        if crate::validate::is_banned_id(value) {
-            Err(IssueKind::BannedInsertId)
-        } else if value.len() > crate::validate::MAX_INSERT_ID_BYTES {
-            Err(IssueKind::InsertIdTooLong)
-        } else if !value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        {
-            Err(IssueKind::InsertIdBadCharacters)
-        } else {
-            Ok(())
-        }
-    }
-
-    /// A hash of the row's content.
-    pub fn row_fingerprint(record: &Record) -> u64 {
-        let mut h = xxhash_rust::xxh3::Xxh3::new();
-        for cell in &record.cells {
-            if let crate::source::Cell::Text(s) = cell {
-                h.update(s.as_bytes());
-            }
-            h.update(&[0x1f]);
-        }
-        h.digest()
-    }
-
-    /// A deterministic insert id.
-    pub fn derive_insert_id(
-        event: &str,
-        distinct_id: &str,
-        time_ms: i64,
-        fingerprint: u64,
-    ) -> String {
-        let mut h = xxhash_rust::xxh3::Xxh3::new();
-        h.update(event.as_bytes());
-        h.update(&[0]);
-        h.update(distinct_id.as_bytes());
-        h.update(&[0]);
-        h.update(&time_ms.to_le_bytes());
-        h.update(&fingerprint.to_le_bytes());
-        format!("{:032x}", h.digest128())
-    }
-
+    pub use crate::mapping::insert_id::{check_insert_id, derive_insert_id, row_fingerprint};
     pub use crate::mapping::time::format_iso_utc;
 
     pub use crate::mapping::typing::infer_type;
