@@ -51,14 +51,19 @@ fn app_with(api_base: Option<String>) -> TestApp {
     }
 }
 
-/// Run frames until `done` holds (background work finishes on other threads).
-#[allow(dead_code)] // used by the full-wizard test once the engine lands
+/// How long a test waits for background work (file load, check, import, connection test)
+/// before failing. Generous: the suite runs its tests in parallel on busy machines.
+const BACKGROUND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Run frames until `done` holds (background work finishes on other threads), then until the
+/// UI settles. Never a fixed number of frames: how many frames background work takes depends
+/// on how busy the machine is. Fails after [`BACKGROUND_TIMEOUT`].
 fn run_until(
     harness: &mut Harness<'static, MixportApp>,
     what: &str,
     done: impl Fn(&MixportApp) -> bool,
 ) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let deadline = std::time::Instant::now() + BACKGROUND_TIMEOUT;
     while !done(harness.state()) {
         assert!(
             std::time::Instant::now() < deadline,
@@ -67,7 +72,21 @@ fn run_until(
         harness.step();
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
-    harness.run();
+    settle(harness, what);
+}
+
+/// Run frames until no more repaints are requested (a spinner of still-running background work
+/// keeps requesting them, so `Harness::run` alone would fail while it spins). Fails after
+/// [`BACKGROUND_TIMEOUT`].
+fn settle<S>(harness: &mut Harness<'static, S>, what: &str) {
+    let deadline = std::time::Instant::now() + BACKGROUND_TIMEOUT;
+    while harness.run_ok().is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the window kept repainting after {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
 }
 
 #[test]
@@ -462,7 +481,7 @@ fn the_whole_wizard_on_the_sample_file_against_the_fake_server() {
         Some(SA_SECRET.to_owned())
     );
     click(&mut t.harness, "Test connection");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let deadline = std::time::Instant::now() + BACKGROUND_TIMEOUT;
     while t
         .harness
         .query_by_label_contains("Asking Mixpanel")
@@ -475,7 +494,7 @@ fn the_whole_wizard_on_the_sample_file_against_the_fake_server() {
         t.harness.step();
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    t.harness.run();
+    settle(&mut t.harness, "the connection test");
     t.harness.get_by_label_contains(&format!(
         "Connected: the service account '{SA_USER}' can see project {PROJECT_ID}"
     ));
@@ -560,7 +579,10 @@ fn a_saved_template_is_applied_to_a_file_with_the_same_headers() {
     t.harness
         .get_by_role_and_label(Role::Button, "Open")
         .click();
-    t.harness.run();
+    // The frame that handles the click starts the background load; then wait for it to end
+    // (not a fixed number of frames: the spinner keeps the window repainting until it does).
+    t.harness.step();
+    assert!(t.harness.state().is_busy(), "the click did not start a reload");
     run_until(&mut t.harness, "the reload", |app| !app.is_busy());
     assert_eq!(
         t.harness.state().session().applied_template.as_deref(),
@@ -651,7 +673,7 @@ fn test_connection_message(h: &mut Harness<'static, ConnectHarnessState>) -> Str
     h.get_by_role_and_label(Role::Button, "Test connection")
         .click();
     let _ = h.run_ok();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let deadline = std::time::Instant::now() + BACKGROUND_TIMEOUT;
     while h.query_by_label_contains("Asking Mixpanel").is_some() {
         assert!(
             std::time::Instant::now() < deadline,
@@ -660,7 +682,7 @@ fn test_connection_message(h: &mut Harness<'static, ConnectHarnessState>) -> Str
         h.step();
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    h.run();
+    settle(h, "the connection test");
     h.state()
         .step
         .test_result()
