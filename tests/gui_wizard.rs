@@ -134,12 +134,22 @@ fn cancelled_file_dialog_offers_the_path_field() {
 }
 
 /// Not a test: serves the fake Mixpanel server for `tests/screenshots.sh` until the file named by
-/// `MIXPORT_FAKE_STOP` exists (at most 10 minutes).
+/// `MIXPORT_FAKE_STOP` exists (at most 10 minutes). `MIXPORT_FAKE_LATENCY_MS` delays every
+/// answer, so an import runs long enough to be photographed.
 #[test]
 #[ignore = "helper for tests/screenshots.sh"]
 fn serve_fake_mixpanel_for_screenshots() {
-    use common::fake_mixpanel::{FakeMixpanel, PROJECT_ID, SA_SECRET, SA_USER};
+    use common::fake_mixpanel::{FakeMixpanel, Faults, PROJECT_ID, SA_SECRET, SA_USER};
     let server = FakeMixpanel::start_default();
+    if let Some(ms) = std::env::var("MIXPORT_FAKE_LATENCY_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        server.set_faults(Faults {
+            latency: std::time::Duration::from_millis(ms),
+            ..Faults::default()
+        });
+    }
     println!("FAKE_MIXPANEL_URL={}", server.base_url());
     println!("FAKE_MIXPANEL_USER={SA_USER}");
     println!("FAKE_MIXPANEL_SECRET={SA_SECRET}");
@@ -582,7 +592,10 @@ fn a_saved_template_is_applied_to_a_file_with_the_same_headers() {
     // The frame that handles the click starts the background load; then wait for it to end
     // (not a fixed number of frames: the spinner keeps the window repainting until it does).
     t.harness.step();
-    assert!(t.harness.state().is_busy(), "the click did not start a reload");
+    assert!(
+        t.harness.state().is_busy(),
+        "the click did not start a reload"
+    );
     run_until(&mut t.harness, "the reload", |app| !app.is_busy());
     assert_eq!(
         t.harness.state().session().applied_template.as_deref(),
@@ -887,7 +900,10 @@ fn pause_cancel_and_resume_on_the_next_start() {
         server.raw_count() < 2 * ROWS as u64,
         "the resumed run re-sent everything"
     );
-    assert!(h.query_by_label_contains("did not finish").is_none());
+    assert!(
+        h.query_by_label_contains("did not finish").is_none(),
+        "a finished import is still offered for resuming; its report: {report}"
+    );
 }
 
 #[test]
