@@ -4,7 +4,9 @@
 # Needs: xvfb xauth libxkbcommon-x11-0 mesa-vulkan-drivers imagemagick xdotool (apt).
 # The app walks itself to each step (MIXPORT_DEMO_STEP) on assets/sample-events.csv; the
 # Import and Review steps talk to the fake Mixpanel server from tests/common (loopback only),
-# started through an ignored test of tests/gui_wizard.rs.
+# started through an ignored test of tests/gui_wizard.rs. import-progress.png shows an import
+# mid-way (MIXPORT_DEMO_STEP=import-running on a 50,000-row copy of the sample, against a fake
+# server that answers after 3 s).
 set -eu
 cd "$(dirname "$0")/.."
 OUT=assets/screenshots
