@@ -51,14 +51,19 @@ fn app_with(api_base: Option<String>) -> TestApp {
     }
 }
 
-/// Run frames until `done` holds (background work finishes on other threads).
-#[allow(dead_code)] // used by the full-wizard test once the engine lands
+/// How long a test waits for background work (file load, check, import, connection test)
+/// before failing. Generous: the suite runs its tests in parallel on busy machines.
+const BACKGROUND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Run frames until `done` holds (background work finishes on other threads), then until the
+/// UI settles. Never a fixed number of frames: how many frames background work takes depends
+/// on how busy the machine is. Fails after [`BACKGROUND_TIMEOUT`].
 fn run_until(
     harness: &mut Harness<'static, MixportApp>,
     what: &str,
     done: impl Fn(&MixportApp) -> bool,
 ) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let deadline = std::time::Instant::now() + BACKGROUND_TIMEOUT;
     while !done(harness.state()) {
         assert!(
             std::time::Instant::now() < deadline,
@@ -67,7 +72,21 @@ fn run_until(
         harness.step();
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
-    harness.run();
+    settle(harness, what);
+}
+
+/// Run frames until no more repaints are requested (a spinner of still-running background work
+/// keeps requesting them, so `Harness::run` alone would fail while it spins). Fails after
+/// [`BACKGROUND_TIMEOUT`].
+fn settle<S>(harness: &mut Harness<'static, S>, what: &str) {
+    let deadline = std::time::Instant::now() + BACKGROUND_TIMEOUT;
+    while harness.run_ok().is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the window kept repainting after {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
 }
 
 #[test]
@@ -115,12 +134,22 @@ fn cancelled_file_dialog_offers_the_path_field() {
 }
 
 /// Not a test: serves the fake Mixpanel server for `tests/screenshots.sh` until the file named by
-/// `MIXPORT_FAKE_STOP` exists (at most 10 minutes).
+/// `MIXPORT_FAKE_STOP` exists (at most 10 minutes). `MIXPORT_FAKE_LATENCY_MS` delays every
+/// answer, so an import runs long enough to be photographed.
 #[test]
 #[ignore = "helper for tests/screenshots.sh"]
 fn serve_fake_mixpanel_for_screenshots() {
-    use common::fake_mixpanel::{FakeMixpanel, PROJECT_ID, SA_SECRET, SA_USER};
+    use common::fake_mixpanel::{FakeMixpanel, Faults, PROJECT_ID, SA_SECRET, SA_USER};
     let server = FakeMixpanel::start_default();
+    if let Some(ms) = std::env::var("MIXPORT_FAKE_LATENCY_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        server.set_faults(Faults {
+            latency: std::time::Duration::from_millis(ms),
+            ..Faults::default()
+        });
+    }
     println!("FAKE_MIXPANEL_URL={}", server.base_url());
     println!("FAKE_MIXPANEL_USER={SA_USER}");
     println!("FAKE_MIXPANEL_SECRET={SA_SECRET}");
@@ -462,7 +491,7 @@ fn the_whole_wizard_on_the_sample_file_against_the_fake_server() {
         Some(SA_SECRET.to_owned())
     );
     click(&mut t.harness, "Test connection");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let deadline = std::time::Instant::now() + BACKGROUND_TIMEOUT;
     while t
         .harness
         .query_by_label_contains("Asking Mixpanel")
@@ -475,7 +504,7 @@ fn the_whole_wizard_on_the_sample_file_against_the_fake_server() {
         t.harness.step();
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    t.harness.run();
+    settle(&mut t.harness, "the connection test");
     t.harness.get_by_label_contains(&format!(
         "Connected: the service account '{SA_USER}' can see project {PROJECT_ID}"
     ));
@@ -560,7 +589,13 @@ fn a_saved_template_is_applied_to_a_file_with_the_same_headers() {
     t.harness
         .get_by_role_and_label(Role::Button, "Open")
         .click();
-    t.harness.run();
+    // The frame that handles the click starts the background load; then wait for it to end
+    // (not a fixed number of frames: the spinner keeps the window repainting until it does).
+    t.harness.step();
+    assert!(
+        t.harness.state().is_busy(),
+        "the click did not start a reload"
+    );
     run_until(&mut t.harness, "the reload", |app| !app.is_busy());
     assert_eq!(
         t.harness.state().session().applied_template.as_deref(),
@@ -651,7 +686,7 @@ fn test_connection_message(h: &mut Harness<'static, ConnectHarnessState>) -> Str
     h.get_by_role_and_label(Role::Button, "Test connection")
         .click();
     let _ = h.run_ok();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let deadline = std::time::Instant::now() + BACKGROUND_TIMEOUT;
     while h.query_by_label_contains("Asking Mixpanel").is_some() {
         assert!(
             std::time::Instant::now() < deadline,
@@ -660,7 +695,7 @@ fn test_connection_message(h: &mut Harness<'static, ConnectHarnessState>) -> Str
         h.step();
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    h.run();
+    settle(h, "the connection test");
     h.state()
         .step
         .test_result()
@@ -865,7 +900,10 @@ fn pause_cancel_and_resume_on_the_next_start() {
         server.raw_count() < 2 * ROWS as u64,
         "the resumed run re-sent everything"
     );
-    assert!(h.query_by_label_contains("did not finish").is_none());
+    assert!(
+        h.query_by_label_contains("did not finish").is_none(),
+        "a finished import is still offered for resuming; its report: {report}"
+    );
 }
 
 #[test]

@@ -4,7 +4,9 @@
 # Needs: xvfb xauth libxkbcommon-x11-0 mesa-vulkan-drivers imagemagick xdotool (apt).
 # The app walks itself to each step (MIXPORT_DEMO_STEP) on assets/sample-events.csv; the
 # Import and Review steps talk to the fake Mixpanel server from tests/common (loopback only),
-# started through an ignored test of tests/gui_wizard.rs.
+# started through an ignored test of tests/gui_wizard.rs. import-progress.png shows an import
+# mid-way (MIXPORT_DEMO_STEP=import-running on a 50,000-row copy of the sample, against a fake
+# server that answers after 3 s).
 set -eu
 cd "$(dirname "$0")/.."
 OUT=assets/screenshots
@@ -54,6 +56,44 @@ for step in file map check connect import review; do
     convert "$WORK/$step.png" -strip -colors 128 "PNG8:$OUT/$step.png"
     echo "$OUT/$step.png: $(wc -c <"$OUT/$step.png") bytes"
 done
+
+touch "$WORK/stop"
+wait "$SERVER" || true
+
+# The import while it runs: a slow fake server (every answer waits 3 s) and the sample's rows
+# repeated to 50,000, so the progress bar, speed, time left and counters are photographed
+# mid-way. The photo is taken once the journal holds a few acknowledged batches.
+rm -f "$WORK/stop" "$WORK/server.log"
+MIXPORT_FAKE_LATENCY_MS=3000 MIXPORT_FAKE_STOP="$WORK/stop" cargo test --quiet --test gui_wizard \
+    -- --ignored --exact serve_fake_mixpanel_for_screenshots --nocapture >"$WORK/server.log" 2>&1 &
+SERVER=$!
+i=0
+until grep -q '^FAKE_MIXPANEL_URL=' "$WORK/server.log" 2>/dev/null; do
+    i=$((i + 1)); [ "$i" -gt 600 ] && { echo "fake server did not start"; cat "$WORK/server.log"; exit 1; }
+    sleep 0.1
+done
+URL=$(sed -n 's/^FAKE_MIXPANEL_URL=//p' "$WORK/server.log" | head -1)
+BIG="$WORK/sample-events-50k.csv"
+head -1 assets/sample-events.csv >"$BIG"
+for _ in $(seq 100); do tail -n +2 assets/sample-events.csv >>"$BIG"; done
+step=import-progress
+MIXPORT_DEMO_STEP=import-running MIXPORT_DEMO_FILE="$BIG" MIXPORT_API_BASE=$URL \
+MIXPORT_CONFIG_DIR="$WORK/config-$step" MIXPORT_DATA_DIR="$WORK/data-$step" \
+MIXPORT_DEMO_USER=$USER_NAME MIXPORT_DEMO_SECRET=$SECRET MIXPORT_DEMO_PROJECT=$PROJECT \
+xvfb-run -a -s "-screen 0 1280x800x24 -nolisten tcp" $WRAP sh -c "
+    $KEYRING
+    ./target/debug/mixport & APP=\$!
+    i=0
+    # Journal: a header line, then one line per acknowledged batch.
+    until [ \$(cat '$WORK/data-$step'/journals/*.journal 2>/dev/null | wc -l) -ge 4 ]; do
+        i=\$((i + 1)); [ \$i -gt 1200 ] && { echo 'the import did not start'; kill \$APP; exit 1; }
+        sleep 0.1
+    done
+    sleep 1
+    import -window root -crop 1100x720+0+0 +repage '$WORK/$step.png'
+    kill \$APP" >"$WORK/app-$step.log" 2>&1 || { cat "$WORK/app-$step.log"; exit 1; }
+convert "$WORK/$step.png" -strip -colors 128 "PNG8:$OUT/$step.png"
+echo "$OUT/$step.png: $(wc -c <"$OUT/$step.png") bytes"
 
 touch "$WORK/stop"
 wait "$SERVER" || true

@@ -435,6 +435,9 @@ struct Demo {
     target: Step,
     connection: Option<(String, String, String)>,
     import_started: bool,
+    /// Start the import once the Import step is reached and stay there while it runs
+    /// (`MIXPORT_DEMO_STEP=import-running`), for a screenshot of its progress.
+    run_import: bool,
 }
 
 fn parse_step(name: &str) -> Option<Step> {
@@ -446,16 +449,26 @@ fn parse_step(name: &str) -> Option<Step> {
 
 impl MixportApp {
     /// Screenshot/demo mode: `MIXPORT_DEMO_STEP=map` (file, map, check, connect, import, review)
-    /// loads the sample file and walks the wizard to that step by itself. The connection comes
-    /// from `MIXPORT_DEMO_USER`, `MIXPORT_DEMO_SECRET` and `MIXPORT_DEMO_PROJECT` (kept for this
-    /// session only). Does nothing when `MIXPORT_DEMO_STEP` is unset.
+    /// loads the sample file (or `MIXPORT_DEMO_FILE`) and walks the wizard to that step by
+    /// itself; `import-running` also starts the import and stays on its progress. The
+    /// connection comes from `MIXPORT_DEMO_USER`, `MIXPORT_DEMO_SECRET` and
+    /// `MIXPORT_DEMO_PROJECT` (kept for this session only). Does nothing when
+    /// `MIXPORT_DEMO_STEP` is unset.
     pub fn start_demo_from_env(&mut self, ctx: &egui::Context) {
-        let Some(target) = std::env::var("MIXPORT_DEMO_STEP")
-            .ok()
-            .and_then(|s| parse_step(&s))
-        else {
+        let Some(name) = std::env::var("MIXPORT_DEMO_STEP").ok() else {
             return;
         };
+        let run_import = name.trim().eq_ignore_ascii_case("import-running");
+        let Some(target) = (if run_import {
+            Some(Step::Import)
+        } else {
+            parse_step(&name)
+        }) else {
+            return;
+        };
+        if let Some(file) = std::env::var_os("MIXPORT_DEMO_FILE").filter(|f| !f.is_empty()) {
+            self.deps.sample_file = Some(file.into());
+        }
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         let connection = match (
             var("MIXPORT_DEMO_USER"),
@@ -466,6 +479,9 @@ impl MixportApp {
             _ => None,
         };
         self.start_demo(ctx, target, connection);
+        if let Some(demo) = self.demo.as_mut() {
+            demo.run_import = run_import;
+        }
     }
 
     /// Start the demo walk to `target` (see [`Self::start_demo_from_env`]).
@@ -483,6 +499,7 @@ impl MixportApp {
             target,
             connection,
             import_started: false,
+            run_import: false,
         });
     }
 
@@ -492,7 +509,10 @@ impl MixportApp {
         };
         let target = demo.target;
         if self.current >= target {
-            if target != Step::Import || self.current > target {
+            if demo.run_import && self.current == Step::Import && !demo.import_started {
+                self.import.start_now(ctx, &self.session, &self.deps);
+            }
+            if target != Step::Import || self.current > target || demo.run_import {
                 self.demo = None;
             }
             return;
