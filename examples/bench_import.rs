@@ -5,6 +5,11 @@
 //! cargo run --release --no-default-features --example bench_import -- 1000000
 //! ```
 //!
+//! Examples link the dev-dependencies (the GUI test stack), so a release build of this example
+//! is long on a cold machine. The import side is what is measured; the server side can run from
+//! a debug build of the example with `MIXPORT_BIN=target/release/mixport` (it then may be the
+//! bottleneck, so the figure is a lower bound for the import).
+//!
 //! The fake server runs in this process (storing only dedup keys); the import runs as a child
 //! process of the built `mixport` binary, so its peak RSS (VmHWM, sampled from
 //! `/proc/<pid>/status` every 20 ms) is the import's alone. Gzip is on (the client always
@@ -120,7 +125,12 @@ fn vm_hwm_kib(pid: &str) -> Option<u64> {
 }
 
 fn mixport_binary() -> Option<PathBuf> {
-    // target/<profile>/examples/bench_import → target/<profile>/mixport
+    // `MIXPORT_BIN` picks the binary explicitly (e.g. a release binary while this example runs
+    // from a debug build); else target/<profile>/examples/bench_import → target/<profile>/mixport.
+    if let Some(path) = std::env::var_os("MIXPORT_BIN") {
+        let path = PathBuf::from(path);
+        return path.exists().then_some(path);
+    }
     let exe = std::env::current_exe().ok()?;
     let candidate = exe.parent()?.parent()?.join("mixport");
     candidate.exists().then_some(candidate)
