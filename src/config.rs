@@ -16,11 +16,9 @@
 //! Every write goes to a temporary file in the same directory, which is then renamed over the
 //! old one, so a crash never leaves a half-written file.
 
-use std::fmt;
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
@@ -121,53 +119,9 @@ pub enum ConfigError {
     Credentials(#[from] CredentialError),
 }
 
-/// A Mixpanel project's data residency region, as saved in the config file (`us`, `eu`, `in`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Region {
-    /// United States (`api.mixpanel.com`).
-    #[default]
-    Us,
-    /// European Union (`api-eu.mixpanel.com`).
-    Eu,
-    /// India (`api-in.mixpanel.com`).
-    In,
-}
-
-impl Region {
-    /// The short code used in files and on the command line.
-    pub fn code(self) -> &'static str {
-        match self {
-            Region::Us => "us",
-            Region::Eu => "eu",
-            Region::In => "in",
-        }
-    }
-}
-
-impl fmt::Display for Region {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
-    }
-}
-
-/// A region code that is not `us`, `eu` or `in`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("\"{0}\" is not a Mixpanel region: use us, eu or in.")]
-pub struct UnknownRegion(pub String);
-
-impl FromStr for Region {
-    type Err = UnknownRegion;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        match text.trim().to_ascii_lowercase().as_str() {
-            "us" => Ok(Region::Us),
-            "eu" => Ok(Region::Eu),
-            "in" | "india" => Ok(Region::In),
-            _ => Err(UnknownRegion(text.to_owned())),
-        }
-    }
-}
+/// A Mixpanel project's data residency region, saved in the config file as `us`, `eu` or `in`
+/// (the same type the client uses, so a saved connection maps to its hosts directly).
+pub use crate::mixpanel::region::{Region, UnknownRegion};
 
 /// How a connection authenticates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -802,7 +756,7 @@ mod tests {
         assert_eq!("in".parse::<Region>().unwrap(), Region::In);
         let err = "uk".parse::<Region>().unwrap_err();
         assert!(err.to_string().contains("us, eu or in"));
-        assert_eq!(Region::Eu.to_string(), "eu");
+        assert_eq!(Region::Eu.code(), "eu");
     }
 
     #[test]

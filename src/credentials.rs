@@ -23,51 +23,9 @@ use keyring_core::{CredentialStore, Entry};
 /// The service name under which every Mixport secret is stored in the keychain.
 pub const SERVICE_NAME: &str = "mixport";
 
-/// A secret (a service-account secret or a project token). `Debug` and `Display` print `***`;
-/// read the value with [`SecretString::expose`], only where it is sent or stored.
-#[derive(Clone, PartialEq, Eq, Default)]
-pub struct SecretString(String);
-
-impl SecretString {
-    /// Wrap a secret value.
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// The secret itself. Call only to send it to Mixpanel or to store it in the keychain.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    /// Whether the secret is the empty string.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-impl From<String> for SecretString {
-    fn from(value: String) -> Self {
-        Self(value)
-    }
-}
-
-impl From<&str> for SecretString {
-    fn from(value: &str) -> Self {
-        Self(value.to_owned())
-    }
-}
-
-impl fmt::Debug for SecretString {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
-
-impl fmt::Display for SecretString {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
+/// A secret (a service-account secret or a project token): the one secret type of the crate,
+/// whose `Debug` and `Display` print `***`.
+pub use crate::mixpanel::auth::Secret as SecretString;
 
 /// The OS keychain cannot be used: no session bus or Secret Service daemon, a locked keyring,
 /// or access refused. The message is meant for the user as is.

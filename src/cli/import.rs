@@ -158,11 +158,7 @@ fn connection_target_in(
     let (connection, secret) = config
         .load_connection(name, secrets)
         .map_err(|e| format!("--connection {name}: {e}"))?;
-    let saved_region: Region = connection
-        .region
-        .code()
-        .parse()
-        .map_err(|e: crate::mixpanel::region::UnknownRegion| e.to_string())?;
+    let saved_region: Region = connection.region;
     if let Some(region) = region_arg
         && region != saved_region
     {
@@ -172,7 +168,6 @@ fn connection_target_in(
             saved_region.label()
         ));
     }
-    let secret = Secret::new(secret.expose());
     let credentials = match connection.kind {
         ConnectionKind::ServiceAccount => Credentials::service_account(
             connection.username.unwrap_or_default(),

@@ -7,13 +7,11 @@ use std::time::Instant;
 
 use crate::config::{self, ConfigStore};
 use crate::credentials::{SecretStore, SecretString, SessionSecrets};
-use std::str::FromStr;
 
 use crate::mapping::Mapping;
 use crate::mapping::suggest::{self, Field};
-use crate::mixpanel::auth::{Credentials, Secret};
+use crate::mixpanel::auth::Credentials;
 use crate::mixpanel::client::{ClientConfig, ConnectionStatus, MixpanelClient};
-use crate::mixpanel::region::Region as ClientRegion;
 use crate::pipeline::check::{self, CheckOptions};
 use crate::pipeline::import::{self, ImportSettings};
 use crate::pipeline::journal::{self, JournalKey};
@@ -315,7 +313,7 @@ pub fn client_for(
     connection: &ActiveConnection,
     api_base: Option<&str>,
 ) -> Result<MixpanelClient, String> {
-    let secret = Secret::new(connection.secret.expose());
+    let secret = connection.secret.clone();
     let credentials = match connection.saved.kind {
         ConnectionKind::ServiceAccount => Credentials::service_account(
             connection.saved.username.clone().unwrap_or_default(),
@@ -325,9 +323,7 @@ pub fn client_for(
         ConnectionKind::ProjectToken => Credentials::project_token(secret),
     }
     .map_err(|e| format!("Connection '{}': {e}.", connection.saved.name))?;
-    let region =
-        ClientRegion::from_str(connection.saved.region.code()).map_err(|e| e.to_string())?;
-    let mut config = ClientConfig::new(region);
+    let mut config = ClientConfig::new(connection.saved.region);
     config.api_base = api_base.map(str::to_owned);
     MixpanelClient::new(credentials, config).map_err(|e| e.to_string())
 }

@@ -4,8 +4,20 @@ use std::fmt;
 
 /// A secret value (service-account secret or project token). Its `Debug` and `Display` print
 /// `***`; read it only through [`Secret::expose`] when building a request.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, Default)]
 pub struct Secret(String);
+
+impl From<String> for Secret {
+    fn from(value: String) -> Self {
+        Self(value)
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(value: &str) -> Self {
+        Self(value.to_owned())
+    }
+}
 
 impl Secret {
     /// Wrap a secret.
