@@ -587,21 +587,11 @@ fn suggest_with_label(columns: &[String], sample: &[Record], label: &str) -> Sug
     }
 
     // Every other column is a property. Names the event writes itself get a prefix.
-    let mut taken: HashSet<String> = [
-        "time",
-        "distinct_id",
-        "$insert_id",
-        "$user_id",
-        "$device_id",
-        "mp_country_code",
-        "$city",
-        "$region",
-        "ip",
-        IMPORT_LABEL_PROPERTY,
-    ]
-    .iter()
-    .map(|s| (*s).to_owned())
-    .collect();
+    let mut taken: HashSet<String> = super::transform::FIELD_NAMES
+        .iter()
+        .chain(&[IMPORT_LABEL_PROPERTY])
+        .map(|s| (*s).to_owned())
+        .collect();
     for (index, name) in columns.iter().enumerate() {
         if used.contains(&index) {
             continue;

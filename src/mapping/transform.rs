@@ -172,7 +172,7 @@ struct CountrySpec {
 }
 
 /// Names the transformer writes itself: a column sent under one of these would duplicate a key.
-const FIELD_NAMES: &[&str] = &[
+pub(crate) const FIELD_NAMES: &[&str] = &[
     "time",
     "distinct_id",
     "$insert_id",
