@@ -774,7 +774,7 @@ fn app_in(dir: &std::path::Path, api_base: &str) -> (Harness<'static, MixportApp
 #[test]
 fn pause_cancel_and_resume_on_the_next_start() {
     use common::fake_mixpanel::{FakeMixpanel, Faults, PROJECT_ID, SA_SECRET, SA_USER};
-    const ROWS: usize = 40_000;
+    const ROWS: usize = 100_000;
     let server = FakeMixpanel::start_default();
     server.set_faults(Faults {
         latency: std::time::Duration::from_millis(400),

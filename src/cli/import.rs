@@ -239,16 +239,16 @@ fn prepare_and_run(args: ImportArgs) -> Result<ExitCode, String> {
         );
     }
     let bar = interactive.then(|| {
-        let bar = indicatif::ProgressBar::new(sniff.file_size.max(1));
+        let bar = indicatif::ProgressBar::new(PROGRESS_STEPS);
         bar.set_style(
-            indicatif::ProgressStyle::with_template("{bar:30} {percent:>3}% {msg} ({eta} left)")
+            indicatif::ProgressStyle::with_template("{bar:30} {percent:>3}% {msg}")
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
         bar
     });
     let mut on_progress = |p: &Progress| {
         if let Some(bar) = &bar {
-            bar.set_position(p.bytes_read);
+            bar.set_position((f64::from(p.delivered_fraction()) * PROGRESS_STEPS as f64) as u64);
             bar.set_message(progress_line(p));
         }
     };
@@ -281,9 +281,16 @@ fn progress_line(p: &Progress) -> String {
     if p.retrying > 0 {
         line.push_str(&format!(", {} retrying", p.retrying));
     }
-    line.push_str(&format!(", {:.0} events/s", p.rate_per_sec));
+    line.push_str(&format!(", {:.0} events/s", p.settled_per_sec()));
+    match p.delivered_eta_secs() {
+        Some(secs) => line.push_str(&format!(" (about {secs:.0} s left)")),
+        None => line.push_str(" (estimating…)"),
+    }
     line
 }
+
+/// Resolution of the terminal progress bar.
+const PROGRESS_STEPS: u64 = 10_000;
 
 fn finish(args: &ImportArgs, report: &RunReport) -> Result<ExitCode, String> {
     if let Some(path) = &args.report {
@@ -523,7 +530,20 @@ mod tests {
         };
         assert_eq!(
             progress_line(&p),
-            "10 rows, 7 imported, 2 rejected, 2 retrying, 1234 events/s"
+            "10 rows, 7 imported, 2 rejected, 2 retrying, 1234 events/s (estimating…)"
+        );
+        let halfway = Progress {
+            rows_read: 100,
+            valid: 100,
+            accepted: 50,
+            bytes_read: 100,
+            total_bytes: 100,
+            elapsed_secs: 10.0,
+            ..Progress::default()
+        };
+        assert_eq!(
+            progress_line(&halfway),
+            "100 rows, 50 imported, 0 rejected, 5 events/s (about 10 s left)"
         );
     }
 }

@@ -95,6 +95,76 @@ impl Progress {
         }
         (self.bytes_read as f64 / self.total_bytes as f64).clamp(0.0, 1.0) as f32
     }
+
+    /// How much of an import is done, 0.0 to 1.0: the share of the file read, times the share
+    /// of the rows read so far that are settled (accepted, rejected, or skipped). Reading races
+    /// ahead of slow requests, so [`Self::fraction`] alone would show an import as done early.
+    pub fn delivered_fraction(&self) -> f32 {
+        if self.rows_read == 0 {
+            return 0.0;
+        }
+        let pending = self
+            .valid
+            .saturating_sub(self.accepted + self.rejected_by_server)
+            .min(self.rows_read);
+        let settled = 1.0 - pending as f64 / self.rows_read as f64;
+        (f64::from(self.fraction()) * settled).clamp(0.0, 1.0) as f32
+    }
+
+    /// Events settled by Mixpanel per second: the recent rate, or the average since the start
+    /// when no answer came in the recent window (slow answers).
+    pub fn settled_per_sec(&self) -> f64 {
+        if self.rate_per_sec > 0.0 || self.elapsed_secs <= 0.0 {
+            return self.rate_per_sec;
+        }
+        (self.accepted + self.rejected_by_server) as f64 / self.elapsed_secs
+    }
+
+    /// Seconds left of an import, from the time spent so far and
+    /// [`Self::delivered_fraction`]; `None` until something is settled or once all is.
+    pub fn delivered_eta_secs(&self) -> Option<f64> {
+        let done = f64::from(self.delivered_fraction());
+        (done > 0.0 && done < 1.0 && self.elapsed_secs > 0.0)
+            .then(|| self.elapsed_secs * (1.0 - done) / done)
+    }
+}
+
+#[cfg(test)]
+mod progress_tests {
+    use super::*;
+
+    fn progress(rows_read: u64, valid: u64, accepted: u64, bytes_read: u64) -> Progress {
+        Progress {
+            rows_read,
+            valid,
+            accepted,
+            bytes_read,
+            total_bytes: 1000,
+            elapsed_secs: 10.0,
+            ..Progress::default()
+        }
+    }
+
+    #[test]
+    fn a_file_read_ahead_of_the_answers_is_not_shown_as_done() {
+        // Whole file read, 20,000 of 49,500 valid events accepted, 500 invalid.
+        let p = progress(50_000, 49_500, 20_000, 1000);
+        let f = p.delivered_fraction();
+        assert!((f - 0.41).abs() < 0.001, "{f}");
+        let eta = p.delivered_eta_secs().expect("eta");
+        assert!((eta - 10.0 * 0.59 / 0.41).abs() < 0.1, "{eta}");
+        assert!((p.settled_per_sec() - 2000.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn everything_settled_is_the_file_fraction() {
+        let p = progress(10, 10, 10, 500);
+        assert!((p.delivered_fraction() - 0.5).abs() < 1e-6);
+        let done = progress(10, 10, 10, 1000);
+        assert!((done.delivered_fraction() - 1.0).abs() < 1e-6);
+        assert_eq!(done.delivered_eta_secs(), None);
+        assert_eq!(Progress::default().delivered_fraction(), 0.0);
+    }
 }
 
 /// Why a run could not start or had to stop (row-level problems are issues, not errors).

@@ -266,7 +266,7 @@ impl ImportStep {
             .size(18.0),
         );
         ui.add(
-            egui::ProgressBar::new(delivered_fraction(&p))
+            egui::ProgressBar::new(p.delivered_fraction())
                 .show_percentage()
                 .animate(!paused),
         );
@@ -289,10 +289,10 @@ impl ImportStep {
                 ui.strong(p.retrying.to_string());
                 ui.end_row();
                 ui.label("Speed");
-                ui.strong(format!("{:.0} events/s", events_per_sec(&p)));
+                ui.strong(format!("{:.0} events/s", p.settled_per_sec()));
                 ui.end_row();
                 ui.label("Time left");
-                ui.strong(match eta_secs(&p) {
+                ui.strong(match p.delivered_eta_secs() {
                     Some(s) if s >= 90.0 => format!("about {:.0} min", s / 60.0),
                     Some(s) => format!("about {s:.0} s"),
                     None => "estimating…".to_owned(),
@@ -310,74 +310,5 @@ impl ImportStep {
         ui.weak(
             "Cancelling lets requests in flight finish; events already accepted stay in Mixpanel.",
         );
-    }
-}
-
-/// How much of the import is done, 0.0 to 1.0: the share of the file read, times the share of
-/// the rows read so far that are settled (accepted, rejected, or skipped as already sent).
-/// The engine's own fraction counts only the file read, which races ahead of slow requests.
-fn delivered_fraction(p: &Progress) -> f32 {
-    if p.rows_read == 0 {
-        return 0.0;
-    }
-    let pending = p
-        .valid
-        .saturating_sub(p.accepted + p.rejected_by_server)
-        .min(p.rows_read);
-    let settled = 1.0 - pending as f64 / p.rows_read as f64;
-    (f64::from(p.fraction()) * settled).clamp(0.0, 1.0) as f32
-}
-
-/// Events settled by Mixpanel (accepted or rejected) per second since the start: the engine's
-/// recent rate, or the average when no answer came in its recent window (slow answers).
-fn events_per_sec(p: &Progress) -> f64 {
-    if p.rate_per_sec > 0.0 || p.elapsed_secs <= 0.0 {
-        return p.rate_per_sec;
-    }
-    (p.accepted + p.rejected_by_server) as f64 / p.elapsed_secs
-}
-
-/// Seconds left, from the time spent so far and [`delivered_fraction`]; `None` until
-/// something is settled.
-fn eta_secs(p: &Progress) -> Option<f64> {
-    let done = f64::from(delivered_fraction(p));
-    (done > 0.0 && done < 1.0 && p.elapsed_secs > 0.0).then(|| p.elapsed_secs * (1.0 - done) / done)
-}
-
-#[cfg(test)]
-mod progress_tests {
-    use super::*;
-
-    fn progress(rows_read: u64, valid: u64, accepted: u64, bytes_read: u64) -> Progress {
-        Progress {
-            rows_read,
-            valid,
-            accepted,
-            bytes_read,
-            total_bytes: 1000,
-            elapsed_secs: 10.0,
-            ..Progress::default()
-        }
-    }
-
-    #[test]
-    fn a_file_read_ahead_of_the_answers_is_not_shown_as_done() {
-        // Whole file read, 20,000 of 49,500 valid events accepted, 500 invalid.
-        let p = progress(50_000, 49_500, 20_000, 1000);
-        let f = delivered_fraction(&p);
-        assert!((f - 0.41).abs() < 0.001, "{f}");
-        let eta = eta_secs(&p).expect("eta");
-        assert!((eta - 10.0 * 0.59 / 0.41).abs() < 0.1, "{eta}");
-        assert!((events_per_sec(&p) - 2000.0).abs() < 1e-9);
-    }
-
-    #[test]
-    fn everything_settled_is_the_file_fraction() {
-        let p = progress(10, 10, 10, 500);
-        assert!((delivered_fraction(&p) - 0.5).abs() < 1e-6);
-        let done = progress(10, 10, 10, 1000);
-        assert!((delivered_fraction(&done) - 1.0).abs() < 1e-6);
-        assert_eq!(eta_secs(&done), None);
-        assert_eq!(delivered_fraction(&Progress::default()), 0.0);
     }
 }
