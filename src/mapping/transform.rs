@@ -1784,7 +1784,27 @@ mod tests {
 
     use crate::mapping::DayOrder as DayOrderAlias;
 
+    /// Regression (found by the proptest below): a record with no cells at all, on row 0.
+    #[test]
+    fn record_without_cells_is_invalid_not_a_panic() {
+        let (mut mapping, columns) = base_mapping();
+        mapping.insert_id = InsertIdSource::Generate;
+        let record = Record {
+            row: 0,
+            ..Record::default()
+        };
+        let mut t = Transformer::new(&mapping, &columns, options()).unwrap();
+        let mut out = Transformed::default();
+        t.transform(&record, &mut out);
+        assert!(!out.is_valid());
+    }
+
     proptest::proptest! {
+        // Failures are not persisted to a file; shrunk cases become unit tests like the one above.
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            failure_persistence: None,
+            ..proptest::prelude::ProptestConfig::default()
+        })]
         #[test]
         fn arbitrary_cells_never_panic(
             cells in proptest::collection::vec(".{0,40}", 0..10),

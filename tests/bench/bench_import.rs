@@ -16,7 +16,7 @@
 //! compresses). Prints events/s (wall clock of the child, and the report's own figure) and the
 //! peak RSS of the import and of this process (generator + server).
 
-#[path = "../tests/common/fake_mixpanel.rs"]
+#[path = "../common/fake_mixpanel.rs"]
 mod fake_mixpanel;
 
 use std::collections::BTreeMap;
