@@ -176,7 +176,7 @@ pub enum SourceError {
     },
     /// A gzip stream that ends early or is corrupt.
     #[error(
-        "{path}: the gzip data is truncated or corrupt near row {row}. Download or compress the file again."
+        "{path}: the gzip data is truncated or corrupt {}. Download or compress the file again.", gzip_position(*row)
     )]
     BadGzip {
         /// The file.
@@ -274,4 +274,13 @@ pub fn preview(sniff: &Sniff, max_rows: usize) -> Result<Vec<Record>, SourceErro
         rows.push(record);
     }
     Ok(rows)
+}
+
+/// Where a gzip stream broke, in words: "before any row could be read" or "after row N".
+fn gzip_position(row: u64) -> String {
+    if row == 0 {
+        "before any row could be read".to_owned()
+    } else {
+        format!("after row {row}")
+    }
 }
