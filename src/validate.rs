@@ -188,3 +188,117 @@ pub const MAX_INSERT_ID_BYTES: usize = 36;
 pub const RESERVED_NAMES: &[&str] = &["$bucket", "bucket", "$ignore", "token"];
 /// Identity event names.
 pub const IDENTITY_EVENTS: &[&str] = &["$identify", "$create_alias", "$merge"];
+
+// ----- rule predicates (the transform asks these; each says what Mixpanel would do) -----
+
+/// Check an `$insert_id` against Mixpanel's rules.
+///
+/// - empty or blank, or one of Mixpanel's placeholder values ([`is_banned_id`], e.g. `null`,
+///   `0`, `undefined`) → [`IssueKind::BannedInsertId`] (an empty id is as useless for
+///   deduplication as a placeholder);
+/// - longer than 36 bytes → [`IssueKind::InsertIdTooLong`];
+/// - any character outside `[A-Za-z0-9-]` (including spaces around it) →
+///   [`IssueKind::InsertIdBadCharacters`].
+pub fn check_insert_id(value: &str) -> Result<(), IssueKind> {
+    if value.trim().is_empty() || is_banned_id(value) {
+        return Err(IssueKind::BannedInsertId);
+    }
+    if value.len() > MAX_INSERT_ID_BYTES {
+        return Err(IssueKind::InsertIdTooLong);
+    }
+    if !value
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    {
+        return Err(IssueKind::InsertIdBadCharacters);
+    }
+    Ok(())
+}
+
+/// Whether `name` is a property name Mixpanel reserves (compared without case).
+pub fn is_reserved_name(name: &str) -> bool {
+    RESERVED_NAMES.iter().any(|r| r.eq_ignore_ascii_case(name))
+}
+
+/// The time rule for an event at `time_ms` (UTC milliseconds): before 1971 or more than an hour
+/// after `now_ms` is an error, older than `retention_days` a warning, else `None`.
+pub fn time_rule(time_ms: i64, now_ms: i64, retention_days: u32) -> Option<IssueKind> {
+    if time_ms < MIN_TIME_MS {
+        Some(IssueKind::TimeTooOld)
+    } else if time_ms > now_ms.saturating_add(MAX_FUTURE_MS) {
+        Some(IssueKind::TimeInFuture)
+    } else if time_ms < now_ms.saturating_sub(i64::from(retention_days) * 86_400_000) {
+        Some(IssueKind::OlderThanRetention)
+    } else {
+        None
+    }
+}
+
+/// Whether a string is longer than Mixpanel keeps (it truncates at 255 characters).
+#[inline]
+pub fn is_truncated_string(s: &str) -> bool {
+    s.len() > MAX_STRING_CHARS && s.chars().count() > MAX_STRING_CHARS
+}
+
+/// What a nested JSON value looks like against Mixpanel's limits.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct JsonShape {
+    /// Object nesting depth (a top-level object property = 1).
+    pub depth: usize,
+    /// The longest list anywhere in the value.
+    pub longest_list: usize,
+    /// Whether any string is longer than Mixpanel keeps.
+    pub long_string: bool,
+}
+
+impl JsonShape {
+    /// Measure `value` (a property's value).
+    pub fn of(value: &serde_json::Value) -> Self {
+        Self::at(value, 1)
+    }
+
+    fn at(value: &serde_json::Value, level: usize) -> Self {
+        let mut shape = JsonShape::default();
+        let mut merge = |s: JsonShape| {
+            shape.depth = shape.depth.max(s.depth);
+            shape.longest_list = shape.longest_list.max(s.longest_list);
+            shape.long_string |= s.long_string;
+        };
+        match value {
+            serde_json::Value::Object(map) => {
+                merge(JsonShape {
+                    depth: level,
+                    ..JsonShape::default()
+                });
+                for v in map.values() {
+                    merge(Self::at(v, level + 1));
+                }
+            }
+            serde_json::Value::Array(items) => {
+                merge(JsonShape {
+                    longest_list: items.len(),
+                    ..JsonShape::default()
+                });
+                for v in items {
+                    merge(Self::at(v, level));
+                }
+            }
+            serde_json::Value::String(s) => merge(JsonShape {
+                long_string: is_truncated_string(s),
+                ..JsonShape::default()
+            }),
+            _ => {}
+        }
+        shape
+    }
+
+    /// Deeper than Mixpanel accepts.
+    pub fn too_deep(&self) -> bool {
+        self.depth > MAX_NESTING_DEPTH
+    }
+
+    /// Has a list Mixpanel refuses.
+    pub fn list_too_long(&self) -> bool {
+        self.longest_list >= MAX_LIST_ITEMS
+    }
+}

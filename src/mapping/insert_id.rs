@@ -1,4 +1,5 @@
-//! `$insert_id`: validating ids from a column and deriving deterministic ones.
+//! `$insert_id`: deriving deterministic ids (the rule an id must meet is
+//! [`crate::validate::check_insert_id`]).
 //!
 //! Mixpanel deduplicates events by `(event, distinct_id, time, $insert_id)`. A derived id is a
 //! hash of exactly those fields plus the row's content, so importing the same file twice (or
@@ -25,34 +26,6 @@ use std::io;
 use xxhash_rust::xxh3::Xxh3;
 
 use crate::source::{Cell, Record};
-use crate::validate::IssueKind;
-
-/// Longest `$insert_id` Mixpanel accepts, in bytes.
-pub const MAX_INSERT_ID_BYTES: usize = 36;
-
-/// Check an `$insert_id` taken from a column against Mixpanel's rules.
-///
-/// - empty or blank, or one of Mixpanel's placeholder values ([`crate::validate::is_banned_id`],
-///   e.g. `null`, `0`, `undefined`) → [`IssueKind::BannedInsertId`] (an empty id is as useless
-///   for deduplication as a placeholder);
-/// - longer than 36 bytes → [`IssueKind::InsertIdTooLong`];
-/// - any character outside `[A-Za-z0-9-]` (including spaces around it) →
-///   [`IssueKind::InsertIdBadCharacters`].
-pub fn check_insert_id(value: &str) -> Result<(), IssueKind> {
-    if value.trim().is_empty() || crate::validate::is_banned_id(value) {
-        return Err(IssueKind::BannedInsertId);
-    }
-    if value.len() > MAX_INSERT_ID_BYTES {
-        return Err(IssueKind::InsertIdTooLong);
-    }
-    if !value
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-    {
-        return Err(IssueKind::InsertIdBadCharacters);
-    }
-    Ok(())
-}
 
 /// A 128-bit hash of the record's content: every cell with its kind, and the extra fields with
 /// their names; not the row number (see the module docs for the exact recipe).
@@ -111,7 +84,7 @@ impl io::Write for HashWriter<'_> {
     }
 }
 
-/// A deterministic `$insert_id`: 32 lower-case hex digits (valid per [`check_insert_id`]),
+/// A deterministic `$insert_id`: 32 lower-case hex digits (valid per [`crate::validate::check_insert_id`]),
 /// the same on every platform and version (see the module docs for the exact recipe).
 pub fn derive_insert_id(event: &str, distinct_id: &str, time_ms: i64, fingerprint: u128) -> String {
     let hex = derive_insert_id_hex(event, distinct_id, time_ms, fingerprint);
@@ -144,6 +117,7 @@ pub fn derive_insert_id_hex(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::validate::{IssueKind, check_insert_id};
     use serde_json::json;
 
     fn record(cells: Vec<Cell>) -> Record {

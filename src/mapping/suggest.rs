@@ -15,8 +15,8 @@ use crate::source::{Cell, Record};
 
 use super::country::resolve_country;
 use super::time::{DayOrder, TimeColumnProfile, TimeFormat, profile_time_values};
-use super::transform::leaf_api::infer_type;
 use super::typing::PropertyType;
+use super::typing::infer_type;
 use super::{
     ColumnMapping, CountryMapping, IMPORT_LABEL_PROPERTY, InsertIdSource, Mapping, TimeMapping,
     ValueSource,
