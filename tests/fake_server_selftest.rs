@@ -1041,7 +1041,7 @@ async fn engage_limits_and_no_gzip() {
         log.iter().map(|r| r.status).collect::<Vec<_>>(),
         vec![413, 200, 400]
     );
-    assert_eq!(log[1].records, 2000);
+    assert_eq!(log[1].events, 2000);
 }
 
 #[tokio::test]

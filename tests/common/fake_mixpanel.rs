@@ -1522,25 +1522,6 @@ pub struct EngageCounters {
     pub dropped_connections: u64,
 }
 
-/// One `/engage` request, as logged.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EngageRequestRecord {
-    /// 1-based `/engage` request number.
-    pub number: u64,
-    /// The query string.
-    pub query: String,
-    /// `Content-Type`.
-    pub content_type: Option<String>,
-    /// `Content-Encoding`.
-    pub content_encoding: Option<String>,
-    /// Records in the body (0 when not parsed).
-    pub records: usize,
-    /// The status answered.
-    pub status: u16,
-    /// Whether the connection was dropped mid-response.
-    pub dropped: bool,
-}
-
 /// The profiles and bookkeeping of `/engage`.
 #[derive(Default)]
 struct EngageStore {
@@ -1550,7 +1531,8 @@ struct EngageStore {
     /// Hashes of the `$distinct_id`s that have a profile ([`StoreMode::KeysOnly`]).
     keys: HashSet<u64>,
     counters: EngageCounters,
-    log: Vec<EngageRequestRecord>,
+    /// The request log ([`RequestRecord::events`] counts records).
+    log: Vec<RequestRecord>,
 }
 
 impl FakeMixpanel {
@@ -1564,8 +1546,8 @@ impl FakeMixpanel {
         self.shared.store().engage.counters.clone()
     }
 
-    /// The `/engage` request log.
-    pub fn engage_log(&self) -> Vec<EngageRequestRecord> {
+    /// The `/engage` request log (its `number` counts `/engage` requests, its `events` records).
+    pub fn engage_log(&self) -> Vec<RequestRecord> {
         self.shared.store().engage.log.clone()
     }
 
@@ -1703,12 +1685,12 @@ async fn handle_engage(shared: &Shared, request: Request) -> Reply {
     *store.counters.by_status.entry(reply.status).or_insert(0) += 1;
     store.engage.counters.dropped_connections += u64::from(reply.drop.is_some());
     if store.engage.log.len() < MAX_LOG {
-        store.engage.log.push(EngageRequestRecord {
+        store.engage.log.push(RequestRecord {
             number,
             query: request.query.clone(),
             content_type: request.header("content-type").map(str::to_owned),
             content_encoding: request.header("content-encoding").map(str::to_owned),
-            records: records_in_body,
+            events: records_in_body,
             status: reply.status,
             dropped: reply.drop.is_some(),
         });
