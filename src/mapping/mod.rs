@@ -9,6 +9,7 @@
 pub mod country;
 pub mod insert_id;
 pub mod suggest;
+pub mod synonyms;
 pub mod time;
 pub mod transform;
 pub mod typing;
