@@ -498,7 +498,8 @@ fn fold_latin(c: char) -> Option<&'static [u8]> {
         return None;
     }
     let ascii = deunicode::deunicode_char(c)?;
-    (!ascii.is_empty() && ascii.bytes().all(|b| b.is_ascii_alphabetic())).then(|| ascii.as_bytes())
+    (!ascii.is_empty() && ascii.bytes().all(|b| b.is_ascii_alphabetic()))
+        .then_some(ascii.as_bytes())
 }
 
 #[cfg(test)]

@@ -168,15 +168,15 @@ pub fn fold(name: &str) -> String {
     for c in name.chars() {
         if c.is_ascii_alphanumeric() {
             out.push(c.to_ascii_lowercase());
-        } else if c.is_alphanumeric() {
-            if let Some(ascii) = deunicode::deunicode_char(c) {
-                out.extend(
-                    ascii
-                        .chars()
-                        .filter(char::is_ascii_alphanumeric)
-                        .map(|c| c.to_ascii_lowercase()),
-                );
-            }
+        } else if c.is_alphanumeric()
+            && let Some(ascii) = deunicode::deunicode_char(c)
+        {
+            out.extend(
+                ascii
+                    .chars()
+                    .filter(char::is_ascii_alphanumeric)
+                    .map(|c| c.to_ascii_lowercase()),
+            );
         }
     }
     out
