@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::mapping::Mapping;
-use crate::mapping::suggest::suggest_for_file;
+use crate::mapping::suggest::suggest_for_source;
 use crate::mapping::transform::settle_day_order;
 use crate::pipeline::check::{CheckOptions, CheckReport, IssueGroup, run_check};
 use crate::pipeline::{PipelineError, RunControl};
@@ -55,7 +55,7 @@ pub fn resolve_mapping(
 ) -> Result<Mapping, String> {
     let mut mapping = match template {
         Some(path) => Mapping::load(path).map_err(|e| e.to_string())?,
-        None => suggest_for_file(file, &sniff.columns, sample).mapping,
+        None => suggest_for_source(sniff, sample).mapping,
     };
     settle_day_order(&mut mapping, &sniff.columns, sample)
         .map_err(|e| format!("{}: {e}", file.display()))?;

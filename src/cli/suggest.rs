@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::mapping::suggest::suggest_for_file;
+use crate::mapping::suggest::suggest_for_source;
 
 /// Arguments of `mixport suggest`.
 #[derive(Debug, clap::Args)]
@@ -32,11 +32,25 @@ pub fn run(args: SuggestArgs) -> ExitCode {
         Ok(v) => v,
         Err(message) => return super::fail(message),
     };
-    let suggestion = suggest_for_file(&args.file, &sniff.columns, &sample);
+    let suggestion = suggest_for_source(&sniff, &sample);
     let json = match serde_json::to_string_pretty(&suggestion.mapping) {
         Ok(j) => j,
         Err(e) => return super::fail(format!("cannot print the mapping: {e}")),
     };
+    if let Some(preset) = suggestion.preset {
+        eprintln!(
+            "{}: fields mapped as {} writes them",
+            preset.label(),
+            preset.name()
+        );
+    }
+    if sniff.skip_rows > 0 {
+        eprintln!(
+            "header row: row {} (the {} row(s) above it are skipped; use --header-row N to choose another)",
+            sniff.skip_rows + 1,
+            sniff.skip_rows
+        );
+    }
     for guess in &suggestion.fields {
         if let Some(column) = &guess.column {
             eprintln!(
@@ -53,6 +67,15 @@ pub fn run(args: SuggestArgs) -> ExitCode {
                 guess.reason
             );
         }
+    }
+    for note in &suggestion.notes {
+        eprintln!("note: {note}");
+    }
+    if suggestion.blank_countries > 0 {
+        eprintln!(
+            "note: {} sample rows have no country: they are sent without one",
+            suggestion.blank_countries
+        );
     }
     if let Some(example) = &suggestion.ambiguous_day_order {
         eprintln!(

@@ -197,6 +197,20 @@ pub fn exact_match(field: &str, column_name: &str) -> Option<NameMatch> {
         })
 }
 
+/// Every language whose table names `field` `column_name` (after folding), in table order.
+pub fn languages_naming(field: &str, column_name: &str) -> Vec<&'static Language> {
+    let mut languages: Vec<&'static Language> = Vec::new();
+    if let Some(entries) = tables().exact.get(&fold(column_name)) {
+        for entry in entries.iter().filter(|e| e.field == field) {
+            if !languages.contains(&entry.language) {
+                languages.push(entry.language);
+            }
+        }
+    }
+    languages.sort_by_key(|l| LANGUAGES.iter().position(|x| x.code == l.code));
+    languages
+}
+
 /// Every field some table names `column_name` as, best rank first.
 pub fn fields_named(column_name: &str) -> Vec<&'static str> {
     let mut fields: Vec<&'static str> = Vec::new();

@@ -477,6 +477,8 @@ mod tests {
             encoding: TextEncoding::Utf8,
             delimiter: b',',
             has_header: true,
+            skip_rows: 0,
+            timezone_hint: None,
             sheet: None,
             sheets: Vec::new(),
             columns: vec!["event".into(), "user".into(), "time".into(), "id".into()],

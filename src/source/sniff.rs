@@ -77,6 +77,8 @@ pub(crate) fn sniff(path: &Path, options: &SourceOptions) -> Result<Sniff, Sourc
         encoding,
         delimiter: b',',
         has_header: true,
+        skip_rows: 0,
+        timezone_hint: None,
         sheet: None,
         sheets: Vec::new(),
         columns: Vec::new(),

@@ -286,6 +286,8 @@ pub(crate) fn sniff_xlsx(
         encoding: TextEncoding::Utf8,
         delimiter: b',',
         has_header,
+        skip_rows: 0,
+        timezone_hint: None,
         sheet: Some(chosen),
         sheets,
         columns,

@@ -1,7 +1,9 @@
 //! The rest of the event: included columns (typed), extra JSON keys, constants, and the
 //! per-event limits.
 
-use crate::mapping::typing::{PropertyType, write_json_string, write_typed};
+use crate::mapping::typing::{
+    DecimalSeparator, PropertyType, write_json_string, write_number_with, write_typed,
+};
 use crate::source::{Cell, Record};
 use crate::validate::{self, Issue, IssueKind, JsonShape};
 
@@ -23,9 +25,12 @@ impl Transformer {
                 name: &spec.name,
                 column: &spec.column,
                 kind: spec.kind,
+                decimal: spec.decimal,
+                currency_key: spec.currency_key.as_deref(),
             };
-            if write_cell(&target, row, cell, out) {
-                count += 1;
+            let written = write_cell(&target, row, cell, out);
+            if written > 0 {
+                count += written;
                 if spec.name_too_long {
                     push_long_name(out, row, &spec.name, Some(&spec.column));
                 }
@@ -60,9 +65,12 @@ impl Transformer {
                 name,
                 column: name,
                 kind: PropertyType::Text,
+                decimal: DecimalSeparator::Point,
+                currency_key: None,
             };
-            if write_cell(&target, row, cell, out) {
-                count += 1;
+            let written = write_cell(&target, row, cell, out);
+            if written > 0 {
+                count += written;
                 if name.chars().count() > validate::MAX_STRING_CHARS {
                     push_long_name(out, row, name, Some(name));
                 }
@@ -86,45 +94,63 @@ struct Target<'a> {
     name: &'a str,
     column: &'a str,
     kind: PropertyType,
+    decimal: DecimalSeparator,
+    /// `,"currency":` when a number's currency is sent as its own property.
+    currency_key: Option<&'a [u8]>,
 }
 
 /// Write one cell as a property (empty cells, `null`s and missing cells are left out). Returns
-/// whether a property was written.
-fn write_cell(target: &Target<'_>, row: u64, cell: &Cell, out: &mut Transformed) -> bool {
+/// how many properties were written (2 when a number's currency is sent beside it).
+fn write_cell(target: &Target<'_>, row: u64, cell: &Cell, out: &mut Transformed) -> usize {
     match cell {
-        Cell::Missing => false,
-        Cell::Text(s) if s.is_empty() => false,
+        Cell::Missing => 0,
+        Cell::Text(s) if s.is_empty() => 0,
         Cell::Text(s) => {
             out.json.extend_from_slice(target.key);
-            write_text_cell(target, row, s, out);
-            true
+            1 + write_text_cell(target, row, s, out)
         }
         Cell::InvalidUtf8(_) => {
             let field = format!("properties.{}", target.name);
             push_invalid_utf8(out, row, &field, target.column);
-            false
+            0
         }
-        Cell::Json(value) if value.is_null() => false,
+        Cell::Json(value) if value.is_null() => 0,
         Cell::Json(value) => {
             out.json.extend_from_slice(target.key);
             write_json_value(out, row, target.name, Some(target.column), value);
-            true
+            1
         }
     }
 }
 
 /// Write a non-empty text cell typed as its column says; a value that does not fit the type is
-/// sent as text with a warning.
-fn write_text_cell(spec: &Target<'_>, row: u64, s: &str, out: &mut Transformed) {
-    if spec.kind == PropertyType::Text {
-        write_json_string(s, &mut out.json);
-        if s.len() > validate::MAX_STRING_CHARS {
-            check_long_string(out, row, spec.name, Some(spec.column), s);
+/// sent as text with a warning. Returns how many extra properties were written (a currency).
+fn write_text_cell(spec: &Target<'_>, row: u64, s: &str, out: &mut Transformed) -> usize {
+    match spec.kind {
+        PropertyType::Text => {
+            write_json_string(s, &mut out.json);
+            if s.len() > validate::MAX_STRING_CHARS {
+                check_long_string(out, row, spec.name, Some(spec.column), s);
+            }
+            return 0;
         }
-        return;
-    }
-    if write_typed(s, spec.kind, &mut out.json).is_ok() {
-        return;
+        PropertyType::Number => {
+            if let Some(currency) = write_number_with(s, spec.decimal, &mut out.json) {
+                return match (currency, spec.currency_key) {
+                    (Some(code), Some(key)) => {
+                        out.json.extend_from_slice(key);
+                        write_json_string(code, &mut out.json);
+                        1
+                    }
+                    _ => 0,
+                };
+            }
+        }
+        _ => {
+            if write_typed(s, spec.kind, &mut out.json).is_ok() {
+                return 0;
+            }
+        }
     }
     write_json_string(s, &mut out.json);
     out.issues.push(Issue {
@@ -142,6 +168,7 @@ fn write_text_cell(spec: &Target<'_>, row: u64, s: &str, out: &mut Transformed) 
     if s.len() > validate::MAX_STRING_CHARS {
         check_long_string(out, row, spec.name, Some(spec.column), s);
     }
+    0
 }
 
 /// Write a non-string JSON value as it is, checking Mixpanel's nesting and list limits.

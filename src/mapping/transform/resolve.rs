@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::mapping::country::is_alpha2;
 use crate::mapping::time::TimeParser;
-use crate::mapping::typing::{PropertyType, write_json_string};
+use crate::mapping::typing::{DecimalSeparator, PropertyType, write_json_string};
 use crate::mapping::{InsertIdSource, Mapping, MappingError, ValueSource};
 use crate::validate::{self, Issue, IssueKind};
 
@@ -31,6 +31,10 @@ pub(super) struct PropertySpec {
     pub(super) key: Vec<u8>,
     /// How to type text cells.
     pub(super) kind: PropertyType,
+    /// The decimal separator of a number column.
+    pub(super) decimal: DecimalSeparator,
+    /// `,"currency_property":` pre-escaped, when the currency of numbers is sent.
+    pub(super) currency_key: Option<Vec<u8>>,
     /// The name is longer than Mixpanel allows.
     pub(super) name_too_long: bool,
 }
@@ -215,6 +219,28 @@ impl Transformer {
                 ));
                 continue;
             }
+            let currency = cm
+                .currency_property
+                .as_deref()
+                .filter(|p| cm.kind == PropertyType::Number && !p.is_empty());
+            let currency_key = match currency {
+                Some(p)
+                    if validate::is_reserved_name(p) || !property_names.insert(p.to_owned()) =>
+                {
+                    mapping_issues.push(mapping_warning(
+                        IssueKind::ReservedName,
+                        format!("properties.{p}"),
+                        Some(cm.column.clone()),
+                        format!(
+                            "the currency of column '{}' would be sent as '{p}', a reserved name or one already used; it is not sent. Choose another name.",
+                            cm.column
+                        ),
+                    ));
+                    None
+                }
+                Some(p) => Some(property_key(p)),
+                None => None,
+            };
             properties.push(PropertySpec {
                 index,
                 column: cm.column.clone(),
@@ -222,6 +248,8 @@ impl Transformer {
                 name_too_long: name.chars().count() > validate::MAX_STRING_CHARS,
                 name,
                 kind: cm.kind,
+                decimal: cm.decimal,
+                currency_key,
             });
         }
         let mut constants_json = Vec::new();
