@@ -54,6 +54,9 @@ pub enum IssueKind {
     PropertyNameTooLong,
     /// The record itself could not be read (a malformed JSON line or element).
     MalformedRecord,
+    /// A CSV/Excel row with more (non-empty) cells than the header: its values cannot be
+    /// attributed to columns (usually an unquoted delimiter inside a value).
+    ExtraCells,
     // ----- warnings: the event is sent -----
     /// A string longer than 255 characters (Mixpanel truncates it).
     StringTruncated,
@@ -69,8 +72,13 @@ pub enum IssueKind {
     IdentityEvent,
     /// A value that does not fit the column's chosen type; sent as text.
     TypeMismatch,
-    /// A CSV row with more or fewer fields than the header.
+    /// A CSV row with fewer fields than the header (or extra empty ones).
     RaggedRow,
+    /// An insert-ID value Mixpanel would refuse (over 36 bytes, or characters outside
+    /// `[A-Za-z0-9-]`), sent as a stable hash of the value instead.
+    InsertIdHashed,
+    /// A placeholder insert ID (`null`, `undefined`, `0`, …) replaced by one derived from the row.
+    InsertIdPlaceholder,
 }
 
 impl IssueKind {
@@ -105,6 +113,7 @@ impl IssueKind {
             IssueKind::InvalidUtf8 => "Text is not valid UTF-8",
             IssueKind::PropertyNameTooLong => "Property name is longer than 255 characters",
             IssueKind::MalformedRecord => "Row cannot be read",
+            IssueKind::ExtraCells => "Row has more cells than the header",
             IssueKind::StringTruncated => "Text longer than 255 characters will be truncated",
             IssueKind::UnknownCountry => "Country not recognised (sent without a country code)",
             IssueKind::ReservedName => "Reserved property name",
@@ -112,7 +121,11 @@ impl IssueKind {
             IssueKind::DuplicateInsertId => "Insert ID appears more than once in the file",
             IssueKind::IdentityEvent => "Identity event ($identify, $create_alias, $merge)",
             IssueKind::TypeMismatch => "Value does not match the column type (sent as text)",
-            IssueKind::RaggedRow => "Row has a different number of fields than the header",
+            IssueKind::RaggedRow => "Row has fewer fields than the header",
+            IssueKind::InsertIdHashed => "Insert ID made valid by a stable hash",
+            IssueKind::InsertIdPlaceholder => {
+                "Insert ID is a placeholder: one is derived from the row instead"
+            }
         }
     }
 }

@@ -92,6 +92,27 @@ pub fn derive_insert_id(event: &str, distinct_id: &str, time_ms: i64, fingerprin
     String::from_utf8_lossy(&hex).into_owned()
 }
 
+/// A valid `$insert_id` for a value Mixpanel would refuse (longer than 36 bytes, or characters
+/// outside `[A-Za-z0-9-]`): 32 lower-case hex digits of XXH3-128 (seed 0) over
+/// `b"mixport-insert-id-value-v1"`, the value's length as u64 LE and its UTF-8 bytes. It depends
+/// on the value alone, so two rows with the same source ID still share one (Mixpanel still
+/// deduplicates them) and re-importing the file gives the same IDs.
+pub fn hash_insert_id(value: &str) -> [u8; 32] {
+    let mut hasher = Xxh3::new();
+    hasher.update(b"mixport-insert-id-value-v1");
+    hash_bytes(&mut hasher, value.as_bytes());
+    hex32(hasher.digest128())
+}
+
+fn hex32(hash: u128) -> [u8; 32] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut hex = [0u8; 32];
+    for (i, digit) in hex.iter_mut().enumerate() {
+        *digit = HEX[((hash >> (124 - 4 * i)) & 0xf) as usize];
+    }
+    hex
+}
+
 /// [`derive_insert_id`] as ASCII bytes on the stack, for writers that want no allocation.
 pub fn derive_insert_id_hex(
     event: &str,
@@ -99,19 +120,13 @@ pub fn derive_insert_id_hex(
     time_ms: i64,
     fingerprint: u128,
 ) -> [u8; 32] {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut hasher = Xxh3::new();
     hasher.update(b"mixport-insert-id-v1");
     hash_bytes(&mut hasher, event.as_bytes());
     hash_bytes(&mut hasher, distinct_id.as_bytes());
     hasher.update(&time_ms.to_le_bytes());
     hasher.update(&fingerprint.to_le_bytes());
-    let hash = hasher.digest128();
-    let mut hex = [0u8; 32];
-    for (i, digit) in hex.iter_mut().enumerate() {
-        *digit = HEX[((hash >> (124 - 4 * i)) & 0xf) as usize];
-    }
-    hex
+    hex32(hasher.digest128())
 }
 
 #[cfg(test)]
@@ -280,6 +295,24 @@ mod tests {
         assert_eq!(id, format!("{:032x}", xxhash_rust::xxh3::xxh3_128(&bytes)));
         assert_eq!(id, PINNED_ID);
     }
+
+    #[test]
+    fn hashed_value_recipe_is_pinned() {
+        let value = "ajs-next-1700000000000-5f0c8e2e-1b2c-4d5e";
+        let mut bytes = b"mixport-insert-id-value-v1".to_vec();
+        bytes.extend_from_slice(&(value.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(value.as_bytes());
+        let hex = hash_insert_id(value);
+        assert_eq!(
+            std::str::from_utf8(&hex).unwrap(),
+            format!("{:032x}", xxhash_rust::xxh3::xxh3_128(&bytes))
+        );
+        assert_eq!(std::str::from_utf8(&hex).unwrap(), PINNED_VALUE_HASH);
+        assert_eq!(check_insert_id(std::str::from_utf8(&hex).unwrap()), Ok(()));
+    }
+
+    /// Never update without a new recipe version: re-imports would duplicate events.
+    const PINNED_VALUE_HASH: &str = "eae5d145db79da72e2b77d7146a86300";
 
     #[test]
     fn derived_ids_are_valid_and_sensitive_to_every_input() {

@@ -1,6 +1,6 @@
 //! Who and what: the event name, the user ids, the insert id, and the head of the JSON line.
 
-use crate::mapping::insert_id::{derive_insert_id, row_fingerprint};
+use crate::mapping::insert_id::{derive_insert_id, hash_insert_id, row_fingerprint};
 use crate::mapping::typing::write_json_string;
 use crate::source::Record;
 use crate::validate::{self, Issue, IssueKind};
@@ -180,24 +180,47 @@ impl Transformer {
         match cell_text(record.cells.get(index), &mut self.scratch) {
             CellText::Text(s) => {
                 let s = s.trim();
-                out.insert_id.push_str(s);
-                if let Err(kind) = validate::check_insert_id(s) {
-                    let column = self.columns[index].clone();
-                    let what = match kind {
-                        IssueKind::BannedInsertId => "is a placeholder value Mixpanel refuses",
-                        IssueKind::InsertIdTooLong => "is longer than 36 characters",
-                        _ => "has characters other than letters, digits and '-'",
-                    };
-                    out.issues.push(Issue {
-                        kind,
-                        field: "properties.$insert_id".to_owned(),
-                        column: Some(column.clone()),
-                        row,
-                        message: format!(
-                            "row {row}: insert ID '{}' (column '{column}') {what}. Fix the value, or let Mixport generate insert IDs.",
-                            shorten(s)
-                        ),
-                    });
+                match validate::check_insert_id(s) {
+                    Ok(()) => out.insert_id.push_str(s),
+                    Err(IssueKind::BannedInsertId) => {
+                        // A placeholder never becomes an insert ID.
+                        let column = self.columns[index].clone();
+                        if !s.is_empty() {
+                            out.issues.push(Issue {
+                                kind: IssueKind::InsertIdPlaceholder,
+                                field: "properties.$insert_id".to_owned(),
+                                column: Some(column.clone()),
+                                row,
+                                message: format!(
+                                    "row {row}: insert ID '{}' (column '{column}') is a placeholder, not an ID; an insert ID derived from the row's content is sent instead.",
+                                    shorten(s)
+                                ),
+                            });
+                        }
+                        self.derive_insert_id(record, out);
+                    }
+                    Err(kind) => {
+                        let column = &self.columns[index];
+                        let what = if kind == IssueKind::InsertIdTooLong {
+                            "is longer than the 36 bytes Mixpanel accepts"
+                        } else {
+                            "has characters other than letters, digits and '-', which Mixpanel refuses"
+                        };
+                        out.issues.push(Issue {
+                            kind: IssueKind::InsertIdHashed,
+                            field: "properties.$insert_id".to_owned(),
+                            column: Some(column.clone()),
+                            row,
+                            message: format!(
+                                "row {row}: insert ID '{}' (column '{column}') {what}; it is sent as a stable hash of the value, so duplicates are still removed and importing the file again gives the same IDs.",
+                                shorten(s)
+                            ),
+                        });
+                        let hashed = hash_insert_id(s);
+                        // ok: hex digits are ASCII.
+                        out.insert_id
+                            .push_str(std::str::from_utf8(&hashed).unwrap_or_default());
+                    }
                 }
             }
             CellText::Invalid => {

@@ -235,16 +235,47 @@ impl Transformer {
             return true;
         }
         if let Some(fields) = record.ragged {
-            out.issues.push(Issue {
-                kind: IssueKind::RaggedRow,
-                field: "properties".to_owned(),
-                column: None,
-                row,
-                message: format!(
-                    "row {row} has {fields} fields but the header has {}; missing cells are left out and extra cells are sent as column_N.",
-                    self.columns.len()
-                ),
-            });
+            let header = self.columns.len();
+            if fields > header {
+                let surplus: Vec<String> = record
+                    .extra
+                    .iter()
+                    .filter(|(name, _)| name.starts_with("column_"))
+                    .filter_map(|(_, cell)| match cell {
+                        Cell::Text(s) | Cell::InvalidUtf8(s) if !s.trim().is_empty() => {
+                            Some(format!("'{}'", cells::shorten(s)))
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                if !surplus.is_empty() {
+                    let shown = surplus
+                        .iter()
+                        .take(5)
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    out.issues.push(Issue {
+                        kind: IssueKind::ExtraCells,
+                        field: "properties".to_owned(),
+                        column: None,
+                        row,
+                        message: format!(
+                            "row {row} has {fields} cells but the header has {header} columns: the extra values {shown} cannot be attributed to a column (usually a delimiter inside a value that is not quoted). Quote that value or fix the row."
+                        ),
+                    });
+                }
+            } else {
+                out.issues.push(Issue {
+                    kind: IssueKind::RaggedRow,
+                    field: "properties".to_owned(),
+                    column: None,
+                    row,
+                    message: format!(
+                        "row {row} has {fields} fields but the header has {header}; the missing cells are left out."
+                    ),
+                });
+            }
         }
         false
     }

@@ -200,27 +200,59 @@ fn time_rules() {
 #[test]
 fn insert_id_rules() {
     let (mapping, columns) = base_mapping();
-    for (value, kind) in [
-        ("null", IssueKind::BannedInsertId),
-        (
-            "a234567890123456789012345678901234567",
-            IssueKind::InsertIdTooLong,
-        ),
-        ("abc_123", IssueKind::InsertIdBadCharacters),
+    let legal = |id: &str| {
+        !id.is_empty()
+            && id.len() <= 36
+            && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !crate::validate::is_banned_id(id)
+    };
+    // Unique but illegal for Mixpanel: turned into a legal ID by a stable hash, with a warning.
+    for value in [
+        "a234567890123456789012345678901234567",
+        "abc_123",
+        "ajs-next-1700000000000-5f0c8e2e-1b2c-4d5e-8f90-a1b2c3d4e5f6",
+        "msg:42",
     ] {
         let out = run(&mapping, &columns, &with(3, value));
-        assert_eq!(kinds(&out), vec![kind], "{value}");
+        assert_eq!(kinds(&out), vec![IssueKind::InsertIdHashed], "{value}");
+        assert!(out.is_valid());
         assert_eq!(out.issues[0].field, "properties.$insert_id");
+        assert!(
+            out.issues[0].message.contains("stable hash"),
+            "{}",
+            out.issues[0].message
+        );
+        assert!(legal(&out.insert_id), "{}", out.insert_id);
+        // Stable: the same value gives the same ID on every run (re-imports deduplicate) ...
+        let again = run(&mapping, &columns, &with(3, value));
+        assert_eq!(again.insert_id, out.insert_id);
+        // ... and it depends on the value alone, not on the rest of the row.
+        let mut cells = good();
+        cells[3] = value;
+        cells[5] = "basic";
+        let other_row = run(&mapping, &columns, &text_record(9, &cells));
+        assert_eq!(other_row.insert_id, out.insert_id);
     }
-    // An empty id cell falls back to a derived id.
+    assert_ne!(
+        run(&mapping, &columns, &with(3, "abc_123")).insert_id,
+        run(&mapping, &columns, &with(3, "abc_124")).insert_id
+    );
+    // Placeholders never become insert IDs: the ID is derived from the row, with a warning.
+    for value in ["null", "undefined", "0", "None"] {
+        let out = run(&mapping, &columns, &with(3, value));
+        assert_eq!(kinds(&out), vec![IssueKind::InsertIdPlaceholder], "{value}");
+        assert!(out.is_valid());
+        assert!(legal(&out.insert_id));
+        assert_ne!(out.insert_id.to_lowercase(), value.to_lowercase());
+    }
+    // An empty id cell falls back to a derived id, silently.
     let out = run(&mapping, &columns, &with(3, ""));
-    assert!(out.is_valid());
-    assert!(!out.insert_id.is_empty());
-    assert!(out.insert_id.len() <= 36);
-    assert!(
-        out.insert_id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    assert!(out.issues.is_empty(), "{:?}", out.issues);
+    assert!(legal(&out.insert_id));
+    // A legal id is sent as it is.
+    assert_eq!(
+        run(&mapping, &columns, &with(3, "abc-123")).insert_id,
+        "abc-123"
     );
 }
 
@@ -322,20 +354,41 @@ fn malformed_record_is_one_error() {
 }
 
 #[test]
-fn ragged_rows_warn() {
+fn short_rows_warn_and_long_rows_are_rejected_with_the_surplus_shown() {
     let (mapping, columns) = base_mapping();
-    let mut record = text_record(3, &good());
-    record.ragged = Some(8);
-    record
-        .extra
-        .push(("column_8".into(), Cell::Text("x".into())));
-    let out = run(&mapping, &columns, &record);
+    // Short: the missing cells are left out, with a warning.
+    let mut short = text_record(3, &good()[..6]);
+    short.ragged = Some(6);
+    let out = run(&mapping, &columns, &short);
     assert_eq!(kinds(&out), vec![IssueKind::RaggedRow]);
+    assert!(out.is_valid());
+    // Long: the values cannot be attributed to columns (usually an unquoted delimiter).
+    let mut long = text_record(4, &good());
+    long.ragged = Some(9);
+    long.extra
+        .push(("column_8".into(), Cell::Text("50".into())));
+    long.extra
+        .push(("column_9".into(), Cell::Text("EUR".into())));
+    let out = run(&mapping, &columns, &long);
+    assert_eq!(kinds(&out), vec![IssueKind::ExtraCells]);
+    assert!(!out.is_valid());
+    let message = &out.issues[0].message;
     assert!(
-        String::from_utf8(out.json)
-            .unwrap()
-            .contains(r#""column_8":"x""#)
+        message.contains("'50'") && message.contains("'EUR'"),
+        "{message}"
     );
+    assert!(
+        message.contains("9 cells") && message.contains("7 columns"),
+        "{message}"
+    );
+    // A long row whose surplus cells are all empty (a trailing delimiter) loses nothing.
+    let mut trailing = text_record(5, &good());
+    trailing.ragged = Some(8);
+    trailing
+        .extra
+        .push(("column_8".into(), Cell::Text(String::new())));
+    let out = run(&mapping, &columns, &trailing);
+    assert!(out.is_valid(), "{:?}", out.issues);
 }
 
 #[test]
