@@ -267,6 +267,7 @@ pub fn open(sniff: &Sniff) -> Result<Box<dyn RecordReader>, SourceError> {
         Format::Csv => Box::new(csv_reader::CsvRecordReader::new(
             text,
             sniff.delimiter,
+            sniff.skip_rows,
             sniff.has_header,
             sniff.columns.len(),
             context,

@@ -14,7 +14,10 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use calamine::{DataRef, Reader, Xlsx};
 
 use super::input::{CountingReader, InputProgress};
-use super::sniff::{HEAD_ROWS, empty, guess_header, looks_like_value, unique_column_names};
+use super::sniff::{
+    HEAD_ROWS, empty, guess_header, looks_like_value, preamble_rows, timezone_hint,
+    unique_column_names,
+};
 use super::{
     Cell, Compression, Format, Record, RecordReader, Sniff, SourceError, SourceOptions,
     TextEncoding, csv_reader,
@@ -250,12 +253,25 @@ pub(crate) fn sniff_xlsx(
         }
     }
     drop(receiver);
-    let Some(first) = rows.first() else {
+    if rows.is_empty() {
         return Err(empty(path, &format!("the sheet '{chosen}' has no rows")));
-    };
+    }
     let mut notes = Vec::new();
+    let skip = match options.header_row {
+        Some(row) => row.saturating_sub(1).min(rows.len() - 1),
+        None => preamble_rows(&rows),
+    };
+    let timezone_hint = timezone_hint(&rows[..=skip]);
+    if skip > 0 && options.header_row.is_none() {
+        notes.push(format!(
+            "the header is the sheet's row {} with values: the {skip} row(s) above it (a title or notes) are skipped. Choose another header row if that is wrong.",
+            skip + 1
+        ));
+    }
+    let rows = &rows[skip..];
+    let first = &rows[0];
     let has_header = options.has_header.unwrap_or_else(|| {
-        let guess = guess_header(&rows);
+        let guess = guess_header(rows);
         if !guess {
             let example = first.iter().find(|cell| looks_like_value(cell)).cloned();
             notes.push(format!(
@@ -286,8 +302,8 @@ pub(crate) fn sniff_xlsx(
         encoding: TextEncoding::Utf8,
         delimiter: b',',
         has_header,
-        skip_rows: 0,
-        timezone_hint: None,
+        skip_rows: skip,
+        timezone_hint,
         sheet: Some(chosen),
         sheets,
         columns,
@@ -313,7 +329,8 @@ pub(crate) struct XlsxRecordReader {
     receiver: Receiver<XlsxMessage>,
     path: PathBuf,
     column_count: usize,
-    skip_header: bool,
+    /// Rows still to skip: the preamble and the header.
+    skip: usize,
     finished: bool,
     progress: InputProgress,
 }
@@ -327,7 +344,7 @@ pub(crate) fn open(sniff: &Sniff) -> Result<XlsxRecordReader, SourceError> {
         receiver,
         path: sniff.path.clone(),
         column_count: sniff.columns.len(),
-        skip_header: sniff.has_header,
+        skip: sniff.skip_rows + usize::from(sniff.has_header),
         finished: false,
         progress,
     })
@@ -342,8 +359,8 @@ impl RecordReader for XlsxRecordReader {
             match self.receiver.recv() {
                 Ok(XlsxMessage::Sheets { .. }) => {}
                 Ok(XlsxMessage::Row { row, cells }) => {
-                    if self.skip_header {
-                        self.skip_header = false;
+                    if self.skip > 0 {
+                        self.skip -= 1;
                         continue;
                     }
                     self.fill(record, row, cells);
