@@ -601,7 +601,7 @@ fn mixpanel_shaped_objects_are_flattened() {
         sniffed
             .notes
             .iter()
-            .any(|note| note.contains("Mixpanel-shaped"))
+            .any(|note| note.contains("nested properties"))
     );
     let records = read_all(&sniffed).unwrap();
     assert_eq!(records[1].cells[0], Cell::Text("Login".into()));
@@ -972,4 +972,55 @@ fn xlsx_title_row_above_the_header_is_skipped() {
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].row, 4);
     assert_eq!(texts(&records[0]), ["Buy", "u1", "2024-03-05 10:00"]);
+}
+
+/// Vendor exports nest their properties: they are flattened the way Mixpanel receives them.
+#[test]
+fn vendor_containers_are_flattened() {
+    let ndjson = concat!(
+        r#"{"event_type":"Play","user_id":"u1","event_properties":{"song":"A","secs":30},"user_properties":{"plan":"pro"}}"#,
+        "\n",
+        r#"{"event_name":"page_view","event_params":[{"key":"page","value":{"string_value":"/home","int_value":null}},{"key":"n","value":{"string_value":null,"int_value":3}}],"geo":{"country":"Germany","city":"Berlin"}}"#,
+        "\n",
+        r#"{"event":"Signup","messageId":"m1","properties":{"plan":"free"},"context":{"ip":"10.0.0.1","location":{"country":"France"}}}"#,
+        "\n",
+    );
+    let (_dir, sniffed) = sniff_bytes("vendor.ndjson", ndjson.as_bytes());
+    let sniffed = sniffed.unwrap();
+    for column in [
+        "event_type",
+        "song",
+        "secs",
+        "plan",
+        "page",
+        "n",
+        "geo.country",
+        "geo.city",
+        "context.ip",
+        "context.location.country",
+    ] {
+        assert!(
+            sniffed.columns.iter().any(|c| c == column),
+            "{column} in {:?}",
+            sniffed.columns
+        );
+    }
+    let records = read_all(&sniffed).unwrap();
+    let cell = |record: &Record, name: &str| {
+        let index = sniffed.columns.iter().position(|c| c == name).unwrap();
+        record.cells[index].clone()
+    };
+    assert_eq!(cell(&records[0], "song"), Cell::Text("A".into()));
+    assert_eq!(cell(&records[0], "secs"), Cell::Json(serde_json::json!(30)));
+    assert_eq!(cell(&records[1], "page"), Cell::Text("/home".into()));
+    assert_eq!(cell(&records[1], "n"), Cell::Json(serde_json::json!(3)));
+    assert_eq!(
+        cell(&records[1], "geo.country"),
+        Cell::Text("Germany".into())
+    );
+    assert_eq!(
+        cell(&records[2], "context.location.country"),
+        Cell::Text("France".into())
+    );
+    assert_eq!(cell(&records[2], "plan"), Cell::Text("free".into()));
 }
