@@ -46,9 +46,8 @@ pub fn run(args: SuggestArgs) -> ExitCode {
     }
     if sniff.skip_rows > 0 {
         eprintln!(
-            "header row: row {} (the {} row(s) above it are skipped; use --header-row N to choose another)",
-            sniff.skip_rows + 1,
-            sniff.skip_rows
+            "header row: row {} (the row(s) above it are skipped; use --header-row N to choose another)",
+            sniff.header_row
         );
     }
     for guess in &suggestion.fields {

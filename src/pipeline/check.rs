@@ -478,6 +478,7 @@ mod tests {
             delimiter: b',',
             has_header: true,
             skip_rows: 0,
+            header_row: 1,
             timezone_hint: None,
             sheet: None,
             sheets: Vec::new(),

@@ -99,6 +99,10 @@ pub struct Sniff {
     /// skipped: titles, notes and blank rows (CSV/Excel; 0 for most files).
     #[serde(default)]
     pub skip_rows: usize,
+    /// The 1-based row number of the header as a user finds it (of the first data row when
+    /// there is no header): `skip_rows + 1` for CSV, the sheet's row number for Excel.
+    #[serde(default = "first_row")]
+    pub header_row: u64,
     /// A source time zone named in the skipped title rows ("Zeitzone: Europe/Berlin", "times in
     /// CET"), for the user to confirm.
     #[serde(default)]
@@ -114,6 +118,10 @@ pub struct Sniff {
     /// Human-readable remarks about what was guessed or repaired, e.g. "header 'id' appears twice:
     /// the second is named 'id_2'" or "not valid UTF-8: read as Windows-1252".
     pub notes: Vec<String>,
+}
+
+fn first_row() -> u64 {
+    1
 }
 
 /// A time zone named in a file's title rows.

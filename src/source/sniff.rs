@@ -78,6 +78,7 @@ pub(crate) fn sniff(path: &Path, options: &SourceOptions) -> Result<Sniff, Sourc
         delimiter: b',',
         has_header: true,
         skip_rows: 0,
+        header_row: 1,
         timezone_hint: None,
         sheet: None,
         sheets: Vec::new(),
@@ -312,6 +313,7 @@ fn sniff_csv(
         None => preamble_rows(&rows),
     };
     sniff.skip_rows = skip;
+    sniff.header_row = skip as u64 + 1;
     sniff.timezone_hint = timezone_hint(&rows[..=skip.min(rows.len() - 1)]);
     let rows = &rows[skip..];
     let first = &rows[0];

@@ -877,6 +877,7 @@ fn csv_title_and_blank_rows_above_the_header_are_skipped() {
     let sniffed = sniffed.unwrap();
     assert_eq!(sniffed.delimiter, b';');
     assert_eq!(sniffed.skip_rows, 2);
+    assert_eq!(sniffed.header_row, 3);
     assert_eq!(
         sniffed.columns,
         ["Ereignis", "Benutzer-ID", "Zeitpunkt", "Umsatz"]

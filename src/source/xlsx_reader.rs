@@ -239,10 +239,15 @@ pub(crate) fn sniff_xlsx(
         Ok(_) | Err(_) => return Err(stopped(path)),
     };
     let mut rows: Vec<Vec<String>> = Vec::new();
+    // The sheet row number of each non-empty row read (blank rows are not sent).
+    let mut numbers: Vec<u64> = Vec::new();
     let mut complete = false;
     while rows.len() < HEAD_ROWS {
         match receiver.recv() {
-            Ok(XlsxMessage::Row { cells, .. }) => rows.push(dense_row(cells)),
+            Ok(XlsxMessage::Row { row, cells }) => {
+                numbers.push(row);
+                rows.push(dense_row(cells));
+            }
             Ok(XlsxMessage::End) => {
                 complete = true;
                 break;
@@ -258,14 +263,18 @@ pub(crate) fn sniff_xlsx(
     }
     let mut notes = Vec::new();
     let skip = match options.header_row {
-        Some(row) => row.saturating_sub(1).min(rows.len() - 1),
+        // The first non-empty row at or below the chosen sheet row.
+        Some(row) => numbers
+            .iter()
+            .position(|n| *n >= row as u64)
+            .unwrap_or(rows.len() - 1),
         None => preamble_rows(&rows),
     };
+    let header_row = numbers.get(skip).copied().unwrap_or(1);
     let timezone_hint = timezone_hint(&rows[..=skip]);
     if skip > 0 && options.header_row.is_none() {
         notes.push(format!(
-            "the header is the sheet's row {} with values: the {skip} row(s) above it (a title or notes) are skipped. Choose another header row if that is wrong.",
-            skip + 1
+            "the header is on row {header_row}: the row(s) above it (a title, notes) are skipped. Choose another header row if that is wrong."
         ));
     }
     let rows = &rows[skip..];
@@ -303,6 +312,7 @@ pub(crate) fn sniff_xlsx(
         delimiter: b',',
         has_header,
         skip_rows: skip,
+        header_row,
         timezone_hint,
         sheet: Some(chosen),
         sheets,

@@ -80,7 +80,7 @@ impl Preset {
                 &["event"],
                 &["time"],
                 &["distinctid"],
-                &["insertid", "mpprocessingtimems"],
+                &["mpprocessingtimems"],
             ],
         }
     }
@@ -252,7 +252,7 @@ mod tests {
                     "time",
                     "distinct_id",
                     "$insert_id",
-                    "mp_country_code",
+                    "mp_processing_time_ms",
                 ]),
             ),
         ];
@@ -260,6 +260,11 @@ mod tests {
             assert_eq!(Preset::detect(&columns), Some(preset), "{columns:?}");
         }
         assert_eq!(Preset::detect(&cols(&["event", "user_id", "time"])), None);
+        // Mixpanel's own field names in a CSV are not an export of Mixpanel's.
+        assert_eq!(
+            Preset::detect(&cols(&["$insert_id", "event", "distinct_id", "time"])),
+            None
+        );
     }
 
     #[test]
