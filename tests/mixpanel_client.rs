@@ -211,7 +211,7 @@ fn unauthorized_stops_with_region_project_and_kind() {
         error.contains(PROJECT_ID) && error.contains("EU") && error.contains("service account")
     );
     assert!(!error.contains(SA_SECRET));
-    assert_eq!(report.exit_code(), 2);
+    assert_eq!(mixport::cli::import::exit_code(&report), 2);
     assert!(server.counters().import_requests <= 10);
     assert_eq!(server.raw_count(), 0);
 }

@@ -58,7 +58,7 @@ pub fn resolve_mapping(
         None => suggest_for_file(file, &sniff.columns, sample).mapping,
     };
     settle_day_order(&mut mapping, &sniff.columns, sample)
-        .map_err(|e| format!("{}: {e}", file.display()))?;
+        .map_err(|e| super::words::mapping_error(file, &e))?;
     Ok(mapping)
 }
 
@@ -108,7 +108,10 @@ pub fn run(args: CheckArgs) -> ExitCode {
     let report = match result {
         Ok(r) => r,
         Err(PipelineError::Mapping(e)) => {
-            return super::fail(format!("{}: {e}{hint}", args.file.display()));
+            return super::fail(format!(
+                "{}{hint}",
+                super::words::mapping_error(&args.file, &e)
+            ));
         }
         Err(e) => return super::fail(e),
     };

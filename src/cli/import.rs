@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use crate::mixpanel::auth::{Credentials, Secret};
-use crate::mixpanel::client::{BackoffPolicy, ClientConfig, MixpanelClient};
+use crate::mixpanel::client::{BackoffPolicy, ClientConfig, ClientError, MixpanelClient};
 use crate::mixpanel::flow::MAX_WORKERS;
 use crate::mixpanel::region::Region;
 use crate::pipeline::import::{ImportSettings, run_import};
@@ -210,8 +210,10 @@ fn prepare_and_run(args: ImportArgs) -> Result<ExitCode, String> {
     if let Some(secs) = args.timeout_secs {
         config.timeout = Duration::from_secs(secs.max(1));
     }
-    let client =
-        MixpanelClient::new(target.credentials.clone(), config).map_err(|e| e.to_string())?;
+    let client = MixpanelClient::new(target.credentials.clone(), config).map_err(|e| match e {
+        ClientError::ApiBase(e) => format!("--api-base: {e}"),
+        other => other.to_string(),
+    })?;
 
     let (sniff, sample) = super::check::read_head(&args.file, &args.source)?;
     let mapping =
@@ -265,7 +267,9 @@ fn prepare_and_run(args: ImportArgs) -> Result<ExitCode, String> {
     }
     let report = match result {
         Ok(report) => report,
-        Err(PipelineError::Mapping(e)) => return Err(format!("{}: {e}", args.file.display())),
+        Err(PipelineError::Mapping(e)) => {
+            return Err(super::words::mapping_error(&args.file, &e));
+        }
         Err(e) => return Err(e.to_string()),
     };
     finish(&args, &report)
@@ -322,7 +326,19 @@ fn finish(args: &ImportArgs, report: &RunReport) -> Result<ExitCode, String> {
             ),
         }
     }
-    Ok(ExitCode::from(report.exit_code()))
+    Ok(ExitCode::from(exit_code(report)))
+}
+
+/// The exit code of an import: 0 all imported, 1 some rejected, failed or not sent, 2 the run
+/// was stopped (refused credentials, a broken file).
+pub fn exit_code(report: &RunReport) -> u8 {
+    if report.error.is_some() {
+        super::EXIT_FAILED
+    } else if report.rejected > 0 || report.failed > 0 || report.not_sent > 0 || report.cancelled {
+        super::EXIT_SOME_REJECTED
+    } else {
+        super::EXIT_OK
+    }
 }
 
 /// Check the file, then ask on the terminal. `Ok(false)` when the user says no.
