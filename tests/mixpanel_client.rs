@@ -229,17 +229,14 @@ fn connection_check_against_the_fake_server() {
     let server = FakeMixpanel::start_default();
     let rt = runtime();
     let check = rt.block_on(client(&server, service_account()).check_connection());
-    assert_eq!(
-        check.status,
-        ConnectionStatus::Verified,
-        "{}",
-        check.message
-    );
-    assert!(check.message.contains(PROJECT_ID));
+    assert_eq!(check.status, ConnectionStatus::Verified, "{}", check.detail);
     let wrong = Credentials::service_account(SA_USER, Secret::new("nope"), PROJECT_ID).unwrap();
     let check = rt.block_on(client(&server, wrong).check_connection());
     assert_eq!(check.status, ConnectionStatus::Refused);
-    assert!(!check.message.contains("nope"));
+    assert!(!check.detail.contains("nope"));
+    let other = Credentials::service_account(SA_USER, Secret::new(SA_SECRET), "999").unwrap();
+    let check = rt.block_on(client(&server, other).check_connection());
+    assert_eq!(check.status, ConnectionStatus::ProjectNotVisible);
 }
 
 #[test]

@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod import;
+pub mod input;
 pub mod suggest;
 pub mod words;
 

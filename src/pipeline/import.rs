@@ -935,7 +935,7 @@ mod tests {
         let mut reader = csv::Reader::from_path(dir.path().join("REJECTED.csv")).unwrap();
         assert_eq!(
             reader.headers().unwrap(),
-            vec!["user", "value", "_row", "_field", "_reason"]
+            vec!["user", "value", "_row", "_field", "_reason", "_origin"]
         );
         let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
         assert_eq!(rows.len(), 200);
@@ -944,6 +944,9 @@ mod tests {
         assert_eq!(server_row[1], format!("value,{}", row - 2));
         assert_eq!(&server_row[3], "properties.distinct_id");
         assert_eq!(&server_row[4], "blocked");
+        assert_eq!(&server_row[5], "mixpanel");
+        let local_row = rows.iter().find(|r| &r[0] == "bad").unwrap();
+        assert_eq!(&local_row[5], "check");
         // Progress ended with a Finished snapshot.
         let last = progress.last().unwrap();
         assert_eq!(last.phase, Phase::Finished);

@@ -78,7 +78,7 @@ pub fn read_rejected(path: &Path, limit: usize) -> Result<Vec<RejectedRow>, Pipe
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(file);
     let has_origin = reader
         .headers()
-        .map(|h| h.iter().last() == Some("_origin"))
+        .map(|h| h.iter().next_back() == Some("_origin"))
         .unwrap_or(false);
     let extra = if has_origin { 4 } else { 3 };
     let mut out = Vec::new();
