@@ -40,6 +40,9 @@ pub enum SessionError {
     /// No client could be made for the connection.
     #[error(transparent)]
     Connection(#[from] connection::ConnectionError),
+    /// An output path would overwrite a file of the run (the input itself, say).
+    #[error(transparent)]
+    Output(#[from] crate::output::OutputPathError),
 }
 
 fn describe_blockers(blockers: &[Blocker]) -> String {
@@ -87,7 +90,8 @@ pub fn check(
 }
 
 /// Write every row the check rejects to `to` (the original columns plus `_row`, `_field`,
-/// `_reason`, `_origin`), reading the file again. Returns how many rows were written.
+/// `_reason`, `_origin`), reading the file again. Refuses a path that is the file itself (after
+/// links); the file appears only once complete. Returns how many rows were written.
 pub fn export_rejected(
     file: &OpenedFile,
     mapping: &Mapping,
@@ -95,6 +99,7 @@ pub fn export_rejected(
     control: &RunControl,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<u64, SessionError> {
+    guard_export(file.path(), to)?;
     ensure_ready(file, mapping)?;
     let options = CheckOptions {
         failed_out: Some(to.to_path_buf()),
@@ -103,6 +108,16 @@ pub fn export_rejected(
     };
     let report = run_check(&file.sniff, mapping, &options, control, progress)?;
     Ok(report.rejected_written)
+}
+
+/// Refuse an export path that is the `input` file (after links).
+pub fn guard_export(input: &Path, to: &Path) -> Result<(), SessionError> {
+    use crate::output::{RunFile, check_output_paths};
+    check_output_paths(
+        &[RunFile::new("the file being imported", input)],
+        &[RunFile::new("the export", to)],
+    )?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -136,5 +151,10 @@ mod tests {
         assert_eq!(written, 1);
         let back = crate::pipeline::rejected::read_rejected(&out, 10).unwrap();
         assert_eq!(back[0].row, 4);
+        let before = std::fs::read(&path).unwrap();
+        let err =
+            export_rejected(&file, &mapping, &path, &RunControl::new(), &mut |_| {}).unwrap_err();
+        assert!(matches!(err, SessionError::Output(_)), "{err}");
+        assert_eq!(std::fs::read(&path).unwrap(), before);
     }
 }
