@@ -28,7 +28,7 @@ use crate::source::{Format, Record, Sniff};
 
 use super::country::resolve_country;
 use super::time::{DayOrder, TimeColumnProfile};
-use super::typing::{DecimalSeparator, PropertyType, infer_column};
+use super::typing::{DecimalSeparator, NumberProfile, PropertyType, infer_column};
 use super::{
     ColumnMapping, CountryMapping, IMPORT_LABEL_PROPERTY, InsertIdSource, Mapping, TimeMapping,
     ValueSource,
@@ -466,7 +466,16 @@ fn suggest_with(columns: &[String], sample: &[Record], facts: &SourceFacts) -> S
         });
     }
 
-    let numbers = add_properties(&mut mapping, columns, &stats, &used, facts, &mut notes);
+    let keep_json_types =
+        matches!(facts.format, Some(Format::Json | Format::Ndjson)) || has_json_values(sample);
+    let numbers = add_properties(
+        &mut mapping,
+        columns,
+        &stats,
+        &used,
+        keep_json_types,
+        &mut notes,
+    );
     let today = chrono::Utc::now().format("%Y-%m-%d");
     mapping.constants.insert(
         IMPORT_LABEL_PROPERTY.to_owned(),
@@ -487,54 +496,30 @@ fn suggest_with(columns: &[String], sample: &[Record], facts: &SourceFacts) -> S
     }
 }
 
-/// Every column not used for a field becomes a property: typed from its values (JSON values
-/// keep their JSON types), renamed when its name is one the event writes itself or a reserved
-/// one. Returns how the number columns are written.
+/// Every column not used for a field becomes a property ([`typed_property`]). Returns how the
+/// number columns are written.
 fn add_properties(
     mapping: &mut Mapping,
     columns: &[String],
     stats: &[ColumnStats],
     used: &HashSet<usize>,
-    facts: &SourceFacts,
+    keep_json_types: bool,
     notes: &mut Vec<String>,
 ) -> Vec<NumberColumn> {
-    let json_source = matches!(facts.format, Some(Format::Json | Format::Ndjson));
-    let mut taken: HashSet<String> = super::transform::FIELD_NAMES
-        .iter()
-        .chain(&[IMPORT_LABEL_PROPERTY])
-        .map(|s| (*s).to_owned())
-        .collect();
+    let mut taken = taken_property_names();
     let mut numbers = Vec::new();
     for (index, name) in columns.iter().enumerate() {
         if used.contains(&index) {
             continue;
         }
-        let typing = infer_column(stats[index].values.iter().map(String::as_str));
-        let kind = if json_source {
-            // JSON values keep their JSON types: strings stay strings ("19.99" too).
-            PropertyType::Text
-        } else {
-            typing.kind
-        };
-        let rename = unique_property_name(name, &taken, columns);
-        let mut column = ColumnMapping {
-            column: name.clone(),
-            rename,
-            kind,
-            ..ColumnMapping::default()
-        };
-        if kind == PropertyType::Number {
-            let profile = &typing.numbers;
-            column.decimal = profile.decimal;
-            if profile.has_currency {
-                let property = unique_name(
-                    &format!("{}_currency", column.property_name()),
-                    &taken,
-                    columns,
-                );
-                taken.insert(property.clone());
-                column.currency_property = Some(property);
-            }
+        let (column, profile) = typed_property(
+            name,
+            stats[index].values.iter().map(String::as_str),
+            &taken,
+            columns,
+            keep_json_types,
+        );
+        if let Some(profile) = profile {
             if profile.outlier_count > 0 {
                 notes.push(format!(
                     "column '{name}' is numbers except {} of {} sample values (such as {}): those are sent as text with a warning",
@@ -552,14 +537,159 @@ fn add_properties(
                 column: name.clone(),
                 decimal: profile.decimal,
                 currency: profile.currency.map(str::to_owned),
-                outliers: profile.outliers.clone(),
+                outliers: profile.outliers,
                 outlier_count: profile.outlier_count,
             });
         }
         taken.insert(column.property_name().to_owned());
+        if let Some(currency) = &column.currency_property {
+            taken.insert(currency.clone());
+        }
         mapping.columns.push(column);
     }
     numbers
+}
+
+/// Property names a column cannot be sent under as it is: the ones the event writes itself and
+/// the import label.
+fn taken_property_names() -> HashSet<String> {
+    super::transform::FIELD_NAMES
+        .iter()
+        .chain(&[IMPORT_LABEL_PROPERTY])
+        .map(|s| (*s).to_owned())
+        .collect()
+}
+
+/// Whether a sample came from JSON (only JSON sources hold non-text cells).
+fn has_json_values(sample: &[Record]) -> bool {
+    sample.iter().any(|r| {
+        r.cells
+            .iter()
+            .chain(r.extra.iter().map(|(_, c)| c))
+            .any(|c| matches!(c, crate::source::Cell::Json(_)))
+    })
+}
+
+/// How a column that no Mixpanel field uses is sent: included, typed from `values` (numbers
+/// with their decimal separator, and their currency sent as `<name>_currency`; with
+/// `keep_json_types`, as the JSON has them), and renamed `source_<name>` when its name is one
+/// the event writes itself, the import label, a reserved Mixpanel name, or already `taken`.
+/// For a number column, also the profile of its values.
+pub fn typed_property<'a>(
+    name: &str,
+    values: impl IntoIterator<Item = &'a str> + Clone,
+    taken: &HashSet<String>,
+    columns: &[String],
+    keep_json_types: bool,
+) -> (ColumnMapping, Option<NumberProfile>) {
+    let rename = unique_property_name(name, taken, columns);
+    let mut column = ColumnMapping {
+        column: name.to_owned(),
+        rename,
+        ..ColumnMapping::default()
+    };
+    if keep_json_types {
+        // JSON values keep their JSON types: strings stay strings ("19.99" too).
+        return (column, None);
+    }
+    let typing = infer_column(values);
+    column.kind = typing.kind;
+    if typing.kind != PropertyType::Number {
+        return (column, None);
+    }
+    let profile = typing.numbers;
+    column.decimal = profile.decimal;
+    if profile.has_currency {
+        column.currency_property = Some(unique_name(
+            &format!("{}_currency", column.property_name()),
+            taken,
+            columns,
+        ));
+    }
+    (column, Some(profile))
+}
+
+/// [`typed_property`]'s column alone.
+pub fn property_column<'a>(
+    name: &str,
+    values: impl IntoIterator<Item = &'a str> + Clone,
+    taken: &HashSet<String>,
+    columns: &[String],
+) -> ColumnMapping {
+    typed_property(name, values, taken, columns, false).0
+}
+
+/// The columns used by Mixpanel fields (event, user, time, insert id, country, ...).
+pub fn field_columns(mapping: &Mapping) -> Vec<&str> {
+    let mut used = Vec::new();
+    if let Some(ValueSource::Column(c)) = &mapping.event {
+        used.push(c.as_str());
+    }
+    for c in [
+        &mapping.distinct_id,
+        &mapping.user_id,
+        &mapping.device_id,
+        &mapping.time.column,
+        &mapping.city,
+        &mapping.region,
+        &mapping.ip,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        used.push(c.as_str());
+    }
+    if let InsertIdSource::Column(c) = &mapping.insert_id {
+        used.push(c.as_str());
+    }
+    if let Some(country) = &mapping.country {
+        used.push(country.column.as_str());
+    }
+    used
+}
+
+/// Keep `mapping.columns` equal to every column of the file that no Mixpanel field uses, in
+/// file order. Columns already listed keep the user's choices (include, rename, type); a
+/// column that becomes a property (say the user column, once unmapped) gets exactly what the
+/// suggestion would have given it, from the `sample` values.
+pub fn sync_property_columns(mapping: &mut Mapping, columns: &[String], sample: &[Record]) {
+    let used: HashSet<String> = field_columns(mapping)
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    let mut old: BTreeMap<String, ColumnMapping> = std::mem::take(&mut mapping.columns)
+        .into_iter()
+        .map(|c| (c.column.clone(), c))
+        .collect();
+    let mut taken = taken_property_names();
+    taken.extend(old.values().map(|c| c.property_name().to_owned()));
+    let keep_json_types = has_json_values(sample);
+    let mut synced = Vec::new();
+    for (index, name) in columns.iter().enumerate() {
+        if used.contains(name) {
+            continue;
+        }
+        let column = match old.remove(name) {
+            Some(kept) => kept,
+            None => {
+                let values: Vec<String> = sample
+                    .iter()
+                    .filter_map(|r| r.cells.get(index).and_then(evidence::text_of))
+                    .collect();
+                let (column, _) = typed_property(
+                    name,
+                    values.iter().map(String::as_str),
+                    &taken,
+                    columns,
+                    keep_json_types,
+                );
+                taken.insert(column.property_name().to_owned());
+                column
+            }
+        };
+        synced.push(column);
+    }
+    mapping.columns = synced;
 }
 
 /// `None` when `name` can be sent as it is; else a `source_…` name nothing else uses.
@@ -1161,5 +1291,49 @@ mod tests {
             "{:?}",
             s.notes
         );
+    }
+
+    #[test]
+    fn a_column_that_becomes_a_property_gets_what_the_suggestion_would_give_it() {
+        let names = cols(&["event", "user", "time", "plan", "zip"]);
+        let rows: Vec<Vec<String>> = (0..20)
+            .map(|i| {
+                vec![
+                    "Buy".to_owned(),
+                    format!("{}", 1000 + i),
+                    format!("2024-03-{:02}T10:00:00Z", 1 + i % 28),
+                    "pro".to_owned(),
+                    format!("0{}", 1000 + i),
+                ]
+            })
+            .collect();
+        let sample = records(&rows);
+        let mut mapping = suggest(&names, &sample).mapping;
+        let listed: Vec<&str> = mapping.columns.iter().map(|c| c.column.as_str()).collect();
+        assert_eq!(listed, vec!["plan", "zip"]);
+        mapping.columns[1].rename = Some("postcode".to_owned());
+        mapping.columns[1].include = false;
+
+        // Unmapping the user and the time: both become properties, typed as suggest types them,
+        // and "time" (a name the event writes itself) is renamed as suggest renames it.
+        mapping.distinct_id = None;
+        mapping.time.column = None;
+        sync_property_columns(&mut mapping, &names, &sample);
+        let listed: Vec<&str> = mapping.columns.iter().map(|c| c.column.as_str()).collect();
+        assert_eq!(listed, vec!["user", "time", "plan", "zip"]);
+        assert_eq!(mapping.columns[0].kind, PropertyType::Number);
+        assert_eq!(mapping.columns[0].rename, None);
+        assert_eq!(mapping.columns[1].property_name(), "source_time");
+        assert_eq!(mapping.columns[1].kind, PropertyType::Date);
+        // The user's own choices are kept.
+        assert_eq!(mapping.columns[3].property_name(), "postcode");
+        assert!(!mapping.columns[3].include);
+
+        // Mapping them again removes them from the properties.
+        mapping.distinct_id = Some("user".to_owned());
+        mapping.time.column = Some("time".to_owned());
+        sync_property_columns(&mut mapping, &names, &sample);
+        let listed: Vec<&str> = mapping.columns.iter().map(|c| c.column.as_str()).collect();
+        assert_eq!(listed, vec!["plan", "zip"]);
     }
 }

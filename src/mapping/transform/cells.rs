@@ -39,7 +39,7 @@ pub(super) fn push_invalid_utf8(out: &mut Transformed, row: u64, field: &str, co
         column: Some(column.to_owned()),
         row,
         message: format!(
-            "row {row}: column '{column}' has bytes that are not valid UTF-8. Save the file as UTF-8, or choose its real encoding (e.g. --encoding windows1252)."
+            "row {row}: column '{column}' has bytes that are not valid UTF-8. Save the file as UTF-8, or read it with its real encoding (for example Windows-1252)."
         ),
     });
 }

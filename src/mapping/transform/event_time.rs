@@ -86,7 +86,7 @@ fn time_error(error: TimeError, value: &str, column: &str) -> (IssueKind, String
         other => (
             IssueKind::UnparsableTime,
             format!(
-                "time '{}' (column '{column}') cannot be read: {other}. Use a format such as 2024-03-05T14:07:00Z, 2024-03-05 14:07:00, epoch seconds, or set the column's format (and day_order for dates like 03/04/2024) in the mapping.",
+                "time '{}' (column '{column}') cannot be read: {other}. Use a format such as 2024-03-05T14:07:00Z, 2024-03-05 14:07:00 or epoch seconds, or choose the column's time format (and the day/month order for dates like 03/04/2024).",
                 shorten(value)
             ),
         ),

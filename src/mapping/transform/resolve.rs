@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use crate::mapping::country::is_alpha2;
 use crate::mapping::time::TimeParser;
 use crate::mapping::typing::{DecimalSeparator, PropertyType, write_json_string};
-use crate::mapping::{InsertIdSource, Mapping, MappingError, ValueSource};
+use crate::mapping::{InsertIdSource, Mapping, MappingError, RequiredField, ValueSource};
 use crate::validate::{self, Issue, IssueKind};
 
 use super::{FIELD_NAMES, TransformOptions, Transformer};
@@ -126,8 +126,7 @@ impl Transformer {
             }
             _ => {
                 return Err(MappingError::Unmapped {
-                    field: "the event name".to_owned(),
-                    hint: "Set \"event\" to a column ({\"from\": \"column\", \"value\": \"action\"}) or a constant name ({\"from\": \"constant\", \"value\": \"Purchase\"}).".to_owned(),
+                    field: RequiredField::Event,
                 });
             }
         };
@@ -140,14 +139,12 @@ impl Transformer {
             && !mapping.allow_missing_user
         {
             return Err(MappingError::Unmapped {
-                field: "the user ID (distinct_id)".to_owned(),
-                hint: "Set \"distinct_id\" to the column with the user's id, or set \"allow_missing_user\": true to send events tied to no user.".to_owned(),
+                field: RequiredField::User,
             });
         }
         let Some(time_column) = mapping.time.column.clone().filter(|c| !c.is_empty()) else {
             return Err(MappingError::Unmapped {
-                field: "the time".to_owned(),
-                hint: "Set \"time\": {\"column\": \"...\"} to the column holding when each event happened.".to_owned(),
+                field: RequiredField::Time,
             });
         };
         let time_index = find_column(columns, "time", &time_column)?;
