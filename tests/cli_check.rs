@@ -635,7 +635,8 @@ fn template_typos_and_unknown_versions_are_refused_with_the_key_path() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let template: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&good).unwrap()).unwrap();
-    let variants: [(&str, fn(&mut serde_json::Value), &str); 4] = [
+    type Change = fn(&mut serde_json::Value);
+    let variants: [(&str, Change, &str); 4] = [
         (
             "time_zone",
             |m| m["time"]["time_zone"] = "Asia/Tokyo".into(),

@@ -296,9 +296,7 @@ mod tests {
 
     #[test]
     fn every_saved_mapping_reads_back() {
-        let mut mapping = Mapping::default();
-        mapping.country = Some(super::super::CountryMapping::default());
-        mapping.columns.push(super::super::ColumnMapping::default());
+        let mut mapping = sample_mapping();
         mapping.time.format = super::super::TimeFormat::Pattern("%Y".into());
         mapping.event = Some(super::super::ValueSource::Constant("e".into()));
         let text = serde_json::to_string_pretty(&mapping).unwrap();
@@ -308,6 +306,16 @@ mod tests {
             Mapping::default(),
             "every key is optional"
         );
+    }
+
+    /// A mapping with every nested object present.
+    fn sample_mapping() -> Mapping {
+        Mapping {
+            country: Some(super::super::CountryMapping::default()),
+            columns: vec![super::super::ColumnMapping::default()],
+            event: Some(super::super::ValueSource::Column("e".into())),
+            ..Mapping::default()
+        }
     }
 
     /// Any JSON value, nested a few levels, with keys drawn from the model's and from noise.
@@ -363,11 +371,7 @@ mod tests {
             key in "[a-z]{1,10}_x",
             which in 0usize..64,
         ) {
-            let mut mapping = Mapping::default();
-            mapping.country = Some(super::super::CountryMapping::default());
-            mapping.columns.push(super::super::ColumnMapping::default());
-            mapping.event = Some(super::super::ValueSource::Column("e".into()));
-            let mut value = serde_json::to_value(&mapping).unwrap();
+            let mut value = serde_json::to_value(sample_mapping()).unwrap();
             let mut objects = Vec::new();
             collect_object_paths(&value, &mut Vec::new(), &mut objects);
             let target = &objects[which % objects.len()];
