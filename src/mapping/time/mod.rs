@@ -45,7 +45,12 @@ pub use zone::{is_known_time_zone, time_zone_names};
 
 /// A time format. `Auto` parses each value by whichever known format fits it.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "kind", content = "pattern")]
+#[serde(
+    rename_all = "snake_case",
+    tag = "kind",
+    content = "pattern",
+    deny_unknown_fields
+)]
 pub enum TimeFormat {
     /// Each value parsed by the known format that fits it (mixed columns are normal).
     #[default]
