@@ -12,7 +12,8 @@ pub struct BatchEvent {
     pub row: u64,
     /// The event's JSON line (no trailing newline).
     pub json: Vec<u8>,
-    /// Its `$insert_id` (to match Mixpanel's `failed_records`).
+    /// The key that matches Mixpanel's `failed_records` to it: its `$insert_id` (events), or
+    /// its `$distinct_id` (user profiles, whose JSON may hold two records, one a line).
     pub insert_id: String,
 }
 
