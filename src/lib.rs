@@ -10,6 +10,7 @@
 //!   pause, the resume journal, the run report and the rejected-rows export.
 //! - [`mixpanel`]: regions, credentials, batching, the HTTP client and response parsing.
 //! - [`credentials`] and [`config`]: the OS keychain and the app's saved connections.
+//! - [`output`]: the rule that no output overwrites a file of the run, and atomic writes.
 //! - [`cli`] and `gui`: thin shells over the layers above. No GUI type appears below `gui`.
 
 pub mod cli;
@@ -17,6 +18,7 @@ pub mod config;
 pub mod credentials;
 pub mod mapping;
 pub mod mixpanel;
+pub mod output;
 pub mod pipeline;
 pub mod source;
 pub mod validate;
