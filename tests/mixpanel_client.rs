@@ -462,3 +462,73 @@ fn profiles_401_is_fatal() {
     assert_eq!(out.unsent, vec![0]);
     assert!(flow.is_stopping());
 }
+
+/// Profile rows: every row updates user "X" (and one other user) with its own row number.
+fn profile_transform(record: &Record, out: &mut Transformed) {
+    out.issues.clear();
+    out.json.clear();
+    out.row = record.row;
+    out.kind = mixport::mapping::ImportKind::Profiles;
+    let id = if record.row % 2 == 0 {
+        "X".to_owned()
+    } else {
+        format!("u{}", record.row)
+    };
+    out.json = format!(r#"{{"$distinct_id":"{id}","$set":{{"v":{}}}}}"#, record.row).into_bytes();
+    out.distinct_id = id;
+}
+
+#[test]
+fn profile_updates_of_one_user_land_in_file_order_across_concurrent_batches() {
+    // Every other request is refused with a 429 and retried later: without keeping a user's
+    // batches in order, an earlier batch retried after a later one would win.
+    let server = FakeMixpanel::start(FakeConfig {
+        faults: Faults {
+            rate_limit_every: 2,
+            ..Faults::default()
+        },
+        ..FakeConfig::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let rows = 24_000;
+    let input = ImportInput {
+        file: dir.path().join("customers.csv"),
+        columns: vec!["user".into(), "time".into()],
+        total_bytes: rows * 40,
+        reader: Box::new(Synthetic {
+            rows,
+            next: 0,
+            base_ms: 0,
+        }),
+        journal_key: None,
+    };
+    let settings = ImportSettings {
+        workers: 10,
+        failed_out: None,
+        resume: false,
+        data_dir: None,
+        transform: TransformOptions::now(),
+        rate_limit_cooldown: Duration::from_millis(50),
+    };
+    let mut f = profile_transform;
+    let report = run_with(
+        input,
+        &mut f,
+        profiles_client(&server, Some(TOKEN)),
+        &settings,
+        &RunControl::new(),
+        &mut |_: &Progress| {},
+    )
+    .unwrap();
+    assert!(report.counts_add_up(), "{report:#?}");
+    assert_eq!(report.imported, rows, "{report:#?}");
+    assert_eq!(report.kind, mixport::mapping::ImportKind::Profiles);
+    assert!(server.engage_log().iter().any(|r| r.status == 429));
+    // The last row (row rows+1) of user X is the one that stays.
+    let last_x_row = if (rows + 1) % 2 == 0 { rows + 1 } else { rows };
+    assert_eq!(
+        server.profile("X").unwrap()["v"],
+        serde_json::json!(last_x_row)
+    );
+    assert_eq!(server.profile_count(), rows / 2 + 1);
+}

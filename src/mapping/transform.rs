@@ -32,6 +32,7 @@ use super::typing::PropertyType;
 use super::{ImportKind, InsertIdSource, Mapping, MappingError, ValueSource};
 
 pub mod profile;
+pub mod row;
 
 /// Settings of a transform that do not belong in the mapping template.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -14,8 +14,9 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use crate::mapping::Mapping;
-use crate::mapping::transform::{TransformOptions, Transformed, Transformer};
+use crate::mapping::transform::row::RowTransformer;
+use crate::mapping::transform::{TransformOptions, Transformed};
+use crate::mapping::{ImportKind, Mapping};
 use crate::mixpanel::batch::BatchCounter;
 use crate::source::{self, Compression, Format, Record, RecordReader, Sniff, TextEncoding};
 use crate::validate::{Issue, IssueKind, Severity};
@@ -82,6 +83,9 @@ pub struct IssueGroup {
 /// What the check found. Serialized as the `--json` output.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckReport {
+    /// Events or user profiles.
+    #[serde(default)]
+    pub kind: ImportKind,
     /// The file checked.
     pub file: PathBuf,
     /// Its format.
@@ -108,8 +112,12 @@ pub struct CheckReport {
     pub errors: Vec<IssueGroup>,
     /// Warning groups (including mapping-wide ones and duplicate insert ids), by kind then field.
     pub warnings: Vec<IssueGroup>,
-    /// Valid rows whose `$insert_id` was already seen earlier in the file.
+    /// Valid rows whose `$insert_id` was already seen earlier in the file (events).
     pub duplicate_insert_ids: u64,
+    /// Valid rows whose user ID was already seen earlier in the file (user profiles: the later
+    /// row's update is applied after the earlier one's).
+    #[serde(default)]
+    pub duplicate_user_ids: u64,
     /// The duplicate check covered every row up to this one (all rows unless the cap was hit).
     pub duplicate_check_rows: u64,
     /// Requests an import would send.
@@ -211,7 +219,7 @@ pub fn run_check(
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<CheckReport, PipelineError> {
     // Resolve the mapping before opening the file, so a mapping error comes first.
-    Transformer::new(mapping, &sniff.columns, options.transform)?;
+    RowTransformer::new(mapping, &sniff.columns, options.transform)?;
     super::guard_failed_out(&sniff.path, options.failed_out.as_deref())?;
     let mut reader = source::open(sniff)?;
     run_check_reader(sniff, reader.as_mut(), mapping, options, control, progress)
@@ -228,7 +236,8 @@ pub fn run_check_reader(
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<CheckReport, PipelineError> {
     let started = Instant::now();
-    let mut transformer = Transformer::new(mapping, &sniff.columns, options.transform)?;
+    let mut transformer = RowTransformer::new(mapping, &sniff.columns, options.transform)?;
+    let kind = transformer.kind();
     let mut rejected = match &options.failed_out {
         Some(path) => Some(RejectedWriter::create(path, &sniff.columns)?),
         None => None,
@@ -324,10 +333,12 @@ pub fn run_check_reader(
         let mut warned = out.has_warnings();
         if is_valid {
             valid += 1;
-            counter.add(out.json.len());
-            first_time = Some(first_time.map_or(out.time_ms, |t| t.min(out.time_ms)));
-            last_time = Some(last_time.map_or(out.time_ms, |t| t.max(out.time_ms)));
-            let hash = xxhash_rust::xxh3::xxh3_64(out.insert_id.as_bytes());
+            counter.add(&out.json);
+            if kind == ImportKind::Events {
+                first_time = Some(first_time.map_or(out.time_ms, |t| t.min(out.time_ms)));
+                last_time = Some(last_time.map_or(out.time_ms, |t| t.max(out.time_ms)));
+            }
+            let hash = xxhash_rust::xxh3::xxh3_64(out.key().as_bytes());
             let repeated = if seen.contains(&hash) {
                 true
             } else {
@@ -341,25 +352,18 @@ pub fn run_check_reader(
             if repeated {
                 duplicates += 1;
                 warned = true;
-                let issue_example = IssueExample {
-                    row: record.row,
-                    column: None,
-                    message: format!(
-                        "row {}: insert ID '{}' appeared earlier in the file; Mixpanel keeps only one event per (event, user, time, insert ID).",
-                        record.row, out.insert_id
-                    ),
-                };
+                let issue = transformer.repeated_key_issue(record.row, out.key());
                 let group = duplicate_group.get_or_insert_with(|| IssueGroup {
-                    kind: IssueKind::DuplicateInsertId,
+                    kind: issue.kind,
                     severity: Severity::Warning,
-                    title: IssueKind::DuplicateInsertId.title().to_owned(),
-                    field: "properties.$insert_id".to_owned(),
+                    title: issue.kind.title().to_owned(),
+                    field: issue.field.clone(),
                     count: 0,
                     examples: Vec::new(),
                 });
                 group.count += 1;
                 if group.examples.len() < MAX_EXAMPLES {
-                    group.examples.push(issue_example);
+                    group.examples.push(example(&issue));
                 }
             }
         } else {
@@ -421,7 +425,17 @@ pub fn run_check_reader(
         rows_with_warnings: with_warnings,
         errors,
         warnings,
-        duplicate_insert_ids: duplicates,
+        kind,
+        duplicate_insert_ids: if kind == ImportKind::Events {
+            duplicates
+        } else {
+            0
+        },
+        duplicate_user_ids: if kind == ImportKind::Profiles {
+            duplicates
+        } else {
+            0
+        },
         duplicate_check_rows,
         requests: counter.total_requests(),
         bytes: counter.bytes,

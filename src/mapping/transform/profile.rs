@@ -58,10 +58,6 @@ pub const PROFILE_FIELD_NAMES: &[&str] = &[
     "$region",
 ];
 
-/// A profile is written in batches of at most this many rows when each row may hold two
-/// records (`$set` and `$unset`), so that no request exceeds Mixpanel's 2000 records.
-const ROWS_PER_BATCH_WITH_UNSET: usize = crate::mixpanel::engage::MAX_ENGAGE_RECORDS / 2;
-
 /// One mapped text property (`$email`, `$name`, `$city`, ...), resolved.
 #[derive(Debug)]
 struct TextField {
@@ -265,16 +261,6 @@ impl ProfileTransformer {
     /// The operation written (`$set` or `$set_once`).
     pub fn operation(&self) -> ProfileOperation {
         self.operation
-    }
-
-    /// Most rows per request: every row holds up to two records when empty values are cleared,
-    /// and Mixpanel takes at most 2000 records per request.
-    pub fn max_rows_per_batch(&self) -> usize {
-        if self.unset_empty {
-            ROWS_PER_BATCH_WITH_UNSET
-        } else {
-            crate::mixpanel::engage::MAX_ENGAGE_RECORDS
-        }
     }
 
     /// Turn one record into its profile update(s) and issues, reusing `out`'s allocations.

@@ -179,8 +179,6 @@ fn empty_cells_are_left_out_unless_clearing_is_asked_for() {
         lines(&out),
         vec![json!({"$distinct_id": "C-4", "$set": {}})]
     );
-    let t = ProfileTransformer::new(&m, &cols(&COLUMNS), options()).unwrap();
-    assert_eq!(t.max_rows_per_batch(), 1000);
 }
 
 #[test]
