@@ -215,3 +215,4 @@ pub mod import;
 pub mod journal;
 pub mod rejected;
 pub mod report;
+pub mod rows;

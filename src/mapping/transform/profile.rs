@@ -33,7 +33,7 @@ use std::collections::{HashMap, HashSet};
 use crate::mapping::time::{TimeParser, write_iso_utc};
 use crate::mapping::typing::PropertyType;
 use crate::mapping::{
-    CountryMapping, ImportKind, Mapping, MappingError, ProfileOperation, TimeMapping,
+    CountryMapping, ImportKind, Mapping, MappingError, ProfileOperation, RequiredField, TimeMapping,
 };
 use crate::source::{Cell, Record};
 use crate::validate::{self, Issue, IssueKind};
@@ -128,8 +128,7 @@ impl ProfileTransformer {
             Some(column) => find_column(columns, "$distinct_id", column)?,
             None => {
                 return Err(MappingError::Unmapped {
-                    field: "the user ID ($distinct_id)".to_owned(),
-                    hint: "Every profile needs the column with the user's ID; Mixport never creates a profile without it. Choose that column.".to_owned(),
+                    field: RequiredField::ProfileUser,
                 });
             }
         };

@@ -65,12 +65,31 @@ impl RowTransformer {
         }
     }
 
-    /// The warning for a row whose [`Transformed::key`] appeared on an earlier row: a
-    /// duplicate insert id (Mixpanel keeps one of the events), or a duplicate user ID (Mixpanel
-    /// applies the updates in order).
-    pub fn repeated_key_issue(&self, row: u64, key: &str) -> Issue {
+    /// How a repeated [`Transformed::key`] is reported for this kind of import.
+    pub fn repeated_key(&self) -> RepeatedKey {
         match self {
-            Self::Events(_) => Issue {
+            Self::Events(_) => RepeatedKey::InsertId,
+            Self::Profiles(t) => RepeatedKey::UserId(t.operation()),
+        }
+    }
+}
+
+/// What a row whose [`Transformed::key`] appeared on an earlier row means: a duplicate insert
+/// id (Mixpanel keeps one of the events), or a duplicate user ID (Mixpanel applies the profile
+/// updates in file order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RepeatedKey {
+    /// Events: the `$insert_id`.
+    InsertId,
+    /// User profiles: the `$distinct_id`, written with this operation.
+    UserId(ProfileOperation),
+}
+
+impl RepeatedKey {
+    /// The warning for row `row`, whose key `key` appeared earlier in the file.
+    pub fn issue(self, row: u64, key: &str) -> Issue {
+        match self {
+            Self::InsertId => Issue {
                 kind: IssueKind::DuplicateInsertId,
                 field: "properties.$insert_id".to_owned(),
                 column: None,
@@ -79,8 +98,8 @@ impl RowTransformer {
                     "row {row}: insert ID '{key}' appeared earlier in the file; Mixpanel keeps only one event per (event, user, time, insert ID)."
                 ),
             },
-            Self::Profiles(t) => {
-                let outcome = match t.operation() {
+            Self::UserId(operation) => {
+                let outcome = match operation {
                     ProfileOperation::Set => {
                         "so this later row's values win where both rows have one"
                     }
