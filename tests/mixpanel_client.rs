@@ -451,7 +451,7 @@ fn profiles_401_is_fatal() {
         Batch::from_events(vec![profile_entry(2, "x", serde_json::json!({}), &[])]),
         &flow,
     ));
-    let fatal = out.fatal.unwrap();
+    let fatal = out.fatal.unwrap().to_string();
     assert!(
         fatal.contains(PROJECT_ID) && !fatal.contains(SA_SECRET),
         "{fatal}"
@@ -466,7 +466,7 @@ fn profile_transform(record: &Record, out: &mut Transformed) {
     out.json.clear();
     out.row = record.row;
     out.kind = mixport::mapping::ImportKind::Profiles;
-    let id = if record.row % 2 == 0 {
+    let id = if record.row.is_multiple_of(2) {
         "X".to_owned()
     } else {
         format!("u{}", record.row)
@@ -522,7 +522,7 @@ fn profile_updates_of_one_user_land_in_file_order_across_concurrent_batches() {
     assert_eq!(report.kind, mixport::mapping::ImportKind::Profiles);
     assert!(server.engage_log().iter().any(|r| r.status == 429));
     // The last row (row rows+1) of user X is the one that stays.
-    let last_x_row = if (rows + 1) % 2 == 0 { rows + 1 } else { rows };
+    let last_x_row = if (rows + 1).is_multiple_of(2) { rows + 1 } else { rows };
     assert_eq!(
         server.profile("X").unwrap()["v"],
         serde_json::json!(last_x_row)
