@@ -522,7 +522,11 @@ fn profile_updates_of_one_user_land_in_file_order_across_concurrent_batches() {
     assert_eq!(report.kind, mixport::mapping::ImportKind::Profiles);
     assert!(server.engage_log().iter().any(|r| r.status == 429));
     // The last row (row rows+1) of user X is the one that stays.
-    let last_x_row = if (rows + 1).is_multiple_of(2) { rows + 1 } else { rows };
+    let last_x_row = if (rows + 1).is_multiple_of(2) {
+        rows + 1
+    } else {
+        rows
+    };
     assert_eq!(
         server.profile("X").unwrap()["v"],
         serde_json::json!(last_x_row)
