@@ -177,7 +177,7 @@ impl ProfileOperation {
 /// [`Mapping::country`], [`Mapping::city`] and [`Mapping::region`], and every other column is a
 /// custom property as for events ([`Mapping::columns`]).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct ProfileMapping {
     /// `$set` (default) or `$set_once`.
     pub operation: ProfileOperation,

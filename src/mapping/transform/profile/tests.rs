@@ -390,3 +390,25 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn profile_templates_are_read_strictly() {
+    let text = serde_json::to_string(&mapping()).unwrap();
+    assert_eq!(crate::mapping::template::parse(&text).unwrap(), mapping());
+    let typo = r#"{"version":1,"kind":"profiles","profile":{"emial":"mail"}}"#;
+    let err = crate::mapping::template::parse(typo)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("profile.emial") && err.contains("\"email\""),
+        "{err}"
+    );
+    let kind = r#"{"version":1,"kind":"profile"}"#;
+    let err = crate::mapping::template::parse(kind)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("\"profiles\""), "{err}");
+    let op = r#"{"version":1,"kind":"profiles","profile":{"operation":"$set_onse"}}"#;
+    let err = crate::mapping::template::parse(op).unwrap_err().to_string();
+    assert!(err.contains("$set_once"), "{err}");
+}
