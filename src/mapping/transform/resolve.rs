@@ -63,7 +63,11 @@ pub(super) struct CountrySpec {
     pub(super) cache: HashMap<String, CountryLookup>,
 }
 
-fn find_column(columns: &[String], field: &str, column: &str) -> Result<usize, MappingError> {
+pub(super) fn find_column(
+    columns: &[String],
+    field: &str,
+    column: &str,
+) -> Result<usize, MappingError> {
     columns
         .iter()
         .position(|c| c == column)
@@ -73,7 +77,7 @@ fn find_column(columns: &[String], field: &str, column: &str) -> Result<usize, M
         })
 }
 
-fn find_optional(
+pub(super) fn find_optional(
     columns: &[String],
     field: &str,
     column: &Option<String>,
@@ -93,7 +97,7 @@ pub(super) fn property_key(name: &str) -> Vec<u8> {
     key
 }
 
-fn mapping_warning(
+pub(super) fn mapping_warning(
     kind: IssueKind,
     field: String,
     column: Option<String>,
