@@ -11,8 +11,9 @@
 use std::path::Path;
 
 use crate::mapping::suggest::{self, FieldGuess};
-use crate::mapping::transform::{TransformOptions, Transformer, settle_day_order};
-use crate::mapping::{IMPORT_LABEL_PROPERTY, Mapping, MappingError};
+use crate::mapping::transform::row::RowTransformer;
+use crate::mapping::transform::{TransformOptions, settle_day_order};
+use crate::mapping::{IMPORT_LABEL_PROPERTY, ImportKind, Mapping, MappingError};
 
 use super::file::OpenedFile;
 use super::memory::{self, Remembered};
@@ -64,7 +65,9 @@ pub enum Blocker {
     Mapping(MappingError),
 }
 
-/// The suggestion for `file`, with the import label named after the file.
+/// The suggestion for `file`, with the import label named after the file. It proposes user
+/// profiles when the file holds one row per person and no event times (see
+/// [`crate::mapping::suggest::profiles`]).
 pub fn suggest(file: &OpenedFile) -> suggest::Suggestion {
     suggest::suggest_for_file(file.path(), file.columns(), &file.head)
 }
@@ -97,12 +100,13 @@ pub fn initial_mapping(
         },
     };
     mapping.headers = columns.to_vec();
-    if !mapping.constants.contains_key(IMPORT_LABEL_PROPERTY)
-        && let Some(label) = suggestion.mapping.constants.get(IMPORT_LABEL_PROPERTY)
+    // Events carry an import label; on user profiles it would be overwritten by every import.
+    if mapping.kind == ImportKind::Events && !mapping.constants.contains_key(IMPORT_LABEL_PROPERTY)
     {
-        mapping
-            .constants
-            .insert(IMPORT_LABEL_PROPERTY.to_owned(), label.clone());
+        mapping.constants.insert(
+            IMPORT_LABEL_PROPERTY.to_owned(),
+            serde_json::Value::String(suggestion.import_label.clone()),
+        );
     }
     suggest::sync_property_columns(&mut mapping, columns, &file.head);
     Prepared {
@@ -131,7 +135,7 @@ pub fn review(mapping: &mut Mapping, file: &OpenedFile) -> Vec<Blocker> {
         }
         Err(other) => blockers.push(Blocker::Mapping(other)),
     }
-    if let Err(e) = Transformer::new(mapping, file.columns(), TransformOptions::now()) {
+    if let Err(e) = RowTransformer::new(mapping, file.columns(), TransformOptions::now()) {
         blockers.push(Blocker::Mapping(e));
     }
     blockers
