@@ -116,6 +116,30 @@ pub fn initial_mapping(
     }
 }
 
+/// Make `mapping` a mapping of `kind` for `file`: switching to user profiles fills the profile
+/// fields the suggestion finds (a field already chosen keeps its column) and drops the import
+/// label; switching to events offers the import label again. The property columns follow.
+pub fn set_kind(mapping: &mut Mapping, kind: ImportKind, file: &OpenedFile) {
+    if mapping.kind == kind {
+        return;
+    }
+    let suggestion = suggest(file);
+    match kind {
+        ImportKind::Profiles => suggest::profiles::use_profiles(
+            mapping,
+            &suggestion.profiles,
+            file.columns(),
+            &file.head,
+        ),
+        ImportKind::Events => suggest::profiles::use_events(
+            mapping,
+            &suggestion.import_label,
+            file.columns(),
+            &file.head,
+        ),
+    }
+}
+
 /// The remembered mapping for `file` from the memory folder, if any (read errors count as none).
 pub fn remembered_for(memory_dir: &Path, file: &OpenedFile) -> Option<Remembered> {
     memory::load(memory_dir, file.path(), file.columns())

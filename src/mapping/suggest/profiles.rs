@@ -521,7 +521,14 @@ pub fn suggest_profiles(
         .and_then(|c| columns.iter().position(|x| x == c))
         .and_then(|i| profile_time_values(stats[i].values.iter().map(String::as_str)).day_order);
 
-    let reason = looks_like_profiles(columns, &stats, &id, created_column.as_deref(), events);
+    let reason = looks_like_profiles(
+        sample.len(),
+        columns,
+        &stats,
+        &id,
+        created_column.as_deref(),
+        events,
+    );
     ProfileSuggestion {
         reason,
         id,
@@ -532,6 +539,7 @@ pub fn suggest_profiles(
 
 /// Why the file holds one row per person and no event times, or `None`.
 fn looks_like_profiles(
+    rows: usize,
     columns: &[String],
     stats: &[Values],
     id: &ProfileGuess,
@@ -549,10 +557,10 @@ fn looks_like_profiles(
         return None;
     }
     let each = if v.distinct == n {
-        format!("each value of '{id_column}' appears on one row of the first {n}")
+        format!("each value of '{id_column}' appears on one row of the first {rows}")
     } else {
         format!(
-            "'{id_column}' has {} different values in the first {n} rows",
+            "'{id_column}' holds a different ID on almost every row ({} different IDs in {n} cells of the first {rows} rows)",
             v.distinct
         )
     };
