@@ -37,15 +37,20 @@ const HEADERS: [&str; 9] = [
     "lifetime_value",
 ];
 /// Country values of the file (English and German names, codes) and the code each must become.
-const COUNTRIES: [(&str, &str); 9] = [
+const COUNTRIES: [(&str, &str); 14] = [
     ("Germany", "DE"),
     ("Deutschland", "DE"),
     ("United States", "US"),
+    ("Vereinigte Staaten", "US"),
     ("Österreich", "AT"),
     ("France", "FR"),
+    ("Frankreich", "FR"),
     ("Schweiz", "CH"),
     ("United Kingdom", "GB"),
-    ("España", "ES"),
+    ("Vereinigtes Königreich", "GB"),
+    ("Italien", "IT"),
+    ("Niederlande", "NL"),
+    ("Spain", "ES"),
     ("de", "DE"),
 ];
 const CITIES: [&str; 4] = ["Berlin", "München", "Zürich", "Lyon"];
@@ -551,7 +556,7 @@ fn set_once_keeps_existing_values_and_clearing_empties_them() {
     let c3 = &stored["C-00003"];
     assert!(c3.get("$country_code").is_none(), "{c3:?}");
     assert_eq!(c3["note"], "from the CRM", "unmapped properties stay");
-    assert_eq!(stored["C-00004"]["$country_code"], "FR");
+    assert_eq!(stored["C-00004"]["$country_code"], "AT");
 }
 
 #[test]

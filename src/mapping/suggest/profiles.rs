@@ -17,10 +17,14 @@ use crate::mapping::time::{DayOrder, profile_time_values};
 use crate::mapping::{IMPORT_LABEL_PROPERTY, ImportKind, Mapping};
 use crate::source::Record;
 
-use super::{Field, Suggestion, normalize_name, sync_property_columns, text_of};
+use super::evidence::text_of;
+use super::{Field, Suggestion, sync_property_columns};
+use crate::mapping::synonyms;
 
 /// Share of distinct user IDs in the head above which a file reads as one row per person.
 const DISTINCT_SHARE: f32 = 0.98;
+/// An event-name guess at least this sure came from the column's name, not its values alone.
+const NAMED_EVENT_CONFIDENCE: f32 = 0.6;
 
 /// A profile property and the column it was matched to.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,300 +62,53 @@ impl ProfileSuggestion {
     }
 }
 
-/// Column names (folded: lower case, letters and digits only) for each profile property, in
-/// the seven languages of the event fields, best first; then words a longer name may contain.
-fn names(property: &str) -> (&'static [&'static str], &'static [&'static str]) {
+/// The fields of the synonym tables ([`crate::mapping::synonyms`]) that name `property`, best
+/// first: the user ID reads the profile-ID names (`id`, `customer number`) and the event user's.
+fn table_fields(property: &str) -> &'static [&'static str] {
     match property {
-        "$distinct_id" => (
-            &[
-                "distinctid",
-                "userid",
-                "customerid",
-                "id",
-                "uid",
-                "accountid",
-                "memberid",
-                "clientid",
-                "contactid",
-                "personid",
-                "customernumber",
-                "customerno",
-                "user",
-                "customer",
-                "benutzerid",
-                "kundenid",
-                "kundennummer",
-                "kundennr",
-                "nutzerid",
-                "mitgliedsnummer",
-                "idclient",
-                "identifiantclient",
-                "numeroclient",
-                "idutilisateur",
-                "idcliente",
-                "numerocliente",
-                "idusuario",
-                "codigocliente",
-                "idutente",
-                "codicecliente",
-                "clientnummer",
-                "klantnummer",
-                "klantid",
-                "gebruikersid",
-            ],
-            &[
-                "userid",
-                "customerid",
-                "distinctid",
-                "kundennummer",
-                "kundenid",
-            ],
-        ),
-        "$email" => (
-            &[
-                "email",
-                "emailaddress",
-                "mail",
-                "useremail",
-                "customeremail",
-                "contactemail",
-                "emailadresse",
-                "mailadresse",
-                "courriel",
-                "adressemail",
-                "adresseemail",
-                "correo",
-                "correoelectronico",
-                "posta",
-                "postaelettronica",
-                "indirizzoemail",
-                "emailadres",
-                "mailadres",
-            ],
-            &["email", "mail", "courriel", "correo"],
-        ),
-        "$name" => (
-            &[
-                "name",
-                "fullname",
-                "customername",
-                "displayname",
-                "contactname",
-                "username",
-                "kundenname",
-                "vollstandigername",
-                "nomcomplet",
-                "nombrecompleto",
-                "nomecompleto",
-                "naam",
-                "volledigenaam",
-                "klantnaam",
-            ],
-            &["fullname", "customername", "displayname"],
-        ),
-        "$first_name" => (
-            &[
-                "firstname",
-                "givenname",
-                "forename",
-                "first",
-                "vorname",
-                "prenom",
-                "nombre",
-                "nome",
-                "primeironome",
-                "voornaam",
-            ],
-            &["firstname", "givenname", "vorname", "prenom", "voornaam"],
-        ),
-        "$last_name" => (
-            &[
-                "lastname",
-                "surname",
-                "familyname",
-                "last",
-                "nachname",
-                "familienname",
-                "nom",
-                "nomdefamille",
-                "apellido",
-                "apellidos",
-                "cognome",
-                "sobrenome",
-                "apelido",
-                "achternaam",
-            ],
-            &[
-                "lastname",
-                "surname",
-                "familyname",
-                "nachname",
-                "achternaam",
-            ],
-        ),
-        "$phone" => (
-            &[
-                "phone",
-                "phonenumber",
-                "telephone",
-                "tel",
-                "mobile",
-                "mobilephone",
-                "mobilenumber",
-                "cell",
-                "cellphone",
-                "telefon",
-                "telefonnummer",
-                "handy",
-                "mobilnummer",
-                "numerodetelephone",
-                "portable",
-                "telefono",
-                "movil",
-                "cellulare",
-                "telemovel",
-                "celular",
-                "telefoon",
-                "telefoonnummer",
-                "mobiel",
-            ],
-            &[
-                "phone",
-                "telefon",
-                "telephone",
-                "telefono",
-                "telefoon",
-                "mobile",
-            ],
-        ),
-        "$avatar" => (
-            &[
-                "avatar",
-                "avatarurl",
-                "photo",
-                "photourl",
-                "picture",
-                "pictureurl",
-                "image",
-                "imageurl",
-                "profileimage",
-                "profilepicture",
-                "profilephoto",
-                "profilbild",
-                "foto",
-                "fotourl",
-            ],
-            &["avatar", "profilepic", "profilbild"],
-        ),
-        "$created" => (
-            &[
-                "created",
-                "createdat",
-                "signup",
-                "signupdate",
-                "signupat",
-                "signedup",
-                "signedupat",
-                "signupdatetime",
-                "registered",
-                "registeredat",
-                "registrationdate",
-                "registrationtime",
-                "joined",
-                "joinedat",
-                "joindate",
-                "datejoined",
-                "customersince",
-                "membersince",
-                "firstseen",
-                "accountcreated",
-                "creationdate",
-                "anmeldedatum",
-                "registrierungsdatum",
-                "registriertam",
-                "erstelltam",
-                "erstellungsdatum",
-                "kundeseit",
-                "dateinscription",
-                "datedinscription",
-                "datedecreation",
-                "clientdepuis",
-                "fechaderegistro",
-                "fechaalta",
-                "fechadealta",
-                "fechadecreacion",
-                "clientedesde",
-                "dataiscrizione",
-                "datadiregistrazione",
-                "datadicreazione",
-                "datacadastro",
-                "datadecadastro",
-                "datadecriacao",
-                "aanmelddatum",
-                "registratiedatum",
-                "aangemaaktop",
-                "klantsinds",
-            ],
-            &[
-                "signup",
-                "created",
-                "registered",
-                "registration",
-                "joined",
-                "anmeld",
-                "registrier",
-                "inscription",
-                "registro",
-                "iscrizione",
-                "cadastro",
-                "aanmeld",
-                "registratie",
-            ],
-        ),
-        _ => (&[], &[]),
+        "$distinct_id" => &["profile_id", "user"],
+        "$email" => &["email"],
+        "$name" => &["full_name"],
+        "$first_name" => &["first_name"],
+        "$last_name" => &["last_name"],
+        "$phone" => &["phone"],
+        "$avatar" => &["avatar"],
+        "$created" => &["created"],
+        _ => &[],
     }
 }
 
-/// How well a column name means `property`, with the reason.
+/// How well a column name means `property`, with the reason: an exact name of the tables (in
+/// any of their languages, after folding case, accents and separators), else a word a longer
+/// name contains.
 fn name_score(property: &'static str, column: &str) -> Option<(f32, String)> {
-    let folded = fold(column);
-    if folded.is_empty() {
-        return None;
+    for field in table_fields(property) {
+        if let Some(found) = synonyms::exact_match(field, column) {
+            let language = if found.language.code == "en" {
+                String::new()
+            } else {
+                format!(" ({})", found.language.name)
+            };
+            return Some((
+                0.95 - 0.01 * found.rank.min(20) as f32,
+                format!(
+                    "column name '{column}' means {}{language}",
+                    describe(property)
+                ),
+            ));
+        }
     }
-    let (exact, words) = names(property);
-    if let Some(rank) = exact.iter().position(|n| *n == folded) {
-        return Some((
-            0.95 - 0.01 * rank.min(20) as f32,
-            format!("column name '{column}' means {}", describe(property)),
-        ));
-    }
-    words.iter().find(|w| folded.contains(*w)).map(|w| {
-        (
-            0.6,
-            format!(
-                "column name '{column}' contains '{w}', a name for {}",
-                describe(property)
-            ),
-        )
-    })
-}
-
-/// A column name folded: [`normalize_name`] with Latin accents dropped.
-fn fold(name: &str) -> String {
-    normalize_name(name)
-        .chars()
-        .map(|c| match c {
-            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' => 'a',
-            'ç' => 'c',
-            'è' | 'é' | 'ê' | 'ë' => 'e',
-            'ì' | 'í' | 'î' | 'ï' => 'i',
-            'ñ' => 'n',
-            'ò' | 'ó' | 'ô' | 'õ' | 'ö' => 'o',
-            'ù' | 'ú' | 'û' | 'ü' => 'u',
-            'ß' => 's',
-            other => other,
+    table_fields(property).iter().find_map(|field| {
+        synonyms::contained_word(field, column).map(|word| {
+            (
+                0.6,
+                format!(
+                    "column name '{column}' contains '{word}', a name for {}",
+                    describe(property)
+                ),
+            )
         })
-        .collect()
+    })
 }
 
 fn describe(property: &str) -> &'static str {
@@ -552,8 +309,12 @@ fn looks_like_profiles(
     if n < 2 || (v.distinct as f32) < DISTINCT_SHARE * n as f32 {
         return None;
     }
-    let event_column = events.guess(Field::Event).and_then(|g| g.column.clone());
-    if event_column.is_some() {
+    // A column named like an event name makes it an events file; a guess from values alone
+    // (a short list of words such as plans) does not, when every row is another person.
+    let named_event = events
+        .guess(Field::Event)
+        .is_some_and(|g| g.column.is_some() && g.confidence >= NAMED_EVENT_CONFIDENCE);
+    if named_event {
         return None;
     }
     let each = if v.distinct == n {
