@@ -120,6 +120,7 @@ fn import(server: &FakeMixpanel, rows: u64, workers: usize) -> RunReport {
         data_dir: None,
         transform: TransformOptions::now(),
         rate_limit_cooldown: Duration::from_millis(50),
+        run: Default::default(),
     };
     let mut f = transform;
     let report = run_with(

@@ -56,6 +56,13 @@ pub struct ImportArgs {
     /// Do not ask for confirmation (required when not on a terminal).
     #[arg(long)]
     pub yes: bool,
+    /// Salt insert IDs with this generation (a corrected re-import: see `mixport runs RUN`).
+    /// Default: the mapping's (0 for a first import).
+    #[arg(long, value_name = "N")]
+    pub insert_id_generation: Option<u32>,
+    /// The import label sent on every event as `mixport_import` (default: the mapping's).
+    #[arg(long)]
+    pub label: Option<String>,
     /// Tests: base retry delay in milliseconds instead of Mixpanel's 2 s (delays double up to
     /// 30×, jitter up to 1×, Retry-After capped at 30×).
     #[arg(long, hide = true)]
@@ -80,9 +87,9 @@ pub fn run(args: ImportArgs) -> ExitCode {
 }
 
 /// Where the credentials and region came from.
-struct Target {
-    credentials: Credentials,
-    region: Region,
+pub(super) struct Target {
+    pub(super) credentials: Credentials,
+    pub(super) region: Region,
 }
 
 fn env_value(name: &str) -> Option<String> {
@@ -134,7 +141,7 @@ fn resolve_target_with(
     Err("no Mixpanel credentials: set MP_ACCT, MP_PASS and MP_PROJECT (service account) or MP_TOKEN (project token), or pass --connection NAME for a connection saved in the app".to_owned())
 }
 
-fn connection_target(
+pub(super) fn connection_target(
     name: &str,
     region_arg: Option<Region>,
     project_arg: Option<&str>,
@@ -214,9 +221,23 @@ fn prepare_and_run(args: ImportArgs) -> Result<ExitCode, String> {
         MixpanelClient::new(target.credentials.clone(), config).map_err(|e| e.to_string())?;
 
     let (sniff, sample) = super::check::read_head(&args.file, &args.source)?;
-    let mapping =
+    let mut mapping =
         super::check::resolve_mapping(&args.file, args.mapping.as_deref(), &sniff, &sample)?;
     drop(sample);
+    if let Some(generation) = args.insert_id_generation {
+        mapping.insert_id_generation = generation;
+    }
+    if let Some(label) = &args.label {
+        mapping.constants.insert(
+            crate::mapping::IMPORT_LABEL_PROPERTY.to_owned(),
+            serde_json::Value::String(label.clone()),
+        );
+    }
+    if mapping.insert_id_generation > 0 {
+        for line in correction_warning(&args.file, &mapping) {
+            eprintln!("mixport: {line}");
+        }
+    }
 
     if !args.yes && !confirm(&args, &sniff, &mapping, &target)? {
         eprintln!("mixport: import cancelled; nothing was sent");
@@ -230,6 +251,10 @@ fn prepare_and_run(args: ImportArgs) -> Result<ExitCode, String> {
         failed_out: args.failed_out.clone(),
         resume: args.resume,
         data_dir: journal::data_dir(),
+        run: crate::pipeline::import::RunMeta {
+            connection: args.connection.clone(),
+            ..Default::default()
+        },
         ..ImportSettings::default()
     };
     if settings.data_dir.is_none() {
@@ -386,6 +411,31 @@ fn confirm(
     ))
 }
 
+/// Before a corrected re-import (insert-id generation > 0): what will exist twice if the earlier
+/// runs of this file were not deleted in Mixpanel first.
+fn correction_warning(file: &std::path::Path, mapping: &crate::mapping::Mapping) -> Vec<String> {
+    use crate::verify::correct::CorrectionGuide;
+    let mut lines = vec![format!(
+        "insert-ID generation {}: every event gets a new insert ID, so Mixpanel will not treat it as a duplicate of an earlier import",
+        mapping.insert_id_generation
+    )];
+    let Some(dir) = journal::data_dir() else {
+        return lines;
+    };
+    let history = crate::pipeline::runs::list_runs(&dir);
+    let file_text = file.display().to_string();
+    let earlier = history.iter().find(|r| {
+        r.file == file_text
+            && r.insert_id_generation < mapping.insert_id_generation
+            && r.imported > 0
+    });
+    if let Some(run) = earlier {
+        let guide = CorrectionGuide::new(run, chrono::Utc::now(), &history);
+        lines.push(guide.duplicate_warning());
+    }
+    lines
+}
+
 /// Ctrl-C (SIGINT) cancels the run cleanly; a second one quits at once.
 fn watch_ctrl_c(control: RunControl) {
     let _ = std::thread::Builder::new()
@@ -441,13 +491,7 @@ mod tests {
         assert_eq!(a.region, None);
     }
 
-    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-        move |name| {
-            vars.iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| v.to_string())
-        }
-    }
+    use crate::cli::test_env as env;
 
     #[test]
     fn credentials_from_the_environment() {

@@ -3,7 +3,9 @@
 
 pub mod check;
 pub mod import;
+pub mod runs;
 pub mod suggest;
+pub mod verify;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -109,6 +111,10 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Import the file into Mixpanel (live).
     Import(import::ImportArgs),
+    /// Did a run's events land? Compare Mixpanel's raw export with what the run delivered.
+    Verify(verify::VerifyArgs),
+    /// Past imports; with a run id, one run in detail and how to correct it.
+    Runs(runs::RunsArgs),
 }
 
 /// Exit code: every row valid (warnings allowed).
@@ -126,6 +132,8 @@ pub fn main() -> ExitCode {
         Some(Command::Suggest(args)) => suggest::run(args),
         Some(Command::Check(args)) => check::run(args),
         Some(Command::Import(args)) => import::run(args),
+        Some(Command::Verify(args)) => verify::run(args),
+        Some(Command::Runs(args)) => runs::run(args),
     }
 }
 
@@ -148,3 +156,13 @@ pub fn fail(message: impl std::fmt::Display) -> ExitCode {
 
 /// A file argument.
 pub type FileArg = PathBuf;
+
+/// Tests: an environment lookup over fixed variables.
+#[cfg(test)]
+pub(crate) fn test_env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+    move |name| {
+        vars.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+    }
+}

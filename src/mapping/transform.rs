@@ -201,6 +201,8 @@ pub struct Transformer {
     time: TimeParser,
     /// `None` = generate.
     insert_id: Option<usize>,
+    /// The mapping's insert-id generation (0: ids as they always were).
+    insert_id_generation: u32,
     country: Option<CountrySpec>,
     city: Option<usize>,
     region: Option<usize>,
@@ -427,6 +429,7 @@ impl Transformer {
             time_column,
             time,
             insert_id,
+            insert_id_generation: mapping.insert_id_generation,
             country,
             city,
             region,
@@ -588,6 +591,17 @@ impl Transformer {
                                 shorten(s)
                             ),
                         });
+                    } else if self.insert_id_generation > 0 {
+                        // A correction: a new id for the column's value in this generation.
+                        let fingerprint =
+                            leaf_api::column_id_fingerprint(s, self.insert_id_generation);
+                        out.insert_id.clear();
+                        out.insert_id.push_str(&leaf_api::derive_insert_id(
+                            &out.event,
+                            &out.distinct_id,
+                            out.time_ms,
+                            fingerprint,
+                        ));
                     }
                 }
                 CellText::Invalid => {
@@ -938,7 +952,10 @@ impl Transformer {
     }
 
     fn derive_insert_id(&mut self, record: &Record, out: &mut Transformed) {
-        let fingerprint = leaf_api::row_fingerprint(record);
+        let fingerprint = leaf_api::salt_fingerprint(
+            leaf_api::row_fingerprint(record),
+            self.insert_id_generation,
+        );
         let id = leaf_api::derive_insert_id(&out.event, &out.distinct_id, out.time_ms, fingerprint);
         out.insert_id.push_str(&id);
     }
@@ -1272,7 +1289,9 @@ pub(crate) mod leaf_api {
         crate::mapping::typing::write_typed(text, kind, out)
     }
 
-    pub use crate::mapping::insert_id::{check_insert_id, derive_insert_id, row_fingerprint};
+    pub use crate::mapping::insert_id::{
+        check_insert_id, column_id_fingerprint, derive_insert_id, row_fingerprint, salt_fingerprint,
+    };
     pub use crate::mapping::time::format_iso_utc;
 
     pub use crate::mapping::typing::infer_type;
@@ -1513,6 +1532,44 @@ mod tests {
         assert_eq!(a.insert_id, b.insert_id);
         let c = run(&mapping, &columns, &with(5, "basic"));
         assert_ne!(a.insert_id, c.insert_id);
+    }
+
+    #[test]
+    fn a_new_generation_changes_every_insert_id_and_generation_zero_none() {
+        // Insert ids from a column (base mapping) and generated ones.
+        let (column_mapping, columns) = base_mapping();
+        let mut generated = column_mapping.clone();
+        generated.insert_id = InsertIdSource::Generate;
+        for mapping in [column_mapping, generated] {
+            let zero = run(&mapping, &columns, &text_record(2, &good()));
+            let mut first = mapping.clone();
+            first.insert_id_generation = 1;
+            let one = run(&first, &columns, &text_record(2, &good()));
+            let mut second = mapping.clone();
+            second.insert_id_generation = 2;
+            let two = run(&second, &columns, &text_record(2, &good()));
+            assert!(zero.is_valid() && one.is_valid() && two.is_valid());
+            assert_ne!(zero.insert_id, one.insert_id);
+            assert_ne!(one.insert_id, two.insert_id);
+            assert_eq!(
+                one.insert_id,
+                run(&first, &columns, &text_record(2, &good())).insert_id
+            );
+            assert_eq!(check_insert_id(&one.insert_id), Ok(()));
+            // Only the id changes.
+            let strip = |json: &[u8]| {
+                String::from_utf8_lossy(json)
+                    .replace(&zero.insert_id, "")
+                    .replace(&one.insert_id, "")
+            };
+            assert_eq!(strip(&zero.json), strip(&one.json));
+        }
+        // Generation 0 is what the mapping always produced: the column's own id.
+        let (mapping, columns) = base_mapping();
+        assert_eq!(
+            run(&mapping, &columns, &text_record(2, &good())).insert_id,
+            "abc-123"
+        );
     }
 
     #[test]

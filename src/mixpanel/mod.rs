@@ -3,6 +3,8 @@
 pub mod auth;
 pub mod batch;
 pub mod client;
+pub mod export;
+pub mod export_budget;
 pub mod flow;
 pub mod region;
 pub mod response;

@@ -195,3 +195,4 @@ pub mod import;
 pub mod journal;
 pub mod rejected;
 pub mod report;
+pub mod runs;
