@@ -12,6 +12,7 @@
 //! - [`verify`]: did a run land? Mixpanel's raw export compared with what the run delivered,
 //!   and the guidance for correcting a run.
 //! - [`credentials`] and [`config`]: the OS keychain and the app's saved connections.
+//! - [`output`]: the rule that no output overwrites a file of the run, and atomic writes.
 //! - [`cli`] and `gui`: thin shells over the layers above. No GUI type appears below `gui`.
 
 pub mod cli;
@@ -19,6 +20,7 @@ pub mod config;
 pub mod credentials;
 pub mod mapping;
 pub mod mixpanel;
+pub mod output;
 pub mod pipeline;
 pub mod source;
 pub mod validate;

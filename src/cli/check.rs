@@ -64,6 +64,13 @@ pub fn resolve_mapping(
 
 /// Run `mixport check`.
 pub fn run(args: CheckArgs) -> ExitCode {
+    if let Err(message) = super::guard_outputs(
+        &args.file,
+        args.mapping.as_deref(),
+        &[("--failed-out", args.failed_out.as_deref())],
+    ) {
+        return super::fail(message);
+    }
     let (sniff, sample) = match read_head(&args.file, &args.source) {
         Ok(v) => v,
         Err(message) => return super::fail(message),

@@ -200,6 +200,14 @@ fn prepare_and_run(args: ImportArgs) -> Result<ExitCode, String> {
             args.workers
         ));
     }
+    super::guard_outputs(
+        &args.file,
+        args.mapping.as_deref(),
+        &[
+            ("--failed-out", args.failed_out.as_deref()),
+            ("--report", args.report.as_deref()),
+        ],
+    )?;
     let target = resolve_target(&args)?;
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     if !args.yes && !interactive {

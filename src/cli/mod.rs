@@ -157,6 +157,26 @@ pub fn fail(message: impl std::fmt::Display) -> ExitCode {
 /// A file argument.
 pub type FileArg = PathBuf;
 
+/// Refuse, before anything is read or sent, an output path that is the input file, the mapping
+/// or another output (the same file after following links). `outputs` pairs each output flag
+/// with its path when given. The error is one line for stderr.
+pub fn guard_outputs(
+    file: &std::path::Path,
+    mapping: Option<&std::path::Path>,
+    outputs: &[(&str, Option<&std::path::Path>)],
+) -> Result<(), String> {
+    use crate::output::{RunFile, check_output_paths};
+    let mut inputs = vec![RunFile::new("the input file", file)];
+    if let Some(mapping) = mapping {
+        inputs.push(RunFile::new("the --mapping file", mapping));
+    }
+    let outputs: Vec<RunFile> = outputs
+        .iter()
+        .filter_map(|(flag, path)| path.map(|p| RunFile::new(*flag, p)))
+        .collect();
+    check_output_paths(&inputs, &outputs).map_err(|e| format!("{e} Nothing was read or sent."))
+}
+
 /// Tests: an environment lookup over fixed variables.
 #[cfg(test)]
 pub(crate) fn test_env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {

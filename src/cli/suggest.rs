@@ -24,6 +24,10 @@ pub const SAMPLE_ROWS: usize = 1000;
 /// Run `mixport suggest`: print the suggested mapping as JSON (stdout or `-o`), and how sure
 /// each guess is on stderr.
 pub fn run(args: SuggestArgs) -> ExitCode {
+    if let Err(message) = super::guard_outputs(&args.file, None, &[("-o", args.output.as_deref())])
+    {
+        return super::fail(message);
+    }
     let (sniff, sample) = match super::check::read_head(&args.file, &args.source) {
         Ok(v) => v,
         Err(message) => return super::fail(message),
@@ -69,7 +73,7 @@ pub fn run(args: SuggestArgs) -> ExitCode {
     }
     match &args.output {
         Some(path) => {
-            if let Err(e) = std::fs::write(path, json + "\n") {
+            if let Err(e) = crate::output::write_atomically(path, (json + "\n").as_bytes()) {
                 return super::fail(format!(
                     "{}: cannot write: {e}. Choose a folder you can write to.",
                     path.display()

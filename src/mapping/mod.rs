@@ -268,9 +268,11 @@ impl Mapping {
             path: path.display().to_string(),
             message: e.to_string(),
         })?;
-        std::fs::write(path, text + "\n").map_err(|e| MappingError::Template {
-            path: path.display().to_string(),
-            message: e.to_string(),
+        crate::output::write_atomically(path, (text + "\n").as_bytes()).map_err(|e| {
+            MappingError::Template {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            }
         })
     }
 

@@ -212,6 +212,7 @@ pub fn run_check(
 ) -> Result<CheckReport, PipelineError> {
     // Resolve the mapping before opening the file, so a mapping error comes first.
     Transformer::new(mapping, &sniff.columns, options.transform)?;
+    super::guard_failed_out(&sniff.path, options.failed_out.as_deref())?;
     let mut reader = source::open(sniff)?;
     run_check_reader(sniff, reader.as_mut(), mapping, options, control, progress)
 }

@@ -102,6 +102,7 @@ pub fn run_import(
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<RunReport, PipelineError> {
     let mut transformer = Transformer::new(mapping, &sniff.columns, settings.transform)?;
+    super::guard_failed_out(&sniff.path, settings.failed_out.as_deref())?;
     let reader = source::open(sniff)?;
     let key = match &settings.data_dir {
         Some(_) => Some(JournalKey {

@@ -6,10 +6,10 @@
 //! One line per rejected row. The check writes local rejections; the import uses the same
 //! writer for Mixpanel's own rejections through [`RejectedWriter::write_cells`].
 
-use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
+use crate::output::AtomicFile;
 use crate::source::{Cell, Record};
 use crate::validate::{Issue, Severity};
 
@@ -18,10 +18,12 @@ use super::PipelineError;
 /// The extra columns appended after the original ones.
 pub const REJECTED_EXTRA_COLUMNS: [&str; 3] = ["_row", "_field", "_reason"];
 
-/// Writes `REJECTED.csv`.
+/// Writes `REJECTED.csv` through a temporary file beside it: the file appears (or replaces an
+/// older one) only when [`RejectedWriter::finish`] succeeds, so a failed run never leaves a torn
+/// file and never truncates the old one.
 pub struct RejectedWriter {
     path: PathBuf,
-    writer: csv::Writer<BufWriter<File>>,
+    writer: csv::Writer<BufWriter<AtomicFile>>,
     columns: usize,
     rows_written: u64,
     /// Reused cell texts.
@@ -53,9 +55,10 @@ pub fn cell_original_text(cell: &Cell, out: &mut String) {
 }
 
 impl RejectedWriter {
-    /// Create (or truncate) `path` and write the header: `columns` then `_row,_field,_reason`.
+    /// Start writing `path` (replaced when [`Self::finish`] succeeds) with the header: `columns`
+    /// then `_row,_field,_reason`.
     pub fn create(path: &Path, columns: &[String]) -> Result<Self, PipelineError> {
-        let file = File::create(path).map_err(|source| PipelineError::Output {
+        let file = AtomicFile::create(path).map_err(|source| PipelineError::Output {
             path: path.to_path_buf(),
             source,
         })?;
@@ -134,14 +137,15 @@ impl RejectedWriter {
         &self.path
     }
 
-    /// Flush everything to disk.
-    pub fn finish(mut self) -> Result<u64, PipelineError> {
-        self.writer
-            .flush()
-            .map_err(|source| PipelineError::Output {
-                path: self.path.clone(),
-                source,
-            })?;
+    /// Flush everything to disk and put the file in place.
+    pub fn finish(self) -> Result<u64, PipelineError> {
+        let io = |source| PipelineError::Output {
+            path: self.path.clone(),
+            source,
+        };
+        let buffered = self.writer.into_inner().map_err(|e| io(e.into_error()))?;
+        let file = buffered.into_inner().map_err(|e| io(e.into_error()))?;
+        file.commit().map_err(io)?;
         Ok(self.rows_written)
     }
 }
@@ -222,7 +226,8 @@ mod tests {
     #[test]
     fn unwritable_path_is_an_output_error() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("no-such-dir").join("r.csv");
+        std::fs::write(dir.path().join("a-file"), "x").unwrap();
+        let path = dir.path().join("a-file").join("r.csv");
         let err = RejectedWriter::create(&path, &[]).unwrap_err();
         assert!(matches!(err, PipelineError::Output { .. }));
     }

@@ -111,16 +111,15 @@ impl RunReport {
         serde_json::to_string_pretty(self).unwrap_or_else(|_| "{}".to_owned())
     }
 
-    /// Write the report to `path` (creating its folder).
+    /// Write the report to `path` (creating its folder) through a temporary file: `path` holds
+    /// either the whole report or what it held before.
     pub fn save(&self, path: &Path) -> Result<(), super::PipelineError> {
-        let io = |source| super::PipelineError::Output {
-            path: path.to_owned(),
-            source,
-        };
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(io)?;
-        }
-        std::fs::write(path, self.to_json() + "\n").map_err(io)
+        crate::output::write_atomically(path, (self.to_json() + "\n").as_bytes()).map_err(
+            |source| super::PipelineError::Output {
+                path: path.to_owned(),
+                source,
+            },
+        )
     }
 }
 
