@@ -13,7 +13,10 @@
 //!   and the guidance for correcting a run.
 //! - [`credentials`] and [`config`]: the OS keychain and the app's saved connections.
 //! - [`output`]: the rule that no output overwrites a file of the run, and atomic writes.
-//! - [`cli`] and `gui`: thin shells over the layers above. No GUI type appears below `gui`.
+//! - [`session`]: the API both shells call for one file: open, prepare (with the questions that
+//!   block), check, import and resume, the run history, remembered mappings, connections.
+//! - [`cli`] and `gui`: thin shells over the layers above. No GUI type appears below `gui`, and
+//!   no command-line flag or exit code below `cli`.
 
 pub mod cli;
 pub mod config;
@@ -22,6 +25,7 @@ pub mod mapping;
 pub mod mixpanel;
 pub mod output;
 pub mod pipeline;
+pub mod session;
 pub mod source;
 pub mod validate;
 pub mod verify;

@@ -144,7 +144,8 @@ fn bad_rows_exit_1_grouped_with_examples_and_rejected_csv() {
             "country",
             "_row",
             "_field",
-            "_reason"
+            "_reason",
+            "_origin"
         ]
     );
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
@@ -546,6 +547,13 @@ fn million_rows_in_four_forms_report_exactly_the_bad_rows() {
         ));
     }
     eprintln!("{}", timings.join("\n"));
+}
+
+#[test]
+fn a_bare_missing_file_is_refused_before_any_window_opens() {
+    let out = mixport(&["no-such-events-file.csv"]);
+    assert_fails_cleanly(&out, "no-such-events-file.csv", "no such file");
+    assert!(stderr(&out).contains("suggest, check, import"));
 }
 
 // ----- issue 9: safe off the happy path -----

@@ -513,7 +513,8 @@ fn assert_server_has_exactly(server: &FakeMixpanel, expected: &[Expected]) {
     }
 }
 
-/// REJECTED.csv: original columns plus `_row`, `_field`, `_reason`; exactly the bad rows.
+/// REJECTED.csv: original columns plus `_row`, `_field`, `_reason`, `_origin`; exactly the bad
+/// rows, each with who refused it.
 fn assert_rejected_file(fx: &Fixture, bad: &BTreeMap<u64, Bad>) {
     assert_rejected_rows(&fx.rejected, bad, 0);
 }
@@ -534,13 +535,15 @@ fn assert_rejected_rows(path: &Path, bad: &BTreeMap<u64, Bad>, row_shift: u64) {
         .map(str::to_owned)
         .collect();
     let mut want_headers: Vec<String> = HEADERS.iter().map(|h| h.to_string()).collect();
-    want_headers.extend(["_row", "_field", "_reason"].map(String::from));
+    want_headers.extend(["_row", "_field", "_reason", "_origin"].map(String::from));
     assert_eq!(headers, want_headers);
     let mut got: BTreeMap<u64, (String, String, Vec<String>)> = BTreeMap::new();
+    let mut origins: BTreeMap<u64, String> = BTreeMap::new();
     for record in reader.records() {
         let record = record.unwrap();
         let row: u64 = record[6].parse().unwrap();
         let cells = (0..6).map(|i| record[i].to_owned()).collect();
+        origins.insert(row, record[9].to_owned());
         assert!(
             got.insert(row, (record[7].to_owned(), record[8].to_owned(), cells))
                 .is_none(),
@@ -553,6 +556,12 @@ fn assert_rejected_rows(path: &Path, bad: &BTreeMap<u64, Bad>, row_shift: u64) {
     for (row, want) in &bad {
         let (field, reason, cells) = &got[row];
         assert_eq!(field, want.field, "row {row}: reason {reason}");
+        let by_mixpanel = want.reason_contains == Some(MSG_DISTINCT_ID_BLOCKED);
+        assert_eq!(
+            origins[row],
+            if by_mixpanel { "mixpanel" } else { "check" },
+            "row {row}: who refused it"
+        );
         assert!(!reason.is_empty(), "row {row} has no reason");
         if let Some(text) = want.reason_contains {
             assert!(

@@ -3,8 +3,6 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::mapping::suggest::suggest_for_file;
-
 /// Arguments of `mixport suggest`.
 #[derive(Debug, clap::Args)]
 pub struct SuggestArgs {
@@ -18,9 +16,6 @@ pub struct SuggestArgs {
     pub source: super::SourceArgs,
 }
 
-/// Rows read from the head of a file to suggest a mapping and settle the day/month order.
-pub const SAMPLE_ROWS: usize = 1000;
-
 /// Run `mixport suggest`: print the suggested mapping as JSON (stdout or `-o`), and how sure
 /// each guess is on stderr.
 pub fn run(args: SuggestArgs) -> ExitCode {
@@ -28,11 +23,11 @@ pub fn run(args: SuggestArgs) -> ExitCode {
     {
         return super::fail(message);
     }
-    let (sniff, sample) = match super::check::read_head(&args.file, &args.source) {
+    let opened = match super::input::read_head(&args.file, &args.source) {
         Ok(v) => v,
         Err(message) => return super::fail(message),
     };
-    let suggestion = suggest_for_file(&args.file, &sniff.columns, &sample);
+    let suggestion = crate::session::prepare::suggest(&opened);
     let json = match serde_json::to_string_pretty(&suggestion.mapping) {
         Ok(j) => j,
         Err(e) => return super::fail(format!("cannot print the mapping: {e}")),

@@ -215,4 +215,5 @@ pub mod import;
 pub mod journal;
 pub mod rejected;
 pub mod report;
+pub mod rows;
 pub mod runs;

@@ -799,6 +799,7 @@ fn source_rows(
                 &cells,
                 "",
                 "accepted by Mixpanel but not found in its export",
+                crate::pipeline::rejected::RejectionOrigin::NotFound,
             )
             .map_err(|e| e.to_string())?;
         }

@@ -5,7 +5,8 @@
 //! random port, in a background thread with its own tokio runtime. Dropping the
 //! [`FakeMixpanel`] stops it.
 //!
-//! `POST /import` follows `/work/shared/mixpanel-import-api.md`:
+//! `POST /import` follows `../shared/mixpanel-import-api.md` (the team's notes on the real API, beside
+//! this repository):
 //! - auth: a service account (Basic `user:secret` plus `project_id` in the query) or a project
 //!   token (Basic with the token as user name and an empty password, no `project_id`); anything
 //!   else gets the documented 401 body;
