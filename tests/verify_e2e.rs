@@ -547,13 +547,14 @@ fn a_new_generation_stores_new_insert_ids_for_every_event_and_the_old_one_none()
     let new_ids = ids_with_label(&server, "orders v1 fix 1");
     assert_eq!(new_ids.len(), 150);
     assert!(new_ids.is_disjoint(&old_ids));
-    // The run's mapping records the generation.
-    let mapping_path = fx.data_dir.join("runs").join(format!(
-        "{}.mapping.json",
-        fixed["run_id"].as_str().unwrap()
-    ));
-    let mapping: Value =
-        serde_json::from_str(&std::fs::read_to_string(mapping_path).unwrap()).unwrap();
+    // The run's mapping in the history records the generation.
+    let record_path = fx
+        .data_dir
+        .join("history")
+        .join(format!("{}.json", fixed["run_id"].as_str().unwrap()));
+    let record: Value =
+        serde_json::from_str(&std::fs::read_to_string(record_path).unwrap()).unwrap();
+    let mapping = &record["mapping"];
     assert_eq!(mapping["insert_id_generation"], 1);
     assert_eq!(mapping["constants"]["mixport_import"], "orders v1 fix 1");
 

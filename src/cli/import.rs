@@ -430,7 +430,7 @@ fn confirm(
 /// Before a corrected re-import (insert-id generation > 0): what will exist twice if the earlier
 /// runs of this file were not deleted in Mixpanel first.
 fn correction_warning(file: &std::path::Path, mapping: &crate::mapping::Mapping) -> Vec<String> {
-    use crate::verify::correct::CorrectionGuide;
+    use crate::session::verify as session;
     let mut lines = vec![format!(
         "insert-ID generation {}: every event gets a new insert ID, so Mixpanel will not treat it as a duplicate of an earlier import",
         mapping.insert_id_generation
@@ -438,16 +438,15 @@ fn correction_warning(file: &std::path::Path, mapping: &crate::mapping::Mapping)
     let Some(dir) = journal::data_dir() else {
         return lines;
     };
-    let history = crate::pipeline::runs::list_runs(&dir);
-    let file_text = file.display().to_string();
-    let earlier = history.iter().find(|r| {
-        r.file == file_text
-            && r.insert_id_generation < mapping.insert_id_generation
-            && r.imported > 0
-    });
+    let records = crate::session::history::list(&dir);
+    // The newest earlier run of this file with an older generation that delivered events.
+    let earlier = records
+        .iter()
+        .filter(|r| r.file == file && r.mapping.insert_id_generation < mapping.insert_id_generation)
+        .filter(|r| r.counts.imported > 0)
+        .find_map(|r| session::find(Some(&dir), &r.id).ok());
     if let Some(run) = earlier {
-        let guide = CorrectionGuide::new(run, chrono::Utc::now(), &history);
-        lines.push(guide.duplicate_warning());
+        lines.push(session::correction(&run, &records).duplicate_warning());
     }
     lines
 }

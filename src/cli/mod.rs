@@ -204,6 +204,16 @@ pub fn guard_outputs(
     check_output_paths(&inputs, &outputs).map_err(|e| format!("{e} Nothing was read or sent."))
 }
 
+/// Tests: an environment lookup over fixed variables.
+#[cfg(test)]
+pub(crate) fn test_env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+    move |name| {
+        vars.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,15 +230,5 @@ mod tests {
         let cli = Cli::try_parse_from(["mixport", "check", "events.csv"]).expect("parses");
         assert!(matches!(cli.command, Some(Command::Check(_))));
         assert!(cli.file.is_none());
-    }
-}
-
-/// Tests: an environment lookup over fixed variables.
-#[cfg(test)]
-pub(crate) fn test_env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-    move |name| {
-        vars.iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.to_string())
     }
 }

@@ -1,13 +1,14 @@
 //! `mixport runs [RUN]`: the run history; with RUN, one run in detail and how to correct it.
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use crate::mixpanel::region::Region;
 use crate::pipeline::journal;
-use crate::pipeline::report::RunReport;
-use crate::pipeline::runs::{self, RunFiles};
-use crate::verify::correct::CorrectionGuide;
-use crate::verify::{Verification, describe, thousands};
+use crate::session::history;
+use crate::session::run::{RunEnd, RunRecord};
+use crate::session::verify as session;
+use crate::verify::{Verdict, Verification, describe, thousands};
 
 /// Arguments of `mixport runs`.
 #[derive(Debug, clap::Args)]
@@ -27,52 +28,71 @@ pub fn run(args: RunsArgs) -> ExitCode {
     }
 }
 
-fn last_verification(data_dir: Option<&std::path::Path>, run: &RunReport) -> Option<Verification> {
-    let files = RunFiles::new(data_dir?, &run.run_id);
-    let bytes = std::fs::read(files.verification()).ok()?;
-    serde_json::from_slice(&bytes).ok()
+fn show(args: &RunsArgs) -> Result<(), String> {
+    let runs_dir = journal::data_dir();
+    let records = runs_dir.as_deref().map(history::list).unwrap_or_default();
+    match &args.run {
+        None => list(runs_dir.as_deref(), &records, args.json),
+        Some(wanted) => detail(runs_dir.as_deref(), &records, wanted, args.json),
+    }
 }
 
-fn show(args: &RunsArgs) -> Result<(), String> {
-    let data_dir = journal::data_dir();
-    let history = data_dir.as_deref().map(runs::list_runs).unwrap_or_default();
-    let Some(wanted) = &args.run else {
-        if args.json {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&history).unwrap_or_default()
-            );
-            return Ok(());
-        }
-        if history.is_empty() {
-            println!("No imports yet.");
-            return Ok(());
-        }
+fn list(runs_dir: Option<&Path>, records: &[RunRecord], json: bool) -> Result<(), String> {
+    if json {
+        let rows: Vec<serde_json::Value> = records
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "run": r,
+                    "last_verification": runs_dir.and_then(|d| session::last_verification(d, &r.id)),
+                })
+            })
+            .collect();
         println!(
-            "{:22}  {:20}  {:24}  {:>10}  {:14}  file",
-            "run", "finished", "label", "imported", "project"
+            "{}",
+            serde_json::to_string_pretty(&rows).unwrap_or_default()
         );
-        for run in &history {
-            let verified = last_verification(data_dir.as_deref(), run)
-                .map(|v| format!("  [{}]", verdict_word(&v)))
-                .unwrap_or_default();
-            println!(
-                "{:22}  {:20}  {:24}  {:>10}  {:14}  {}{verified}",
-                run.run_id,
-                run.finished_at,
-                run.label.as_deref().unwrap_or("-"),
-                thousands(run.imported),
-                project(run),
-                run.file
-            );
-        }
         return Ok(());
-    };
-    let run = runs::find_run(data_dir.as_deref(), wanted).map_err(|e| e.to_string())?;
-    let guide = CorrectionGuide::new(&run, chrono::Utc::now(), &history);
-    if args.json {
-        let value = serde_json::json!({"run": run, "correction": guide,
-            "last_verification": last_verification(data_dir.as_deref(), &run)});
+    }
+    if records.is_empty() {
+        println!("No imports yet.");
+        return Ok(());
+    }
+    println!(
+        "{:30}  {:20}  {:28}  {:>10}  {:14}  {:16}  file",
+        "run", "finished", "label", "imported", "project", "outcome"
+    );
+    for record in records {
+        let verified = runs_dir
+            .and_then(|d| session::last_verification(d, &record.id))
+            .map(|v| format!("  [{}]", verdict_word(&v)))
+            .unwrap_or_default();
+        println!(
+            "{:30}  {:20}  {:28}  {:>10}  {:14}  {:16}  {}{verified}",
+            record.id,
+            record.finished_at,
+            record.label.as_deref().unwrap_or("-"),
+            thousands(record.counts.imported),
+            project(record.project_id.as_deref(), &record.region),
+            end_word(&record.end),
+            record.file.display()
+        );
+    }
+    Ok(())
+}
+
+fn detail(
+    runs_dir: Option<&Path>,
+    records: &[RunRecord],
+    wanted: &str,
+    json: bool,
+) -> Result<(), String> {
+    let found = session::find(runs_dir, wanted).map_err(|e| e.to_string())?;
+    let run = &found.report;
+    let guide = session::correction(&found, records);
+    let last = runs_dir.and_then(|d| session::last_verification(d, &run.run_id));
+    if json {
+        let value = serde_json::json!({"run": run, "correction": guide, "last_verification": last});
         println!(
             "{}",
             serde_json::to_string_pretty(&value).unwrap_or_default()
@@ -83,7 +103,7 @@ fn show(args: &RunsArgs) -> Result<(), String> {
     println!(
         "  {} → {}, {} events imported, {} rejected, label {}, insert-ID generation {}",
         run.started_at,
-        project(&run),
+        project(run.project_id.as_deref(), &run.region),
         thousands(run.imported),
         thousands(run.rejected),
         run.label
@@ -94,7 +114,7 @@ fn show(args: &RunsArgs) -> Result<(), String> {
     if let (Some(a), Some(b)) = (&run.first_event_time, &run.last_event_time) {
         println!("  event times {a} to {b}");
     }
-    match last_verification(data_dir.as_deref(), &run) {
+    match last {
         Some(v) => println!("  last verified {}: {}", v.checked_at, describe(&v)),
         None => println!("  not verified yet: `mixport verify {}`", run.run_id),
     }
@@ -115,18 +135,30 @@ fn show(args: &RunsArgs) -> Result<(), String> {
     Ok(())
 }
 
-fn project(run: &RunReport) -> String {
-    let region: Region = run.region.parse().unwrap_or_default();
-    match &run.project_id {
+fn project(project_id: Option<&str>, region: &str) -> String {
+    let region: Region = region.parse().unwrap_or_default();
+    match project_id {
         Some(p) => format!("{p} ({})", region.label()),
         None => format!("token ({})", region.label()),
     }
 }
 
+fn end_word(end: &RunEnd) -> &'static str {
+    match end {
+        RunEnd::Finished => "finished",
+        RunEnd::Cancelled => "cancelled",
+        RunEnd::Refused { .. } => "refused",
+        RunEnd::NotMixpanel { .. } => "not Mixpanel",
+        RunEnd::Undelivered => "some undelivered",
+        RunEnd::FileBroken { .. } => "file broken",
+        RunEnd::Interrupted => "interrupted",
+    }
+}
+
 fn verdict_word(v: &Verification) -> &'static str {
     match v.verdict {
-        crate::verify::Verdict::AllFound => "all found",
-        crate::verify::Verdict::NotYetVisible => "not yet visible",
-        crate::verify::Verdict::Missing => "missing events",
+        Verdict::AllFound => "all found",
+        Verdict::NotYetVisible => "not yet visible",
+        Verdict::Missing => "missing events",
     }
 }

@@ -14,15 +14,13 @@ use std::time::Duration;
 
 use crate::mixpanel::auth::{Credentials, Secret};
 use crate::mixpanel::client::BackoffPolicy;
-use crate::mixpanel::export::{ExportClient, ExportSettings, WaitReason};
-use crate::mixpanel::export_budget::{QueryBudget, describe_wait};
+use crate::mixpanel::export::WaitReason;
+use crate::mixpanel::export_budget::describe_wait;
 use crate::mixpanel::region::Region;
 use crate::pipeline::report::RunReport;
-use crate::pipeline::runs::{self, RunFiles};
 use crate::pipeline::{RunControl, journal};
-use crate::verify::{
-    self, Verdict, Verification, VerifyOptions, VerifyProgress, thousands, verify_run_blocking,
-};
+use crate::session::verify as session;
+use crate::verify::{self, Verdict, Verification, VerifyOptions, VerifyProgress, thousands};
 
 /// Arguments of `mixport verify`.
 #[derive(Debug, clap::Args)]
@@ -79,18 +77,27 @@ fn credentials(
         .clone()
         .or_else(|| run.project_id.clone())
         .or_else(|| env_value("MP_PROJECT"));
+    let saved = |name: &str| -> Result<Credentials, String> {
+        let target = super::import::connection_target(name, None, project.as_deref())?;
+        if target.region != region {
+            return Err(format!(
+                "connection '{name}' is in the {} region, but the run went to the {} region",
+                target.region.label(),
+                region.label()
+            ));
+        }
+        Ok(target.credentials)
+    };
     if let Some(name) = &args.connection {
-        return Ok(
-            super::import::connection_target(name, Some(region), project.as_deref())?.credentials,
-        );
+        return saved(name);
     }
     let env_account = match (env_value("MP_ACCT"), env_value("MP_PASS")) {
         (Some(user), Some(pass)) => Some((user, pass)),
         _ => None,
     };
     if let Some(name) = &run.connection {
-        match super::import::connection_target(name, Some(region), project.as_deref()) {
-            Ok(target) => return Ok(target.credentials),
+        match saved(name) {
+            Ok(credentials) => return Ok(credentials),
             // The run's connection is gone (renamed, deleted): the environment may still do.
             Err(e) if env_account.is_none() => return Err(e),
             Err(_) => {}
@@ -115,28 +122,32 @@ fn credentials(
 }
 
 fn verify(args: &VerifyArgs) -> Result<ExitCode, String> {
-    let data_dir = journal::data_dir();
-    let run = runs::find_run(data_dir.as_deref(), &args.run).map_err(|e| e.to_string())?;
-    let region: Region = run.region.parse().unwrap_or_default();
-    let credentials = credentials(args, &run, region, &env_value)?;
-    let mut settings = ExportSettings::new(region);
-    settings.api_base = args.api_base.clone();
-    settings.budget_file = data_dir.as_deref().map(QueryBudget::default_file);
-    if let Some(ms) = args.retry_base_ms {
-        settings.backoff = BackoffPolicy::scaled_ms(ms.max(1));
+    let runs_dir = journal::data_dir();
+    let found = session::find(runs_dir.as_deref(), &args.run).map_err(|e| e.to_string())?;
+    let run = &found.report;
+    let region = found.region();
+    let credentials = credentials(args, run, region, &env_value)?;
+    let mut client = session::export_client(
+        &credentials,
+        region,
+        args.api_base.as_deref(),
+        runs_dir.as_deref(),
+        |settings| {
+            if let Some(ms) = args.retry_base_ms {
+                settings.backoff = BackoffPolicy::scaled_ms(ms.max(1));
+            }
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    if let Some(out) = &args.missing_out {
+        super::guard_outputs(
+            std::path::Path::new(&run.file),
+            None,
+            &[("--missing-out", Some(out.as_path()))],
+        )?;
     }
-    let mut client = ExportClient::new(&credentials, settings).map_err(|e| e.to_string())?;
-
-    let files = data_dir
-        .as_deref()
-        .filter(|_| !run.run_id.is_empty())
-        .map(|dir| RunFiles::new(dir, &run.run_id));
     let mut options = VerifyOptions {
         missing_out: args.missing_out.clone(),
-        source: files
-            .as_ref()
-            .and_then(|f| std::fs::read(f.source()).ok())
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok()),
         ..VerifyOptions::default()
     };
     if let Some(secs) = args.processing_window_secs {
@@ -157,10 +168,11 @@ fn verify(args: &VerifyArgs) -> Result<ExitCode, String> {
             last_line = line;
         }
     };
-    let result = verify_run_blocking(
-        &run,
+    let result = session::verify(
+        &found,
         &mut client,
-        &options,
+        runs_dir.as_deref(),
+        options,
         &RunControl::new(),
         &mut on_progress,
     );
@@ -168,18 +180,13 @@ fn verify(args: &VerifyArgs) -> Result<ExitCode, String> {
         eprint!("\r\x1b[2K");
     }
     let result = result.map_err(|e| e.to_string())?;
-    if let Some(files) = &files
-        && let Ok(text) = serde_json::to_string_pretty(&result)
-    {
-        let _ = std::fs::write(files.verification(), text + "\n");
-    }
     if args.json {
         println!(
             "{}",
             serde_json::to_string_pretty(&result).unwrap_or_default()
         );
     } else {
-        print!("{}", human(&run, &result));
+        print!("{}", human(run, &result));
     }
     Ok(ExitCode::from(match result.verdict {
         Verdict::AllFound => super::EXIT_OK,

@@ -37,7 +37,6 @@ use super::journal::{self, Acknowledged, Journal, JournalKey, rows_to_ranges};
 use super::rejected::{RejectedWriter, RejectionOrigin};
 use super::report::{RunReport, now_rfc3339};
 use super::rows::{PROGRESS_INTERVAL, ProgressClock, RowSink, run_rows};
-use super::runs::{RunFiles, new_run_id};
 use super::{Phase, PipelineError, Progress, RunControl};
 use crate::verify::keys::{
     AcceptedWriter, EventNames, NameList, SentEvent, distinct_id_as_exported, event_key, time_secs,
@@ -71,7 +70,17 @@ pub struct RunMeta {
     pub label: Option<(String, String)>,
     /// The insert-id generation (set by [`run_import`] from the mapping).
     pub insert_id_generation: u32,
+    /// The run's id in the run history.
+    pub run_id: String,
+    /// The run's own folder: the record of accepted events ([`ACCEPTED_KEYS_FILE`]) and the
+    /// report ([`REPORT_FILE`]) are kept there, for verification. `None` keeps neither.
+    pub run_dir: Option<std::path::PathBuf>,
 }
+
+/// The record of accepted events in a run's folder.
+pub const ACCEPTED_KEYS_FILE: &str = "accepted.keys";
+/// The run report in a run's folder.
+pub const REPORT_FILE: &str = "report.json";
 
 impl Default for ImportSettings {
     fn default() -> Self {
@@ -144,19 +153,6 @@ pub fn run_import(
         control,
         progress,
     )?;
-    // The mapping and how the file was read, next to the run's report in the history (for
-    // "fix and re-import" and for showing source rows when verifying). Not worth failing for.
-    if let Some(dir) = settings
-        .data_dir
-        .as_ref()
-        .filter(|_| !report.run_id.is_empty())
-    {
-        let files = RunFiles::new(dir, &report.run_id);
-        let _ = mapping.save(&files.mapping());
-        if let Ok(text) = serde_json::to_string_pretty(sniff) {
-            let _ = std::fs::write(files.source(), text + "\n");
-        }
-    }
     Ok(report)
 }
 
@@ -280,17 +276,13 @@ pub fn run_with(
         ..RunReport::default()
     };
 
-    // The run history: a record of every accepted event, for verification.
-    let run_files = settings
-        .data_dir
-        .as_ref()
-        .map(|dir| RunFiles::new(dir, &new_run_id()));
-    let accepted_writer = match &run_files {
-        Some(files) => {
-            let path = files.keys();
+    // The run's folder: a record of every accepted event, for verification.
+    report.run_id = settings.run.run_id.clone();
+    let accepted_writer = match &settings.run.run_dir {
+        Some(dir) => {
+            let path = dir.join(ACCEPTED_KEYS_FILE);
             let writer = AcceptedWriter::create(&path)
                 .map_err(|source| PipelineError::Output { path, source })?;
-            report.run_id = files.id.clone();
             report.accepted_keys = Some(writer.path().display().to_string());
             Some(writer)
         }
@@ -528,8 +520,8 @@ pub fn run_with(
                 .push(format!("could not save the run report: {e}"));
         }
     }
-    if let Some(files) = &run_files
-        && let Err(e) = report.save(&files.report())
+    if let Some(dir) = &settings.run.run_dir
+        && let Err(e) = report.save(&dir.join(REPORT_FILE))
     {
         report
             .notes

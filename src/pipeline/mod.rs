@@ -216,4 +216,3 @@ pub mod journal;
 pub mod rejected;
 pub mod report;
 pub mod rows;
-pub mod runs;

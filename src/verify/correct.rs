@@ -54,9 +54,9 @@ pub struct CorrectionGuide {
 }
 
 impl CorrectionGuide {
-    /// The guide for `run` at `now`; `history` (other runs) settles the next generation so it is
-    /// new for the file.
-    pub fn new(run: &RunReport, now: DateTime<Utc>, history: &[RunReport]) -> Self {
+    /// The guide for `run` at `now`; `used_generations` (of the other runs of the same file)
+    /// settles the next generation so it is new for the file.
+    pub fn new(run: &RunReport, now: DateTime<Utc>, used_generations: &[u32]) -> Self {
         // Conservative: the boundary day counts as too old.
         let cutoff = (now - Duration::days(DELETION_WINDOW_DAYS)).date_naive();
         let deletable_from = cutoff + Duration::days(1);
@@ -80,11 +80,10 @@ impl CorrectionGuide {
             (Some(a), Some(b)) => Some((fmt(a), fmt(b))),
             _ => None,
         };
-        let next_generation = history
+        let next_generation = used_generations
             .iter()
-            .filter(|r| r.file == run.file)
-            .chain(std::iter::once(run))
-            .map(|r| r.insert_id_generation)
+            .copied()
+            .chain(std::iter::once(run.insert_id_generation))
             .max()
             .unwrap_or(0)
             + 1;
@@ -306,12 +305,7 @@ mod tests {
             label: Some("sales 2026-12-02 fix 2".into()),
             ..run()
         };
-        let other_file = RunReport {
-            file: "/data/other.csv".into(),
-            insert_id_generation: 9,
-            ..run()
-        };
-        let guide = CorrectionGuide::new(&first, now(), &[fixed.clone(), other_file]);
+        let guide = CorrectionGuide::new(&first, now(), &[2, 0]);
         assert_eq!(guide.next_generation, 3);
         let again = CorrectionGuide::new(&fixed, now(), &[]);
         assert_eq!(again.new_label, "sales 2026-12-02 fix 3");

@@ -37,7 +37,7 @@ use crate::mixpanel::export::{
 use crate::mixpanel::export_budget::BudgetStatus;
 use crate::pipeline::RunControl;
 use crate::pipeline::report::RunReport;
-use crate::source::{self, Record, Sniff, SourceOptions};
+use crate::source::{self, Record, SourceOptions};
 
 use keys::{AcceptedReader, RecordError, event_key};
 
@@ -71,8 +71,8 @@ pub struct VerifyOptions {
     pub sample_rows: usize,
     /// Write every listed missing row (original columns, `_row`, `_field`, `_reason`) here.
     pub missing_out: Option<PathBuf>,
-    /// How the file was read at import time (else it is sniffed again).
-    pub source: Option<Sniff>,
+    /// How the file was read at import time (the user's overrides of the sniffed guesses).
+    pub source_options: SourceOptions,
     /// Folder for spool files when the run is too large for one partition.
     pub temp_dir: PathBuf,
 }
@@ -85,7 +85,7 @@ impl Default for VerifyOptions {
             now_ms: Utc::now().timestamp_millis(),
             sample_rows: SAMPLE_ROWS,
             missing_out: None,
-            source: None,
+            source_options: SourceOptions::default(),
             temp_dir: std::env::temp_dir(),
         }
     }
@@ -761,13 +761,7 @@ fn source_rows(
     missing: &[(u64, String)],
     options: &VerifyOptions,
 ) -> Result<(Vec<SourceRow>, Option<String>), String> {
-    let sniff = match &options.source {
-        Some(sniff) => Sniff {
-            path: path.to_owned(),
-            ..sniff.clone()
-        },
-        None => source::sniff(path, &SourceOptions::default()).map_err(|e| e.to_string())?,
-    };
+    let sniff = source::sniff(path, &options.source_options).map_err(|e| e.to_string())?;
     let mut reader = source::open(&sniff).map_err(|e| e.to_string())?;
     let mut writer = match &options.missing_out {
         Some(out) => Some(
