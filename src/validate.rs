@@ -54,6 +54,10 @@ pub enum IssueKind {
     PropertyNameTooLong,
     /// The record itself could not be read (a malformed JSON line or element).
     MalformedRecord,
+    /// A user-profile update of 1 MB or more.
+    ProfileTooLarge,
+    /// A user-profile list value larger than 256 KB.
+    ListTooLarge,
     // ----- warnings: the event is sent -----
     /// A string longer than 255 characters (Mixpanel truncates it).
     StringTruncated,
@@ -71,6 +75,11 @@ pub enum IssueKind {
     TypeMismatch,
     /// A CSV row with more or fewer fields than the header.
     RaggedRow,
+    /// The same user ID appears on more than one row of a profiles file: Mixpanel applies the
+    /// updates in order, so the later row wins (`$set`), or the first value stays (`$set_once`).
+    DuplicateUserId,
+    /// An `$email` value that does not look like an e-mail address (sent as it is).
+    InvalidEmail,
 }
 
 impl IssueKind {
@@ -105,6 +114,8 @@ impl IssueKind {
             IssueKind::InvalidUtf8 => "Text is not valid UTF-8",
             IssueKind::PropertyNameTooLong => "Property name is longer than 255 characters",
             IssueKind::MalformedRecord => "Row cannot be read",
+            IssueKind::ProfileTooLarge => "Profile update is 1 MB or larger",
+            IssueKind::ListTooLarge => "List is larger than 256 KB",
             IssueKind::StringTruncated => "Text longer than 255 characters will be truncated",
             IssueKind::UnknownCountry => "Country not recognised (sent without a country code)",
             IssueKind::ReservedName => "Reserved property name",
@@ -113,6 +124,8 @@ impl IssueKind {
             IssueKind::IdentityEvent => "Identity event ($identify, $create_alias, $merge)",
             IssueKind::TypeMismatch => "Value does not match the column type (sent as text)",
             IssueKind::RaggedRow => "Row has a different number of fields than the header",
+            IssueKind::DuplicateUserId => "User ID appears on more than one row",
+            IssueKind::InvalidEmail => "E-mail address does not look valid (sent as it is)",
         }
     }
 }
@@ -188,3 +201,26 @@ pub const MAX_INSERT_ID_BYTES: usize = 36;
 pub const RESERVED_NAMES: &[&str] = &["$bucket", "bucket", "$ignore", "token"];
 /// Identity event names.
 pub const IDENTITY_EVENTS: &[&str] = &["$identify", "$create_alias", "$merge"];
+
+/// A user-profile update must be smaller than this many bytes of JSON.
+pub const MAX_PROFILE_RECORD_BYTES: usize = 1_000_000;
+/// A user-profile list value may be at most this many bytes of JSON.
+pub const MAX_PROFILE_LIST_BYTES: usize = 256 * 1024;
+/// Names a custom profile property must not have: the keys of an `/engage` record and its
+/// operations, which Mixpanel would read as instructions rather than properties.
+pub const PROFILE_RESERVED_NAMES: &[&str] = &[
+    "$distinct_id",
+    "$token",
+    "$ip",
+    "$time",
+    "$ignore_time",
+    "$ignore_alias",
+    "$set",
+    "$set_once",
+    "$unset",
+    "$add",
+    "$union",
+    "$append",
+    "$remove",
+    "$delete",
+];

@@ -29,7 +29,10 @@ use crate::validate::{self, Issue, IssueKind, Severity};
 use super::country::{is_alpha2, resolve_country};
 use super::time::{TimeError, TimeFormat, TimeParser, profile_time_values};
 use super::typing::PropertyType;
-use super::{InsertIdSource, Mapping, MappingError, RequiredField, ValueSource};
+use super::{ImportKind, InsertIdSource, Mapping, MappingError, RequiredField, ValueSource};
+
+pub mod profile;
+pub mod row;
 
 /// Settings of a transform that do not belong in the mapping template.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,9 +57,12 @@ impl TransformOptions {
     }
 }
 
-/// One transformed record: the event's JSON line and what is wrong with it.
+/// One transformed record: the event's JSON line (or a profile's update records) and what is
+/// wrong with it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Transformed {
+    /// Whether this is an event or a user profile update.
+    pub kind: ImportKind,
     /// The source row (copied from the record).
     pub row: u64,
     /// The event as one line of JSON (`{"event":..,"properties":{..}}`, no trailing newline),
@@ -64,7 +70,7 @@ pub struct Transformed {
     pub json: Vec<u8>,
     /// The event name.
     pub event: String,
-    /// The `distinct_id` sent (may be empty when allowed).
+    /// The `distinct_id` sent (may be empty when allowed); a profile's `$distinct_id`.
     pub distinct_id: String,
     /// The event time in UTC milliseconds (0 when the time is invalid).
     pub time_ms: i64,
@@ -86,9 +92,19 @@ impl Transformed {
             .iter()
             .any(|i| i.severity() == Severity::Warning)
     }
+
+    /// The key that matches Mixpanel's `failed_records` to this row and finds repeats in a
+    /// file: the `$insert_id` of an event, the `$distinct_id` of a profile.
+    pub fn key(&self) -> &str {
+        match self.kind {
+            ImportKind::Events => &self.insert_id,
+            ImportKind::Profiles => &self.distinct_id,
+        }
+    }
 }
 
-/// Fill `mapping.time.day_order` from sample records when the data proves it.
+/// Fill `mapping.time.day_order` (for user profiles: `mapping.profile.created.day_order`) from
+/// sample records when the data proves it.
 ///
 /// Does nothing when the order is already chosen, the format is not `auto`, or no time column is
 /// mapped (or it is not among `columns`: [`Transformer::new`] reports that). Fails with
@@ -99,10 +115,14 @@ pub fn settle_day_order(
     columns: &[String],
     sample: &[Record],
 ) -> Result<(), MappingError> {
-    if mapping.time.day_order.is_some() || mapping.time.format != TimeFormat::Auto {
+    let time = match mapping.kind {
+        ImportKind::Events => &mut mapping.time,
+        ImportKind::Profiles => &mut mapping.profile.created,
+    };
+    if time.day_order.is_some() || time.format != TimeFormat::Auto {
         return Ok(());
     }
-    let Some(column) = mapping.time.column.clone() else {
+    let Some(column) = time.column.clone() else {
         return Ok(());
     };
     let Some(index) = columns.iter().position(|c| *c == column) else {
@@ -114,7 +134,7 @@ pub fn settle_day_order(
     });
     let profile = profile_time_values(values);
     if let Some(order) = profile.day_order {
-        mapping.time.day_order = Some(order);
+        time.day_order = Some(order);
         return Ok(());
     }
     if let Some(example) = profile.ambiguous_example {

@@ -1,10 +1,12 @@
-//! The HTTP client: one batch to `/import` with retries, backoff and splitting, and the
-//! connection check.
+//! The HTTP client: one batch to `/import` (or, for user profiles, `/engage`) with retries,
+//! backoff and splitting, and the connection check.
 //!
 //! [`MixpanelClient::import_batch`] sends one [`Batch`] (gzip NDJSON, `strict=1`, `ip=0`) and
 //! returns what happened to every one of its events: accepted, rejected by Mixpanel (with its
 //! field and message), failed after all retries (with the reason), or not sent because the run
-//! stopped. No event is ever dropped silently.
+//! stopped. No event is ever dropped silently. A client made with
+//! [`MixpanelClient::for_profiles`] sends the same way to `/engage` (see [`super::engage`]): an
+//! uncompressed JSON array with the project token in each record, `strict=1&verbose=1&ip=0`.
 
 use std::io::Write;
 use std::time::Duration;
@@ -12,8 +14,9 @@ use std::time::Duration;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 
-use super::auth::Credentials;
+use super::auth::{Credentials, Secret};
 use super::batch::Batch;
+use super::engage::{engage_body, map_engage_failures, parse_engage_reply, record_count};
 use super::flow::Flow;
 use super::region::{Region, validate_api_base};
 use super::response::{FailedRecord, ImportReply, parse_import_reply, summarize_body};
@@ -119,6 +122,11 @@ pub enum ClientError {
     /// The HTTP stack could not start (e.g. no system certificates).
     #[error("cannot start the HTTP client: {0}")]
     Http(String),
+    /// A service account cannot send user profiles without the project's token.
+    #[error(
+        "user profiles need the project's token in every record: add the project token (Mixpanel → Project Settings → Access Keys) to the connection"
+    )]
+    MissingProjectToken,
 }
 
 /// One event of a batch that did not get imported, and why.
@@ -240,6 +248,17 @@ pub struct MixpanelClient {
     region: Region,
     backoff: BackoffPolicy,
     api_base: Option<String>,
+    /// `Some` when this client sends user profiles to `/engage`.
+    profiles: Option<ProfilesTarget>,
+}
+
+/// Where and with which token user-profile updates go.
+#[derive(Debug, Clone)]
+struct ProfilesTarget {
+    /// `…/engage?strict=1&verbose=1&ip=0[&project_id=…]`.
+    url: String,
+    /// The project token put in each record.
+    token: Secret,
 }
 
 impl MixpanelClient {
@@ -275,7 +294,43 @@ impl MixpanelClient {
                 .api_base
                 .as_deref()
                 .map(|b| b.trim().trim_end_matches('/').to_owned()),
+            profiles: None,
         })
+    }
+
+    /// This client, sending user-profile updates to `/engage` (on the same host as `/import`)
+    /// instead of events. Every record carries the project's token: `token`, or the
+    /// connection's own token when it is a project token. A service account without a token
+    /// is refused ([`ClientError::MissingProjectToken`]).
+    pub fn for_profiles(mut self, token: Option<Secret>) -> Result<Self, ClientError> {
+        let token = match (token.filter(|t| !t.is_empty()), &self.credentials) {
+            (Some(token), _) => token,
+            (None, Credentials::ProjectToken { token }) => token.clone(),
+            (None, Credentials::ServiceAccount { .. }) => {
+                return Err(ClientError::MissingProjectToken);
+            }
+        };
+        let base = self.import_url.split("/import?").next().unwrap_or_default();
+        let mut url = format!("{base}/engage?strict=1&verbose=1&ip=0");
+        if let Some(project_id) = self.credentials.project_id() {
+            url.push_str("&project_id=");
+            url.push_str(project_id);
+        }
+        self.profiles = Some(ProfilesTarget { url, token });
+        Ok(self)
+    }
+
+    /// Whether this client sends user profiles (to `/engage`).
+    pub fn sends_profiles(&self) -> bool {
+        self.profiles.is_some()
+    }
+
+    /// The URL batches are posted to (`/import` or `/engage`, with their query).
+    fn batch_url(&self) -> &str {
+        match &self.profiles {
+            Some(target) => &target.url,
+            None => &self.import_url,
+        }
     }
 
     /// The region this client targets.
@@ -296,7 +351,7 @@ impl MixpanelClient {
     /// The destination in words for the resume journal key: ingestion URL and project (or a
     /// hash of the token). Never a secret.
     pub fn target_label(&self) -> String {
-        let base = self.import_url.split('?').next().unwrap_or_default();
+        let base = self.batch_url().split('?').next().unwrap_or_default();
         format!("{base} {}", self.credentials.target_tag())
     }
 
@@ -399,7 +454,10 @@ impl MixpanelClient {
                 outcome.unsent.extend(offset..offset + sub.events.len());
                 continue;
             }
-            let body = gzip_ndjson(&sub);
+            let body = match &self.profiles {
+                Some(target) => engage_body(&sub, target.token.expose()),
+                None => gzip_ndjson(&sub),
+            };
             let mut failures = 0u32;
             let mut rate_limits = 0u32;
             loop {
@@ -414,7 +472,12 @@ impl MixpanelClient {
                         num_records_imported,
                     }) => {
                         outcome.accepted += sub.events.len();
-                        check_count(&mut outcome, num_records_imported, sub.events.len());
+                        let expected = if self.profiles.is_some() {
+                            record_count(&sub)
+                        } else {
+                            sub.events.len()
+                        };
+                        check_count(&mut outcome, num_records_imported, expected);
                         flow.limit.on_success();
                         break;
                     }
@@ -423,10 +486,14 @@ impl MixpanelClient {
                         failed,
                         whole_batch,
                     }) => {
-                        let rejected =
-                            map_failures(&sub, offset, &failed, whole_batch, &mut outcome);
-                        let expected = sub.events.len() - rejected;
-                        outcome.accepted += expected;
+                        let (rejected, expected) = if self.profiles.is_some() {
+                            map_engage_failures(&sub, offset, &failed, whole_batch, &mut outcome)
+                        } else {
+                            let rejected =
+                                map_failures(&sub, offset, &failed, whole_batch, &mut outcome);
+                            (rejected, sub.events.len() - rejected)
+                        };
+                        outcome.accepted += sub.events.len() - rejected;
                         check_count(&mut outcome, num_records_imported, expected);
                         flow.limit.on_success();
                         break;
@@ -520,13 +587,24 @@ impl MixpanelClient {
     /// One POST; `Err` is a network-level failure (timeout, refused, dropped) worth retrying.
     async fn send(&self, body: Vec<u8>) -> Result<ImportReply, String> {
         let (user, pass) = self.credentials.basic_auth();
-        let response = self
+        let request = self
             .http
-            .post(&self.import_url)
+            .post(self.batch_url())
             .basic_auth(user, Some(pass))
-            .header(reqwest::header::CONTENT_TYPE, "application/x-ndjson")
-            .header(reqwest::header::CONTENT_ENCODING, "gzip")
-            .header(reqwest::header::ACCEPT, "application/json")
+            .header(reqwest::header::ACCEPT, "application/json");
+        // `/engage` reads no gzip bodies: profiles go as a plain JSON array.
+        let request = match &self.profiles {
+            Some(_) => request.header(reqwest::header::CONTENT_TYPE, "application/json"),
+            None => request
+                .header(reqwest::header::CONTENT_TYPE, "application/x-ndjson")
+                .header(reqwest::header::CONTENT_ENCODING, "gzip"),
+        };
+        let parse = if self.profiles.is_some() {
+            parse_engage_reply
+        } else {
+            parse_import_reply
+        };
+        let response = request
             .body(body)
             .send()
             .await
@@ -544,7 +622,7 @@ impl MixpanelClient {
             // 400 leaves the events' fate unknown, so the batch is retried (harmless: insert
             // ids are deterministic and Mixpanel deduplicates).
             Err(_) if matches!(status, 401 | 403 | 408 | 413 | 429 | 500..=599) => {
-                return Ok(parse_import_reply(status, retry_after.as_deref(), b""));
+                return Ok(parse(status, retry_after.as_deref(), b""));
             }
             Err(e) => {
                 return Err(format!(
@@ -553,7 +631,7 @@ impl MixpanelClient {
                 ));
             }
         };
-        Ok(parse_import_reply(status, retry_after.as_deref(), &body))
+        Ok(parse(status, retry_after.as_deref(), &body))
     }
 }
 
@@ -577,7 +655,7 @@ fn check_count(outcome: &mut BatchOutcome, reported: Option<u64>, expected: usiz
         && reported != expected as u64
     {
         outcome.notes.push(format!(
-            "Mixpanel reported {reported} events imported where {expected} were expected from its list of failures"
+            "Mixpanel reported {reported} records imported where {expected} were expected from its list of failures"
         ));
     }
 }

@@ -13,8 +13,11 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct RunReport {
-    /// The run's id in the run history (see [`super::runs`]); empty when no history is kept.
+    /// The run's id in the run history (see [`crate::session::history`]); empty when no history is kept.
     pub run_id: String,
+    /// Events or user profiles.
+    #[serde(default)]
+    pub kind: crate::mapping::ImportKind,
     /// The file imported.
     pub file: String,
     /// Region code (`us`, `eu`, `in`).

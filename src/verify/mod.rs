@@ -227,6 +227,11 @@ pub enum VerifyError {
     /// The run's times are unreadable.
     #[error("run {0} has no readable event times; it cannot be verified")]
     NoTimes(String),
+    /// A run of user profiles: the export reads events only.
+    #[error(
+        "run {0} imported user profiles: Mixpanel's export reads events only, so profiles cannot be checked this way (look them up in Mixpanel's Users page)"
+    )]
+    Profiles(String),
 }
 
 /// What a verification is doing, for a status line.
@@ -317,6 +322,9 @@ pub async fn verify_run(
         .ok()
         .map(|t| (options.now_ms - t.timestamp_millis()).max(0) as u64);
     result.minutes_since_import = since_import.map(|ms| ms / 60_000);
+    if report.kind == crate::mapping::ImportKind::Profiles {
+        return Err(VerifyError::Profiles(report.run_id.clone()));
+    }
     if report.imported == 0 {
         result
             .notes
