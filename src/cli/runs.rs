@@ -149,6 +149,8 @@ fn end_word(end: &RunEnd) -> &'static str {
         RunEnd::Cancelled => "cancelled",
         RunEnd::Refused { .. } => "refused",
         RunEnd::NotMixpanel { .. } => "not Mixpanel",
+        RunEnd::Redirected { .. } => "redirected",
+        RunEnd::Unreachable { .. } => "unreachable",
         RunEnd::Undelivered => "some undelivered",
         RunEnd::FileBroken { .. } => "file broken",
         RunEnd::Interrupted => "interrupted",

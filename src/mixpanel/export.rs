@@ -196,6 +196,16 @@ pub enum ExportError {
         /// Mixpanel's message.
         message: String,
     },
+    /// A redirect: never followed (it would carry the secret to another host).
+    #[error(
+        "the export host answered HTTP {status} redirecting to {location}; Mixport never follows redirects, so nothing was sent there. Check the region and the API address."
+    )]
+    Redirected {
+        /// HTTP status.
+        status: u16,
+        /// Where it pointed.
+        location: String,
+    },
     /// Our count of the hour's queries is at the limit: nothing was sent.
     #[error(
         "Mixpanel allows {limit} export queries an hour and all are used; try again in {}",
@@ -242,12 +252,19 @@ pub struct ExportSettings {
     pub limits: ExportLimits,
     /// Where the budget is kept across processes (`None`: this process only).
     pub budget_file: Option<std::path::PathBuf>,
+    /// The proxy for HTTPS hosts (`HTTPS_PROXY`), as for imports.
+    pub https_proxy: Option<String>,
+    /// Hosts that bypass it (`NO_PROXY`).
+    pub no_proxy: Option<String>,
 }
 
 impl ExportSettings {
     /// Defaults for a region: Mixpanel's limits, backoff from 2 s, at most 2 minutes per wait.
     pub fn new(region: Region) -> Self {
+        let proxy = super::client::ClientConfig::new(region);
         Self {
+            https_proxy: proxy.https_proxy,
+            no_proxy: proxy.no_proxy,
             region,
             api_base: None,
             backoff: BackoffPolicy::default(),
@@ -291,13 +308,17 @@ impl ExportClient {
             Some(base) => validate_api_base(base)?,
             None => settings.region.export_base(),
         };
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(30))
-            .read_timeout(settings.read_timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("mixport/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| ExportError::Http(e.to_string()))?;
+        // The same gate as the import client: no redirects, no proxy but HTTPS_PROXY for HTTPS
+        // hosts, never a proxy for loopback.
+        let http = super::client::http_builder(
+            &base,
+            settings.https_proxy.as_deref(),
+            settings.no_proxy.as_deref(),
+        )
+        .map_err(|e| ExportError::Http(e.to_string()))?
+        .read_timeout(settings.read_timeout)
+        .build()
+        .map_err(|e| ExportError::Http(e.to_string()))?;
         let key = format!("{base} {project_id}");
         let budget = QueryBudget::open(settings.budget_file.clone(), key, settings.limits);
         Ok(Self {
@@ -446,6 +467,11 @@ impl ExportClient {
                 .get(reqwest::header::RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
                 .and_then(parse_retry_after);
+            let location = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
             let body = response.bytes().await.unwrap_or_default();
             let json: Option<serde_json::Value> = serde_json::from_slice(&body).ok();
             let message = body_message(json.as_ref(), &body);
@@ -458,6 +484,10 @@ impl ExportClient {
                     region: self.region.label().to_owned(),
                 }),
                 429 => Attempt::RateLimited(retry_after),
+                300..=399 => Attempt::Fatal(ExportError::Redirected {
+                    status,
+                    location: location.unwrap_or_else(|| "nowhere given".to_owned()),
+                }),
                 408 | 500..=599 => Attempt::Retryable(format!("HTTP {status}: {message}")),
                 _ => Attempt::Fatal(ExportError::BadQuery { status, message }),
             });
@@ -764,6 +794,150 @@ mod tests {
                 String::from_utf8_lossy(bad)
             );
         }
+    }
+
+    use super::super::test_server::{Reply, TestServer};
+
+    struct Counting {
+        restarts: u32,
+        events: Vec<String>,
+    }
+
+    impl ExportSink for Counting {
+        fn restart(&mut self) {
+            self.restarts += 1;
+            self.events.clear();
+        }
+        fn event(&mut self, event: &ExportedEvent<'_>) {
+            self.events
+                .push(format!("{} {}", event.event, event.insert_id));
+        }
+    }
+
+    fn settings(base: &str) -> ExportSettings {
+        let mut settings = ExportSettings::new(Region::Us);
+        settings.api_base = Some(base.to_owned());
+        settings.backoff = BackoffPolicy::scaled_ms(1);
+        settings.budget_file = None;
+        settings.limits.spacing = Duration::from_millis(1);
+        settings
+    }
+
+    fn query() -> ExportQuery {
+        ExportQuery {
+            from_date: NaiveDate::from_ymd_opt(2024, 3, 1).unwrap(),
+            to_date: NaiveDate::from_ymd_opt(2024, 3, 2).unwrap(),
+            event_names: Vec::new(),
+            where_equals: vec![("mixport_import".into(), "run 1".into())],
+        }
+    }
+
+    fn service_account() -> Credentials {
+        Credentials::service_account("svc", super::super::auth::Secret::new("pw"), "42").unwrap()
+    }
+
+    async fn run(
+        replies: impl Fn(usize) -> Reply + Send + Sync + 'static,
+    ) -> (Result<ExportSummary, ExportError>, Counting, TestServer) {
+        let server = TestServer::start(move |n, _| replies(n)).await;
+        let mut client = ExportClient::new(&service_account(), settings(&server.base)).unwrap();
+        let mut sink = Counting {
+            restarts: 0,
+            events: Vec::new(),
+        };
+        let result = client
+            .run(&query(), &mut sink, &RunControl::new(), &mut |_| {})
+            .await;
+        (result, sink, server)
+    }
+
+    const LINES: &str = "{\"event\":\"A\",\"properties\":{\"time\":1709337599,\"$insert_id\":\"a1\"}}\n{\"event\":\"B\",\"properties\":{\"time\":1709337600,\"$insert_id\":\"b1\"}}\nnot json\n{\"event\":\"A\",\"properties\":{\"time\":1709337601,\"$insert_id\":\"a2\"}}";
+
+    #[tokio::test]
+    async fn server_errors_and_dropped_connections_are_retried() {
+        let (result, sink, server) = run(|n| match n {
+            0 => Some((503, vec![], "busy".into())),
+            1 => None, // the connection drops
+            _ => Some((200, vec![], LINES.into())),
+        })
+        .await;
+        let summary = result.unwrap();
+        assert_eq!(summary.queries, 3);
+        assert_eq!(summary.lines, 3);
+        assert_eq!(summary.unreadable_lines, 1);
+        // The sink starts afresh with every answer it is fed from.
+        assert_eq!(sink.restarts, 1);
+        assert_eq!(sink.events, ["A a1", "B b1", "A a2"]);
+        let seen = server.seen();
+        assert_eq!(seen.len(), 3);
+        let uri = &seen[0].uri;
+        for part in [
+            "/api/2.0/export?",
+            "from_date=2024-03-01",
+            "to_date=2024-03-02",
+            "project_id=42",
+            "where=",
+        ] {
+            assert!(uri.contains(part), "{part}: {uri}");
+        }
+        assert!(seen[0].authorization.starts_with("Basic "));
+    }
+
+    #[tokio::test]
+    async fn rate_limits_wait_for_retry_after_or_say_when_to_come_back() {
+        let (result, _, _) = run(|n| match n {
+            0 => Some((429, vec![("Retry-After".into(), "0".into())], "{}".into())),
+            _ => Some((200, vec![], LINES.into())),
+        })
+        .await;
+        let summary = result.unwrap();
+        assert_eq!((summary.rate_limited, summary.queries), (1, 2));
+        let (result, _, server) = run(|_| {
+            Some((
+                429,
+                vec![("Retry-After".into(), "3000".into())],
+                "{}".into(),
+            ))
+        })
+        .await;
+        assert_eq!(
+            result.unwrap_err(),
+            ExportError::RateLimited {
+                retry_in_secs: 3000
+            }
+        );
+        assert_eq!(server.seen().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn redirects_and_refusals_stop_at_once() {
+        let (result, _, server) = run(|_| {
+            Some((
+                307,
+                vec![("Location".into(), "https://elsewhere.example/x".into())],
+                String::new(),
+            ))
+        })
+        .await;
+        let err = result.unwrap_err();
+        assert!(
+            matches!(err, ExportError::Redirected { status: 307, .. }),
+            "{err}"
+        );
+        assert!(
+            err.to_string().contains("https://elsewhere.example/x"),
+            "{err}"
+        );
+        assert_eq!(server.seen().len(), 1);
+        let (result, _, _) =
+            run(|_| Some((401, vec![], r#"{"error": "Invalid credentials"}"#.into()))).await;
+        let err = result.unwrap_err();
+        assert!(err.to_string().contains("Owner or Admin"), "{err}");
+        let (result, _, _) = run(|_| Some((400, vec![], r#"{"error": "bad where"}"#.into()))).await;
+        assert!(matches!(
+            result.unwrap_err(),
+            ExportError::BadQuery { status: 400, .. }
+        ));
     }
 
     #[test]

@@ -937,6 +937,14 @@ mod tests {
         assert_eq!(set.found_count, 1);
         assert_eq!(set.matched_lines, 2);
         assert_eq!(set.other_lines, 1);
+        // An answer cut off and asked again: what the first attempt found is forgotten.
+        set.restart();
+        assert_eq!(
+            (set.found_count, set.matched_lines, set.other_lines),
+            (0, 0, 0)
+        );
+        assert!(set.found.iter().all(|f| !f));
+        set.mark(a);
         let mut tally = Tally::default();
         tally.add(&set);
         assert_eq!(tally.by_name["A"], (1, 1));
