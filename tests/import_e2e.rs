@@ -209,12 +209,14 @@ fn mapping(insert_id_column: bool) -> Mapping {
             include: true,
             rename: None,
             kind: PropertyType::Text,
+            ..ColumnMapping::default()
         },
         ColumnMapping {
             column: "amount".into(),
             include: true,
             rename: None,
             kind: PropertyType::Number,
+            ..ColumnMapping::default()
         },
     ];
     if !insert_id_column {
@@ -225,6 +227,7 @@ fn mapping(insert_id_column: bool) -> Mapping {
                 include: false,
                 rename: None,
                 kind: PropertyType::Text,
+                ..ColumnMapping::default()
             },
         );
     }

@@ -13,7 +13,9 @@
 
 pub mod country;
 pub mod insert_id;
+pub mod numbers;
 pub mod suggest;
+pub mod synonyms;
 pub mod template;
 pub mod time;
 pub mod transform;
@@ -24,7 +26,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub use time::{DayOrder, TimeFormat};
-pub use typing::PropertyType;
+pub use typing::{DecimalSeparator, PropertyType};
 
 /// The current template format version, written into every saved mapping.
 pub const MAPPING_VERSION: u32 = 1;
@@ -109,6 +111,13 @@ pub struct ColumnMapping {
     /// How to type the text.
     #[serde(rename = "type")]
     pub kind: PropertyType,
+    /// For numbers: the decimal separator the column's values use (`1.234,56` is `comma`).
+    #[serde(skip_serializing_if = "DecimalSeparator::is_point")]
+    pub decimal: DecimalSeparator,
+    /// For numbers: send the currency sign or code found next to a value (`12,50 €` → `EUR`)
+    /// as this property.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub currency_property: Option<String>,
 }
 
 impl Default for ColumnMapping {
@@ -118,6 +127,8 @@ impl Default for ColumnMapping {
             include: true,
             rename: None,
             kind: PropertyType::Text,
+            decimal: DecimalSeparator::Point,
+            currency_property: None,
         }
     }
 }

@@ -38,10 +38,12 @@ use crate::mapping::{
 use crate::source::{Cell, Record};
 use crate::validate::{self, Issue, IssueKind};
 
+use crate::mapping::typing::{write_json_string, write_typed};
+
 use super::{
     COUNTRY_CACHE_MAX, CellText, CountryLookup, CountrySpec, TransformOptions, Transformed,
-    cell_text, check_long_string, find_column, find_optional, leaf_api, mapping_warning,
-    property_key, push_invalid_utf8, push_long_name, shorten, type_name,
+    cell_text, check_long_string, find_column, find_optional, mapping_warning, property_key,
+    push_invalid_utf8, push_long_name, shorten, type_name,
 };
 
 /// The reserved profile properties a column can be mapped to, in the order they are written.
@@ -221,7 +223,7 @@ impl ProfileTransformer {
             }
             constants_json.extend_from_slice(&property_key(name));
             match value {
-                serde_json::Value::String(s) => leaf_api::write_json_string(&mut constants_json, s),
+                serde_json::Value::String(s) => write_json_string(s, &mut constants_json),
                 other => {
                     // ok: serializing a Value into a Vec cannot fail.
                     serde_json::to_writer(&mut constants_json, other)
@@ -346,7 +348,7 @@ impl ProfileTransformer {
     fn clear(&mut self, name: &str) {
         if self.unset_empty {
             self.unset.push(b',');
-            leaf_api::write_json_string(&mut self.unset, name);
+            write_json_string(name, &mut self.unset);
         }
     }
 
@@ -360,7 +362,7 @@ impl ProfileTransformer {
                     let s = s.trim();
                     let field = &self.texts[i];
                     self.body.extend_from_slice(&field.key);
-                    leaf_api::write_json_string(&mut self.body, s);
+                    write_json_string(s, &mut self.body);
                     if s.len() > validate::MAX_STRING_CHARS {
                         check_long_string(out, row, name, Some(&field.column), s);
                     }
@@ -497,10 +499,10 @@ impl ProfileTransformer {
                     self.body.extend_from_slice(&spec.key);
                     let value_start = self.body.len();
                     if spec.kind == PropertyType::Text {
-                        leaf_api::write_json_string(&mut self.body, s);
+                        write_json_string(s, &mut self.body);
                         check_long_string(out, row, &spec.name, Some(&spec.column), s);
-                    } else if leaf_api::write_typed(&mut self.body, spec.kind, s).is_err() {
-                        leaf_api::write_json_string(&mut self.body, s);
+                    } else if write_typed(s, spec.kind, &mut self.body).is_err() {
+                        write_json_string(s, &mut self.body);
                         out.issues.push(Issue {
                             kind: IssueKind::TypeMismatch,
                             field: spec.name.clone(),
@@ -569,7 +571,7 @@ impl ProfileTransformer {
                 Cell::Text(s) if s.is_empty() => continue,
                 Cell::Text(s) => {
                     self.body.extend_from_slice(&property_key(name));
-                    leaf_api::write_json_string(&mut self.body, s);
+                    write_json_string(s, &mut self.body);
                     check_long_string(out, row, name, Some(name), s);
                 }
                 Cell::InvalidUtf8(_) => {
@@ -592,7 +594,7 @@ impl ProfileTransformer {
         let json = &mut out.json;
         let head = |json: &mut Vec<u8>, id: &str| {
             json.extend_from_slice(b"{\"$distinct_id\":");
-            leaf_api::write_json_string(json, id);
+            write_json_string(id, json);
         };
         let has_set = !self.body.is_empty() || self.unset.is_empty();
         if has_set {
