@@ -973,6 +973,19 @@ fn resume_of_a_finished_run_sends_nothing() {
 #[cfg(unix)]
 #[test]
 fn sigint_cancels_cleanly_and_resume_completes() {
+    signal_cancels_cleanly_and_resume_completes("-INT");
+}
+
+/// Item 5: SIGTERM (what `kill`, service managers and timeouts send) is handled like Ctrl-C:
+/// the report is written and a resume resends nothing.
+#[cfg(unix)]
+#[test]
+fn sigterm_cancels_cleanly_and_resume_completes() {
+    signal_cancels_cleanly_and_resume_completes("-TERM");
+}
+
+#[cfg(unix)]
+fn signal_cancels_cleanly_and_resume_completes(signal: &str) {
     let rows = 30_000;
     let fx = Fixture::new(Spec {
         rows,
@@ -994,7 +1007,7 @@ fn sigint_cancels_cleanly_and_resume_completes() {
         c.events_stored >= 4000
     });
     let pid = child.id().to_string();
-    let kill = Command::new("kill").args(["-INT", &pid]).status().unwrap();
+    let kill = Command::new("kill").args([signal, &pid]).status().unwrap();
     assert!(kill.success());
     let out = wait_with_timeout(child);
     let describe = format!(
@@ -1005,7 +1018,7 @@ fn sigint_cancels_cleanly_and_resume_completes() {
     );
     assert!(
         out.status.code().is_some(),
-        "SIGINT is handled: the run exits on its own (not killed by the signal): {describe}"
+        "{signal} is handled: the run exits on its own (not killed by the signal): {describe}"
     );
     assert_ne!(
         out.status.code(),
