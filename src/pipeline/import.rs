@@ -268,6 +268,14 @@ pub fn run_with(
                 journal = Some(Journal::append_to(&path).map_err(journal_error)?);
             }
             None => {
+                if settings.resume
+                    && let Some(old) = journal::changed_since(dir, key, &input.file)
+                {
+                    return Err(PipelineError::FileChanged {
+                        path: input.file.clone(),
+                        acknowledged_rows: old.acknowledged_rows,
+                    });
+                }
                 if settings.resume {
                     report.notes.push(
                         "asked to resume, but no earlier run of this file, mapping and project was found: every row is imported".to_owned(),
