@@ -1613,3 +1613,46 @@ fn resume_follows_the_content_not_the_modification_time() {
     let doubled = server.raw_count() - server.unique_count();
     assert!(doubled <= 3 * 2000, "{doubled} events resent after resume");
 }
+
+/// Item 5: after SIGKILL and `--resume` with the same `--failed-out`, REJECTED.csv holds every
+/// row rejected in the whole import (Mixpanel's rejections of the killed run included), and the
+/// report counts them as rejected.
+#[test]
+fn a_resumed_rejected_file_holds_every_rejection_of_the_whole_import() {
+    let fx = Fixture::new(Spec {
+        rows: 20_000,
+        bad_every: 20,
+        server_rejections: true,
+        insert_id_column: true,
+    });
+    let server = FakeMixpanel::start(FakeConfig {
+        reject_distinct_ids: vec![BLOCKED_USER.into()],
+        faults: Faults {
+            latency: Duration::from_millis(150),
+            ..Faults::default()
+        },
+        ..FakeConfig::default()
+    });
+    let mut child = command(&fx, &server, SA, &["--workers", "2"])
+        .spawn()
+        .unwrap();
+    wait_for(&server, "some rejections", |c| c.events_rejected >= 200);
+    std::thread::sleep(Duration::from_millis(100));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    std::thread::sleep(Duration::from_millis(600));
+    server.set_faults(Faults::default());
+    let run = run_import(&fx, &server, SA, &["--resume"]);
+    assert_eq!(run.code(), Some(1), "{}", run.describe());
+    assert_server_has_exactly(&server, &fx.generated.expected);
+    let mut all_bad = fx.generated.local_bad.clone();
+    all_bad.extend(fx.generated.server_bad.clone());
+    assert_rejected_file(&fx, &all_bad);
+    let report = read_report(&fx);
+    assert_report_adds_up(&report, fx.generated.rows);
+    assert_eq!(
+        count(&report, "rejected"),
+        all_bad.len() as u64,
+        "{report:#}"
+    );
+}

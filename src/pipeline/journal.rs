@@ -125,6 +125,9 @@ struct Header {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Acknowledged {
     ranges: Vec<(u64, u64)>,
+    /// Rows Mixpanel rejected, with the field and its message (lines `r [row, field, reason]`),
+    /// so that a resumed run lists them again in its rejected-rows file.
+    rejections: std::collections::BTreeMap<u64, (String, String)>,
 }
 
 impl Acknowledged {
@@ -139,7 +142,10 @@ impl Acknowledged {
                 _ => merged.push((a, b)),
             }
         }
-        Self { ranges: merged }
+        Self {
+            ranges: merged,
+            rejections: std::collections::BTreeMap::new(),
+        }
     }
 
     /// Whether `row` was acknowledged.
@@ -156,6 +162,11 @@ impl Acknowledged {
     /// Whether nothing is acknowledged.
     pub fn is_empty(&self) -> bool {
         self.ranges.is_empty()
+    }
+
+    /// Mixpanel's rejection of `row` in an earlier run: (field, reason).
+    pub fn rejection(&self, row: u64) -> Option<&(String, String)> {
+        self.rejections.get(&row)
     }
 
     /// The merged ranges.
@@ -225,10 +236,17 @@ pub fn load(path: &Path, key: &JournalKey) -> Result<Option<Acknowledged>, Journ
         }
     }
     let mut ranges = Vec::new();
+    let mut rejections = std::collections::BTreeMap::new();
     for line in lines {
         let Ok(text) = std::str::from_utf8(line) else {
             continue;
         };
+        if let Some(json) = text.strip_prefix("r ") {
+            if let Ok((row, field, reason)) = serde_json::from_str::<(u64, String, String)>(json) {
+                rejections.insert(row, (field, reason));
+            }
+            continue;
+        }
         let Some(rest) = text.strip_prefix("a ") else {
             continue;
         };
@@ -243,7 +261,9 @@ pub fn load(path: &Path, key: &JournalKey) -> Result<Option<Acknowledged>, Journ
             ranges.extend(parsed);
         }
     }
-    Ok(Some(Acknowledged::from_ranges(ranges)))
+    let mut acknowledged = Acknowledged::from_ranges(ranges);
+    acknowledged.rejections = rejections;
+    Ok(Some(acknowledged))
 }
 
 /// An open journal being appended to.
@@ -335,6 +355,32 @@ impl Journal {
         if self.last_sync.elapsed() >= Duration::from_millis(100) {
             self.sync()?;
         }
+        Ok(())
+    }
+
+    /// Record Mixpanel's rejections (row, field, reason), one line each. Call it before
+    /// [`Self::record`] of the same rows, so that a crash between the two only resends them.
+    pub fn record_rejections(
+        &mut self,
+        rejections: &[(u64, &str, &str)],
+    ) -> Result<(), JournalError> {
+        self.line.clear();
+        for (row, field, reason) in rejections {
+            self.line.push_str("r ");
+            self.line
+                .push_str(&serde_json::to_string(&(row, field, reason)).unwrap_or_default());
+            self.line.push('\n');
+        }
+        if self.line.is_empty() {
+            return Ok(());
+        }
+        self.file
+            .write_all(self.line.as_bytes())
+            .map_err(|source| JournalError::Io {
+                path: self.path.clone(),
+                source,
+            })?;
+        self.dirty = true;
         Ok(())
     }
 
@@ -466,9 +512,19 @@ mod tests {
         let path = key().journal_path(dir.path());
         let mut j = Journal::create(&path, &key(), Path::new("events.csv")).unwrap();
         j.record(&[(2, 10), (12, 12)]).unwrap();
+        j.record_rejections(&[(12, "properties.time", "in the \"future\"\nreally")])
+            .unwrap();
         j.record(&[(11, 11), (20, 30)]).unwrap();
         j.sync().unwrap();
         let ack = load(&path, &key()).unwrap().unwrap();
+        assert_eq!(
+            ack.rejection(12),
+            Some(&(
+                "properties.time".to_owned(),
+                "in the \"future\"\nreally".to_owned()
+            ))
+        );
+        assert_eq!(ack.rejection(11), None);
         assert_eq!(ack.ranges(), &[(2, 12), (20, 30)]);
         assert_eq!(ack.count(), 11 + 11);
         assert!(ack.contains(2) && ack.contains(11) && ack.contains(30));
