@@ -1656,3 +1656,45 @@ fn a_resumed_rejected_file_holds_every_rejection_of_the_whole_import() {
         "{report:#}"
     );
 }
+
+/// Item 5: when an output cannot be written (a full disk: `/dev/full` answers every write with
+/// ENOSPC), the report is still printed on stdout and says what was and was not sent; a
+/// failed `--report` after a complete import says that the import itself finished.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_disk_still_prints_the_report_and_says_what_was_sent() {
+    let fx = Fixture::new(Spec {
+        rows: 20_000,
+        bad_every: 5,
+        server_rejections: false,
+        insert_id_column: true,
+    });
+    let server = FakeMixpanel::start_default();
+    // REJECTED.csv on a full disk: the run stops, the report is on stdout.
+    let run = import_with_outputs(&fx, &server, &["--failed-out", "/dev/full"]);
+    assert_eq!(run.code(), Some(2), "{}", run.describe());
+    let report: Value = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("no report on stdout ({e}): {}", run.describe()));
+    let error = report["error"].as_str().unwrap_or_default();
+    assert!(error.contains("/dev/full"), "{report:#}");
+    assert!(report["imported"].is_u64() && report["not_sent"].is_u64(), "{report:#}");
+    assert_eq!(
+        count(&report, "imported"),
+        server.unique_count(),
+        "the report names exactly what was sent"
+    );
+
+    // The report file on a full disk after a complete import.
+    let server = FakeMixpanel::start_default();
+    let run = import_with_outputs(&fx, &server, &["--report", "/dev/full"]);
+    assert_eq!(run.code(), Some(2), "{}", run.describe());
+    let report: Value = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("no report on stdout ({e}): {}", run.describe()));
+    assert_eq!(count(&report, "imported"), fx.valid(), "{report:#}");
+    assert!(
+        run.stderr.contains("the import itself finished"),
+        "{}",
+        run.describe()
+    );
+    assert_server_has_exactly(&server, &fx.generated.expected);
+}

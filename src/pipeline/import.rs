@@ -390,14 +390,24 @@ pub fn run_with(
     });
     runtime.shutdown_background();
 
-    let write_error = collector.write_error.take();
+    let mut write_error = collector.write_error.take().or(local_write_error);
     let mut journal = journal;
     if let Some(writer) = rejected_writer {
         let writer = writer.into_inner().unwrap_or_else(|e| e.into_inner());
-        writer.finish()?;
+        // After a write error the file is incomplete: it is not put in place.
+        if write_error.is_none()
+            && let Err(e) = writer.finish()
+        {
+            write_error = Some(e);
+        }
     }
-    if let Some(e) = write_error.or(local_write_error) {
-        return Err(e);
+    if let Some(e) = write_error {
+        // An output could not be written (a full disk): the run stopped sending, and the
+        // report still says what was and was not sent.
+        report.error = Some(format!(
+            "{e}. Sending stopped: the report says what was imported and what was not sent;              free some space and run the same command with --resume to send the rest"
+        ));
+        report.rejected_file = None;
     }
 
     // Final counts.
