@@ -786,3 +786,22 @@ fn an_unclosed_quote_is_reported_where_it_opened() {
         "{examples:?}"
     );
 }
+
+/// Item 7: a FIFO (or any path that is not a regular file) is refused as such at once, not
+/// read as an empty file and never waited on.
+#[cfg(unix)]
+#[test]
+fn a_fifo_is_refused_as_not_a_regular_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("events.csv");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let out = Command::new("timeout")
+        .arg("20")
+        .arg(env!("CARGO_BIN_EXE_mixport"))
+        .args(["check", fifo.to_str().unwrap(), "--failed-out"])
+        .arg(dir.path().join("r.csv"))
+        .output()
+        .unwrap();
+    assert_fails_cleanly(&out, "events.csv", "not a regular file");
+}

@@ -1677,7 +1677,10 @@ fn a_full_disk_still_prints_the_report_and_says_what_was_sent() {
         .unwrap_or_else(|e| panic!("no report on stdout ({e}): {}", run.describe()));
     let error = report["error"].as_str().unwrap_or_default();
     assert!(error.contains("/dev/full"), "{report:#}");
-    assert!(report["imported"].is_u64() && report["not_sent"].is_u64(), "{report:#}");
+    assert!(
+        report["imported"].is_u64() && report["not_sent"].is_u64(),
+        "{report:#}"
+    );
     assert_eq!(
         count(&report, "imported"),
         server.unique_count(),
