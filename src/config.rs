@@ -551,7 +551,10 @@ fn parse_json<T: serde::de::DeserializeOwned>(path: &Path, bytes: &[u8]) -> Resu
 
 /// Serialize `value` as pretty JSON into a temporary file next to `path`, flush it to disk, then
 /// rename it over `path`. The temporary file is removed on failure.
-fn write_json_atomically<T: Serialize>(path: &Path, value: &T) -> Result<(), ConfigError> {
+pub(crate) fn write_json_atomically<T: Serialize>(
+    path: &Path,
+    value: &T,
+) -> Result<(), ConfigError> {
     let write_error = |source: io::Error| ConfigError::Write {
         path: path.to_owned(),
         source,

@@ -10,14 +10,20 @@
 //!   pause, the resume journal, the run report and the rejected-rows export.
 //! - [`mixpanel`]: regions, credentials, batching, the HTTP client and response parsing.
 //! - [`credentials`] and [`config`]: the OS keychain and the app's saved connections.
-//! - [`cli`] and `gui`: thin shells over the layers above. No GUI type appears below `gui`.
+//! - [`output`]: the rule that no output overwrites a file of the run, and atomic writes.
+//! - [`session`]: the API both shells call for one file: open, prepare (with the questions that
+//!   block), check, import and resume, the run history, remembered mappings, connections.
+//! - [`cli`] and `gui`: thin shells over the layers above. No GUI type appears below `gui`, and
+//!   no command-line flag or exit code below `cli`.
 
 pub mod cli;
 pub mod config;
 pub mod credentials;
 pub mod mapping;
 pub mod mixpanel;
+pub mod output;
 pub mod pipeline;
+pub mod session;
 pub mod source;
 pub mod validate;
 

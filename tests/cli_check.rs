@@ -144,7 +144,8 @@ fn bad_rows_exit_1_grouped_with_examples_and_rejected_csv() {
             "country",
             "_row",
             "_field",
-            "_reason"
+            "_reason",
+            "_origin"
         ]
     );
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
@@ -546,4 +547,82 @@ fn million_rows_in_four_forms_report_exactly_the_bad_rows() {
         ));
     }
     eprintln!("{}", timings.join("\n"));
+}
+
+#[test]
+fn a_bare_missing_file_is_refused_before_any_window_opens() {
+    let out = mixport(&["no-such-events-file.csv"]);
+    assert_fails_cleanly(&out, "no-such-events-file.csv", "no such file");
+    assert!(stderr(&out).contains("suggest, check, import"));
+}
+
+// ----- issue 9: safe off the happy path -----
+
+/// `check --failed-out` and `suggest -o` pointing at the input (by its name, a symlink or a
+/// hard link) are refused with exit 2 before anything is read, and the input is untouched.
+#[test]
+fn an_output_that_is_the_input_is_refused_and_the_input_survives() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.csv");
+    std::fs::copy(fixture("bad_rows.csv"), &input).unwrap();
+    let before = std::fs::read(&input).unwrap();
+    let mapping = dir.path().join("mapping.json");
+    let out = mixport(&[
+        "suggest",
+        input.to_str().unwrap(),
+        "-o",
+        mapping.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let mut aliases = vec![input.clone(), dir.path().join(".").join("in.csv")];
+    #[cfg(unix)]
+    {
+        let link = dir.path().join("link.csv");
+        std::os::unix::fs::symlink(&input, &link).unwrap();
+        let hard = dir.path().join("hard.csv");
+        std::fs::hard_link(&input, &hard).unwrap();
+        aliases.extend([link, hard]);
+    }
+    let input_arg = input.to_str().unwrap();
+    for alias in &aliases {
+        let alias = alias.to_str().unwrap();
+        let out = mixport(&["check", input_arg, "--failed-out", alias]);
+        assert_fails_cleanly(&out, "--failed-out", "same file as the input file");
+        let out = mixport(&["suggest", input_arg, "-o", alias]);
+        assert_fails_cleanly(&out, "-o", "same file as the input file");
+        assert_eq!(
+            std::fs::read(&input).unwrap(),
+            before,
+            "{alias} destroyed the input"
+        );
+    }
+    // The mapping is a file of the run too.
+    let out = mixport(&[
+        "check",
+        input_arg,
+        "--mapping",
+        mapping.to_str().unwrap(),
+        "--failed-out",
+        mapping.to_str().unwrap(),
+    ]);
+    assert_fails_cleanly(&out, "--failed-out", "same file as the --mapping file");
+    assert!(
+        mixport::mapping::Mapping::load(&mapping).is_ok(),
+        "the mapping survives"
+    );
+    // A real output path still works, and the rejected rows appear only when complete.
+    let rejected = dir.path().join("REJECTED.csv");
+    let (code, _) = check_json(&input, &["--failed-out", rejected.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(
+        std::fs::read_to_string(&rejected)
+            .unwrap()
+            .starts_with("event")
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
 }

@@ -681,3 +681,425 @@ fn base64_decoder_matches_known_values() {
     assert_eq!(base64_decode("YQ==").unwrap(), b"a");
     assert!(base64_decode("!!").is_none());
 }
+
+// ----- /engage (user profiles) -----
+
+/// A `$set` record for `id` with the default project's token.
+fn set(id: &str, properties: Value) -> Value {
+    json!({"$token": TOKEN, "$distinct_id": id, "$set": properties})
+}
+
+/// A record with one operation.
+fn op(id: &str, operation: &str, operand: Value) -> Value {
+    let mut record = json!({"$token": TOKEN, "$distinct_id": id});
+    record[operation] = operand;
+    record
+}
+
+async fn try_engage(
+    http: &reqwest::Client,
+    server: &FakeMixpanel,
+    cred: Cred<'_>,
+    query: &str,
+    body: Vec<u8>,
+    headers: &[(&str, &str)],
+) -> reqwest::Result<Answer> {
+    let mut url = format!("{}?{query}", server.engage_url());
+    if let Cred::ServiceAccount(_, _, project) = cred {
+        url.push_str(&format!("&project_id={project}"));
+    }
+    let mut req = http.post(&url);
+    if !headers
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+    {
+        req = req.header("Content-Type", "application/json");
+    }
+    match cred {
+        Cred::ServiceAccount(user, secret, _) => req = req.basic_auth(user, Some(secret)),
+        Cred::Token(token) => req = req.basic_auth(token, Some("")),
+        Cred::TokenWithPassword(token, pass) => req = req.basic_auth(token, Some(pass)),
+        Cred::None => {}
+    }
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    let response = req.body(body).send().await?;
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let text = response.text().await?;
+    Ok(Answer {
+        status,
+        retry_after,
+        text,
+    })
+}
+
+/// POST records to `/engage?strict=1&verbose=1&ip=0` as the default service account.
+async fn engage(server: &FakeMixpanel, records: &[Value]) -> Answer {
+    try_engage(
+        &client(),
+        server,
+        SA,
+        "strict=1&verbose=1&ip=0",
+        serde_json::to_vec(records).unwrap(),
+        &[],
+    )
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn engage_accepts_service_account_token_and_record_token_auth() {
+    let server = FakeMixpanel::start_default();
+    let http = client();
+    let body = |id: &str| serde_json::to_vec(&[set(id, json!({"$email": "a@b.c"}))]).unwrap();
+    let q = "strict=1&verbose=1&ip=0";
+    for (cred, id) in [
+        (SA, "sa"),
+        (Cred::Token(TOKEN), "token"),
+        (Cred::None, "no-auth"),
+    ] {
+        let a = try_engage(&http, &server, cred, q, body(id), &[])
+            .await
+            .unwrap();
+        assert_eq!(a.status, 200, "{id}: {}", a.text);
+        assert_eq!(
+            a.json(),
+            json!({"code": 200, "num_records_imported": 1, "status": "OK"})
+        );
+    }
+    assert_eq!(server.profile_count(), 3);
+    for cred in [
+        Cred::ServiceAccount(SA_USER, "wrong", PROJECT_ID),
+        Cred::ServiceAccount(SA_USER, SA_SECRET, "9999"),
+        Cred::Token("not-the-token"),
+        Cred::TokenWithPassword(TOKEN, "pw"),
+    ] {
+        let a = try_engage(&http, &server, cred, q, body("x"), &[])
+            .await
+            .unwrap();
+        assert_eq!(a.status, 401);
+        assert_eq!(a.text, BODY_401);
+    }
+    // A service account's records must carry its project's token.
+    let foreign = FakeMixpanel::start(FakeConfig {
+        tokens: vec![TOKEN.into(), "other-token".into()],
+        ..FakeConfig::default()
+    });
+    let mut record = set("u1", json!({"a": 1}));
+    record["$token"] = json!("other-token");
+    let a = engage(&foreign, &[record.clone(), set("u2", json!({"a": 2}))]).await;
+    assert_eq!(a.status, 400, "{}", a.text);
+    assert_eq!(
+        a.json()["failed_records"],
+        json!([{"index": 0, "$distinct_id": "u1", "message": MSG_ENGAGE_TOKEN_WRONG}])
+    );
+    assert_eq!(a.json()["num_records_imported"], 1);
+    // With that token as the credential, the same record is fine.
+    let a = try_engage(
+        &http,
+        &foreign,
+        Cred::Token("other-token"),
+        q,
+        serde_json::to_vec(&[record]).unwrap(),
+        &[],
+    )
+    .await
+    .unwrap();
+    assert_eq!(a.status, 200, "{}", a.text);
+    let c = server.engage_counters();
+    assert_eq!(c.requests, 7);
+    assert_eq!(c.unauthenticated_requests, 1);
+    assert_eq!(c.non_strict_requests + c.non_verbose_requests, 0);
+    assert_eq!(c.requests_without_ip0, 0);
+    assert_eq!(server.counters().import_requests, 0);
+}
+
+#[tokio::test]
+async fn engage_applies_operations_in_order_per_distinct_id() {
+    let server = FakeMixpanel::start_default();
+    let batch = vec![
+        set("u1", json!({"$email": "old@x.io", "plan": "free", "n": 1})),
+        set("u2", json!({"plan": "pro"})),
+        op(
+            "u1",
+            "$set_once",
+            json!({"plan": "ignored", "$created": "2024-01-02T03:04:05"}),
+        ),
+        set("u1", json!({"$email": "new@x.io"})),
+        op("u1", "$add", json!({"n": 4, "score": 1.5})),
+        op("u1", "$union", json!({"tags": ["a", "b"]})),
+        op("u1", "$union", json!({"tags": ["b", "c"]})),
+        op("u1", "$append", json!({"tags": "d"})),
+        op("u1", "$remove", json!({"tags": "a"})),
+        op("u1", "$unset", json!(["plan"])),
+        op("u2", "$delete", json!("")),
+        // $unset on a profile that does not exist creates nothing.
+        op("u3", "$unset", json!(["plan"])),
+    ];
+    let a = engage(&server, &batch).await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(a.json()["num_records_imported"], 12);
+    let profiles = server.profiles();
+    assert_eq!(profiles.len(), 1, "{profiles:#?}");
+    let u1 = Value::Object(server.profile("u1").unwrap());
+    assert_eq!(
+        u1,
+        json!({"$email": "new@x.io", "n": 5, "$created": "2024-01-02T03:04:05",
+               "score": 1.5, "tags": ["b", "c", "d"]})
+    );
+    // The later of two $set wins; $set_once keeps an existing value, also across requests.
+    let mut seeded = serde_json::Map::new();
+    seeded.insert("plan".into(), json!("enterprise"));
+    server.seed_profile("u9", seeded);
+    let a = engage(
+        &server,
+        &[
+            op("u9", "$set_once", json!({"plan": "free", "$name": "Ada"})),
+            set("u8", json!({"v": 1})),
+            set("u8", json!({"v": 2})),
+        ],
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(
+        Value::Object(server.profile("u9").unwrap()),
+        json!({"plan": "enterprise", "$name": "Ada"})
+    );
+    assert_eq!(server.profile("u8").unwrap()["v"], json!(2));
+    // Strings are truncated at 255 characters, also inside lists.
+    let long = "é".repeat(300);
+    engage(&server, &[set("u7", json!({"bio": long, "l": [long]}))]).await;
+    let u7 = server.profile("u7").unwrap();
+    assert_eq!(u7["bio"].as_str().unwrap().chars().count(), 255);
+    assert_eq!(u7["l"][0].as_str().unwrap().chars().count(), 255);
+}
+
+#[tokio::test]
+async fn engage_validation_gives_failed_records_with_index_and_distinct_id() {
+    let server = FakeMixpanel::start(FakeConfig {
+        reject_distinct_ids: vec!["blocked".into()],
+        ..FakeConfig::default()
+    });
+    let mut no_token = set("t0", json!({"a": 1}));
+    no_token.as_object_mut().unwrap().remove("$token");
+    let mut two_ops = set("t1", json!({"a": 1}));
+    two_ops["$unset"] = json!(["b"]);
+    let batch = vec![
+        set("ok-0", json!({"a": 1})),                              // 0 valid
+        no_token,                                                  // 1
+        json!({"$token": TOKEN, "$set": {"a": 1}}),                // 2 no distinct id
+        set("", json!({"a": 1})),                                  // 3 empty distinct id
+        set("Undefined", json!({"a": 1})),                         // 4 banned, any case
+        set("blocked", json!({"a": 1})),                           // 5 configured
+        json!({"$token": TOKEN, "$distinct_id": "t2"}),            // 6 no operation
+        two_ops,                                                   // 7
+        op("t3", "$set", json!(["not", "an", "object"])),          // 8
+        op("t4", "$unset", json!("plan")),                         // 9
+        op("t5", "$add", json!({"n": "1"})),                       // 10
+        set("t6", json!({"big": "x".repeat(1_000_000)})),          // 11 record ≥ 1 MB
+        set("t7", json!({"list": vec!["y".repeat(200); 1400]})),   // 12 list > 256 KB
+        json!("not an object"),                                    // 13
+        set("ok-1", json!({"list": vec!["y".repeat(200); 1000]})), // 14 valid, 201 KB list
+    ];
+    let a = engage(&server, &batch).await;
+    assert_eq!(a.status, 400, "{}", &a.text[..a.text.len().min(500)]);
+    let body = a.json();
+    assert_eq!(body["error"], ERROR_ENGAGE_400);
+    assert_eq!(body["num_records_imported"], 2);
+    let expected = [
+        (1, "t0", MSG_ENGAGE_TOKEN_MISSING.to_owned()),
+        (2, "", MSG_ENGAGE_DISTINCT_ID_MISSING.to_owned()),
+        (3, "", MSG_ENGAGE_DISTINCT_ID_MISSING.to_owned()),
+        (4, "Undefined", MSG_ENGAGE_DISTINCT_ID_BANNED.to_owned()),
+        (5, "blocked", MSG_ENGAGE_DISTINCT_ID_BLOCKED.to_owned()),
+        (6, "t2", MSG_ENGAGE_NO_OPERATION.to_owned()),
+        (7, "t1", MSG_ENGAGE_MANY_OPERATIONS.to_owned()),
+        (
+            8,
+            "t3",
+            "'$set' is invalid: must be an object of property names to values".to_owned(),
+        ),
+        (
+            9,
+            "t4",
+            "'$unset' is invalid: must be a list of property names".to_owned(),
+        ),
+        (
+            10,
+            "t5",
+            "'$add' is invalid: 'n' must be a number".to_owned(),
+        ),
+        (11, "t6", MSG_ENGAGE_RECORD_TOO_LARGE.to_owned()),
+        (12, "t7", MSG_ENGAGE_LIST_TOO_LARGE.to_owned()),
+        (13, "", MSG_ENGAGE_NOT_OBJECT.to_owned()),
+    ];
+    let failed = body["failed_records"].as_array().unwrap();
+    assert_eq!(failed.len(), expected.len(), "{failed:#?}");
+    for (record, (index, id, message)) in failed.iter().zip(expected) {
+        assert_eq!(
+            record,
+            &json!({"index": index, "$distinct_id": id, "message": message})
+        );
+    }
+    let ids: Vec<String> = server.profiles().into_keys().collect();
+    assert_eq!(ids, vec!["ok-0", "ok-1"]);
+    let c = server.engage_counters();
+    assert_eq!(
+        (c.records_received, c.records_applied, c.records_rejected),
+        (15, 2, 13)
+    );
+}
+
+#[tokio::test]
+async fn engage_answers_200_for_bad_records_unless_strict() {
+    let server = FakeMixpanel::start_default();
+    let http = client();
+    let body =
+        serde_json::to_vec(&[set("a", json!({"x": 1})), set("null", json!({"x": 1}))]).unwrap();
+    let verbose = try_engage(&http, &server, SA, "verbose=1&ip=0", body.clone(), &[])
+        .await
+        .unwrap();
+    assert_eq!(verbose.status, 200);
+    assert_eq!(
+        verbose.json(),
+        json!({"status": 0, "error": MSG_ENGAGE_DISTINCT_ID_BANNED})
+    );
+    let plain = try_engage(&http, &server, SA, "ip=0", body.clone(), &[])
+        .await
+        .unwrap();
+    assert_eq!((plain.status, plain.text.as_str()), (200, "1"));
+    let good = serde_json::to_vec(&[set("b", json!({"x": 1}))]).unwrap();
+    let verbose_ok = try_engage(&http, &server, SA, "verbose=1", good, &[])
+        .await
+        .unwrap();
+    assert_eq!(verbose_ok.json(), json!({"status": 1, "error": null}));
+    // The valid records were applied every time; the bad one never.
+    assert_eq!(
+        server.profiles().into_keys().collect::<Vec<_>>(),
+        vec!["a", "b"]
+    );
+    let c = server.engage_counters();
+    assert_eq!(c.non_strict_requests, 3);
+    assert_eq!(c.non_verbose_requests, 1);
+    assert_eq!(c.requests_without_ip0, 1);
+    // The classic form body, with base64 JSON.
+    let form = format!(
+        "data={}",
+        "W3siJHRva2VuIjoiZmFrZXRva2VuMDEyMzQ1Njc4OWFiY2RlZiIsIiRkaXN0aW5jdF9pZCI6ImMiLCIkc2V0Ijp7IngiOjF9fV0="
+    );
+    let a = try_engage(
+        &http,
+        &server,
+        SA,
+        "strict=1&verbose=1&ip=0",
+        form.into_bytes(),
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert!(server.profile("c").is_some());
+}
+
+#[tokio::test]
+async fn engage_limits_and_no_gzip() {
+    let server = FakeMixpanel::start_default();
+    let http = client();
+    let records: Vec<Value> = (0..2001)
+        .map(|i| set(&format!("u{i}"), json!({"i": i})))
+        .collect();
+    let a = engage(&server, &records).await;
+    assert_eq!(a.status, 413, "{}", a.text);
+    assert!(a.json()["error"].as_str().unwrap().contains("2000 records"));
+    assert_eq!(server.profile_count(), 0);
+    let a = engage(&server, &records[..2000]).await;
+    assert_eq!(a.status, 200);
+    assert_eq!(server.profile_count(), 2000);
+    // gzip bodies are not understood by /engage.
+    let body = gzip(&serde_json::to_vec(&[set("g", json!({"x": 1}))]).unwrap());
+    let a = try_engage(
+        &http,
+        &server,
+        SA,
+        "strict=1&verbose=1&ip=0",
+        body,
+        &[("Content-Encoding", "gzip")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(a.status, 400);
+    assert_eq!(a.json()["error"], ERROR_ENGAGE_UNPARSABLE);
+    assert!(server.profile("g").is_none());
+    assert_eq!(server.engage_counters().gzip_requests, 1);
+    let log = server.engage_log();
+    assert_eq!(
+        log.iter().map(|r| r.status).collect::<Vec<_>>(),
+        vec![413, 200, 400]
+    );
+    assert_eq!(log[1].events, 2000);
+}
+
+#[tokio::test]
+async fn engage_faults_are_injected_by_request_number() {
+    let server = FakeMixpanel::start(FakeConfig {
+        faults: Faults {
+            rate_limit_every: 2,
+            retry_after_secs: Some(3),
+            unavailable_every: 3,
+            drop_every: 5,
+            ..Faults::default()
+        },
+        ..FakeConfig::default()
+    });
+    let mut statuses = Vec::new();
+    for i in 1..=5 {
+        let result = try_engage(
+            &client(),
+            &server,
+            SA,
+            "strict=1&verbose=1&ip=0",
+            serde_json::to_vec(&[set(&format!("f{i}"), json!({"i": i}))]).unwrap(),
+            &[],
+        )
+        .await;
+        match result {
+            Ok(a) => {
+                if a.status == 429 {
+                    assert_eq!(a.retry_after.as_deref(), Some("3"));
+                }
+                statuses.push(a.status)
+            }
+            Err(_) => statuses.push(0),
+        }
+    }
+    assert_eq!(statuses, vec![200, 429, 503, 429, 0]);
+    // The dropped request was applied before the connection broke.
+    let ids: Vec<String> = server.profiles().into_keys().collect();
+    assert_eq!(ids, vec!["f1", "f5"]);
+    assert_eq!(server.engage_counters().dropped_connections, 1);
+    // Import numbering is separate.
+    assert_eq!(server.counters().import_requests, 0);
+    server.set_faults(Faults {
+        force_401: true,
+        ..Faults::default()
+    });
+    assert_eq!(engage(&server, &[set("z", json!({}))]).await.status, 401);
+
+    let keys_only = FakeMixpanel::start(FakeConfig {
+        store: StoreMode::KeysOnly,
+        ..FakeConfig::default()
+    });
+    let batch = [
+        set("k1", json!({"a": 1})),
+        set("k2", json!({})),
+        set("k1", json!({})),
+    ];
+    assert_eq!(engage(&keys_only, &batch).await.status, 200);
+    assert_eq!(keys_only.profile_count(), 2);
+    assert!(keys_only.profiles().is_empty());
+}

@@ -109,6 +109,27 @@ fn shell_shows_the_six_steps_and_only_file_is_open() {
 }
 
 #[test]
+fn a_file_given_on_the_command_line_opens_and_names_the_window() {
+    let mut t = app_with(None);
+    t.harness.run();
+    assert_eq!(t.harness.state().window_title(), "Mixport");
+    let ctx = t.harness.ctx.clone();
+    t.harness.state_mut().open_file(&ctx, sample_file());
+    assert_eq!(
+        t.harness.state().window_title(),
+        "sample-events.csv — Mixport"
+    );
+    run_until(&mut t.harness, "the file to load", |app| {
+        app.session().file.is_some()
+    });
+    assert_eq!(
+        t.harness.state().window_title(),
+        "sample-events.csv — Mixport"
+    );
+    t.harness.get_by_label_contains("sample-events.csv: ");
+}
+
+#[test]
 fn about_box_shows_the_version() {
     let mut t = app_with(None);
     t.harness.run();
@@ -557,7 +578,7 @@ fn the_whole_wizard_on_the_sample_file_against_the_fake_server() {
         .map(str::to_owned)
         .collect();
     let mut expected = file.sniff.columns.clone();
-    expected.extend(["_row", "_field", "_reason"].map(str::to_owned));
+    expected.extend(["_row", "_field", "_reason", "_origin"].map(str::to_owned));
     assert_eq!(header, expected);
     let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("row")).collect();
     assert_eq!(
@@ -1033,7 +1054,7 @@ fn the_check_step_exports_rejected_rows_to_a_typed_path() {
         text.lines()
             .next()
             .unwrap_or_default()
-            .ends_with("_row,_field,_reason")
+            .ends_with("_row,_field,_reason,_origin")
     );
     assert!(
         t.dialog.asked().is_empty(),

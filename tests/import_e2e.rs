@@ -307,6 +307,17 @@ fn command_for(
     creds: Creds,
     extra: &[&str],
 ) -> Command {
+    let mut cmd = bare_command(fx, file, server, creds);
+    cmd.arg("--report")
+        .arg(&fx.report)
+        .arg("--failed-out")
+        .arg(rejected)
+        .args(extra);
+    cmd
+}
+
+/// `mixport import FILE` with the fixture's mapping and data dir, and no output flags.
+fn bare_command(fx: &Fixture, file: &Path, server: &FakeMixpanel, creds: Creds) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_mixport"));
     cmd.arg("import")
         .arg(file)
@@ -319,11 +330,6 @@ fn command_for(
             "--retry-base-ms",
             "5",
         ])
-        .arg("--report")
-        .arg(&fx.report)
-        .arg("--failed-out")
-        .arg(rejected)
-        .args(extra)
         .env("MIXPORT_DATA_DIR", &fx.data_dir)
         .env_remove("MP_ACCT")
         .env_remove("MP_PASS")
@@ -384,7 +390,11 @@ impl Run {
 }
 
 fn run_import(fx: &Fixture, server: &FakeMixpanel, creds: Creds, extra: &[&str]) -> Run {
-    let child = command(fx, server, creds, extra).spawn().unwrap();
+    finish_run(command(fx, server, creds, extra).spawn().unwrap())
+}
+
+/// Wait for `child` (with the timeout) and collect its output.
+fn finish_run(child: Child) -> Run {
     let out = wait_with_timeout(child);
     Run {
         status: out.status,
@@ -503,7 +513,8 @@ fn assert_server_has_exactly(server: &FakeMixpanel, expected: &[Expected]) {
     }
 }
 
-/// REJECTED.csv: original columns plus `_row`, `_field`, `_reason`; exactly the bad rows.
+/// REJECTED.csv: original columns plus `_row`, `_field`, `_reason`, `_origin`; exactly the bad
+/// rows, each with who refused it.
 fn assert_rejected_file(fx: &Fixture, bad: &BTreeMap<u64, Bad>) {
     assert_rejected_rows(&fx.rejected, bad, 0);
 }
@@ -524,13 +535,15 @@ fn assert_rejected_rows(path: &Path, bad: &BTreeMap<u64, Bad>, row_shift: u64) {
         .map(str::to_owned)
         .collect();
     let mut want_headers: Vec<String> = HEADERS.iter().map(|h| h.to_string()).collect();
-    want_headers.extend(["_row", "_field", "_reason"].map(String::from));
+    want_headers.extend(["_row", "_field", "_reason", "_origin"].map(String::from));
     assert_eq!(headers, want_headers);
     let mut got: BTreeMap<u64, (String, String, Vec<String>)> = BTreeMap::new();
+    let mut origins: BTreeMap<u64, String> = BTreeMap::new();
     for record in reader.records() {
         let record = record.unwrap();
         let row: u64 = record[6].parse().unwrap();
         let cells = (0..6).map(|i| record[i].to_owned()).collect();
+        origins.insert(row, record[9].to_owned());
         assert!(
             got.insert(row, (record[7].to_owned(), record[8].to_owned(), cells))
                 .is_none(),
@@ -543,6 +556,12 @@ fn assert_rejected_rows(path: &Path, bad: &BTreeMap<u64, Bad>, row_shift: u64) {
     for (row, want) in &bad {
         let (field, reason, cells) = &got[row];
         assert_eq!(field, want.field, "row {row}: reason {reason}");
+        let by_mixpanel = want.reason_contains == Some(MSG_DISTINCT_ID_BLOCKED);
+        assert_eq!(
+            origins[row],
+            if by_mixpanel { "mixpanel" } else { "check" },
+            "row {row}: who refused it"
+        );
         assert!(!reason.is_empty(), "row {row} has no reason");
         if let Some(text) = want.reason_contains {
             assert!(
@@ -1288,4 +1307,63 @@ fn ndjson_json_array_and_gzipped_csv_import_the_same_events() {
         assert_eq!(count(&report, "imported"), fx.valid(), "{describe}");
         assert_rejected_rows(&rejected, &all_bad, row_shift);
     }
+}
+
+// ----- issue 9: safe off the happy path -----
+
+/// `mixport import` with the given output flags (no default `--report`/`--failed-out`).
+fn import_with_outputs(fx: &Fixture, server: &FakeMixpanel, outputs: &[&str]) -> Run {
+    let mut cmd = bare_command(fx, &fx.csv, server, SA);
+    cmd.args(outputs);
+    finish_run(cmd.spawn().unwrap())
+}
+
+/// Item 1: an output that is the input (or the mapping, or another output) is refused with
+/// exit 2 before anything is read or sent; the input is untouched.
+#[test]
+fn an_output_that_is_a_file_of_the_run_is_refused_before_anything_is_sent() {
+    let fx = Fixture::new(Spec {
+        rows: 3000,
+        bad_every: 100,
+        server_rejections: false,
+        insert_id_column: true,
+    });
+    let server = FakeMixpanel::start_default();
+    let input_before = std::fs::read(&fx.csv).unwrap();
+    let mapping_before = std::fs::read(&fx.mapping).unwrap();
+    let csv = fx.csv.to_str().unwrap();
+    let mapping = fx.mapping.to_str().unwrap();
+    let report = fx.report.to_str().unwrap();
+    let link = fx.data_dir.join("link-to-input.csv");
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(&fx.csv, &link).unwrap();
+    #[cfg(not(unix))]
+    std::fs::copy(&fx.csv, &link).unwrap();
+    let link = link.to_str().unwrap();
+    for (outputs, names) in [
+        (vec!["--failed-out", csv], "--failed-out"),
+        (vec!["--report", csv], "--report"),
+        (vec!["--failed-out", mapping], "--mapping"),
+        (vec!["--report", report, "--failed-out", report], "--report"),
+        #[cfg(unix)]
+        (vec!["--failed-out", link], "--failed-out"),
+    ] {
+        let run = import_with_outputs(&fx, &server, &outputs);
+        assert_eq!(run.code(), Some(2), "{outputs:?}: {}", run.describe());
+        assert!(run.stderr.contains("same file"), "{}", run.describe());
+        assert!(run.stderr.contains(names), "{}", run.describe());
+        assert!(run.stdout.is_empty(), "{}", run.describe());
+        assert_eq!(std::fs::read(&fx.csv).unwrap(), input_before, "{outputs:?}");
+        assert_eq!(
+            std::fs::read(&fx.mapping).unwrap(),
+            mapping_before,
+            "{outputs:?}"
+        );
+    }
+    assert_eq!(server.counters().requests, 0, "nothing was sent");
+    // The same run with honest outputs imports every valid row.
+    let run = run_import(&fx, &server, SA, &[]);
+    assert_eq!(run.code(), Some(1), "{}", run.describe());
+    assert_server_has_exactly(&server, &fx.generated.expected);
+    assert_rejected_file(&fx, &fx.generated.local_bad);
 }

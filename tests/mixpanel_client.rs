@@ -211,7 +211,7 @@ fn unauthorized_stops_with_region_project_and_kind() {
         error.contains(PROJECT_ID) && error.contains("EU") && error.contains("service account")
     );
     assert!(!error.contains(SA_SECRET));
-    assert_eq!(report.exit_code(), 2);
+    assert_eq!(mixport::cli::import::exit_code(&report), 2);
     assert!(server.counters().import_requests <= 10);
     assert_eq!(server.raw_count(), 0);
 }
@@ -229,17 +229,14 @@ fn connection_check_against_the_fake_server() {
     let server = FakeMixpanel::start_default();
     let rt = runtime();
     let check = rt.block_on(client(&server, service_account()).check_connection());
-    assert_eq!(
-        check.status,
-        ConnectionStatus::Verified,
-        "{}",
-        check.message
-    );
-    assert!(check.message.contains(PROJECT_ID));
+    assert_eq!(check.status, ConnectionStatus::Verified, "{}", check.detail);
     let wrong = Credentials::service_account(SA_USER, Secret::new("nope"), PROJECT_ID).unwrap();
     let check = rt.block_on(client(&server, wrong).check_connection());
     assert_eq!(check.status, ConnectionStatus::Refused);
-    assert!(!check.message.contains("nope"));
+    assert!(!check.detail.contains("nope"));
+    let other = Credentials::service_account(SA_USER, Secret::new(SA_SECRET), "999").unwrap();
+    let check = rt.block_on(client(&server, other).check_connection());
+    assert_eq!(check.status, ConnectionStatus::ProjectNotVisible);
 }
 
 #[test]

@@ -1,15 +1,13 @@
 //! `mixport check FILE [--mapping M.json] [--json] [--failed-out REJECTED.csv]`.
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::mapping::Mapping;
-use crate::mapping::suggest::suggest_for_file;
-use crate::mapping::transform::settle_day_order;
 use crate::pipeline::check::{CheckOptions, CheckReport, IssueGroup, run_check};
 use crate::pipeline::{PipelineError, RunControl};
-use crate::source::{self, Record, Sniff};
+
+use super::input::{read_head, resolve_mapping};
 
 /// Arguments of `mixport check`.
 #[derive(Debug, clap::Args)]
@@ -30,58 +28,24 @@ pub struct CheckArgs {
     pub source: super::SourceArgs,
 }
 
-/// Sniff `file` and read its first [`super::suggest::SAMPLE_ROWS`] records. The error is one
-/// line naming the file, the problem and what to do.
-pub fn read_head(file: &Path, args: &super::SourceArgs) -> Result<(Sniff, Vec<Record>), String> {
-    let options = args.to_options()?;
-    let sniff = source::sniff(file, &options).map_err(|e| e.to_string())?;
-    let sample = source::preview(&sniff, super::suggest::SAMPLE_ROWS).map_err(|e| e.to_string())?;
-    if sample.is_empty() {
-        return Err(format!(
-            "{}: the file has no data rows. Choose a file that has at least one event row.",
-            file.display()
-        ));
-    }
-    Ok((sniff, sample))
-}
-
-/// The mapping to use: the template given, or the suggestion; with the day/month order
-/// settled from the head sample. The error is one line for stderr.
-pub fn resolve_mapping(
-    file: &Path,
-    template: Option<&Path>,
-    sniff: &Sniff,
-    sample: &[Record],
-) -> Result<Mapping, String> {
-    let mut mapping = match template {
-        Some(path) => Mapping::load(path).map_err(|e| e.to_string())?,
-        None => suggest_for_file(file, &sniff.columns, sample).mapping,
-    };
-    settle_day_order(&mut mapping, &sniff.columns, sample)
-        .map_err(|e| format!("{}: {e}", file.display()))?;
-    Ok(mapping)
-}
-
 /// Run `mixport check`.
 pub fn run(args: CheckArgs) -> ExitCode {
-    let (sniff, sample) = match read_head(&args.file, &args.source) {
+    if let Err(message) = super::guard_outputs(
+        &args.file,
+        args.mapping.as_deref(),
+        &[("--failed-out", args.failed_out.as_deref())],
+    ) {
+        return super::fail(message);
+    }
+    let opened = match read_head(&args.file, &args.source) {
         Ok(v) => v,
         Err(message) => return super::fail(message),
     };
-    let mapping = match resolve_mapping(&args.file, args.mapping.as_deref(), &sniff, &sample) {
+    let mapping = match resolve_mapping(&args.file, args.mapping.as_deref(), &opened) {
         Ok(m) => m,
         Err(message) => return super::fail(message),
     };
-    // Without a template, a field the suggestion could not fill is the user's to choose.
-    let hint = if args.mapping.is_none() {
-        format!(
-            " (No mapping was given: run `mixport suggest {} -o mapping.json`, edit it, and pass --mapping mapping.json.)",
-            args.file.display()
-        )
-    } else {
-        String::new()
-    };
-    drop(sample);
+    let sniff = opened.sniff;
     let options = CheckOptions {
         failed_out: args.failed_out.clone(),
         ..CheckOptions::default()
@@ -108,7 +72,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
     let report = match result {
         Ok(r) => r,
         Err(PipelineError::Mapping(e)) => {
-            return super::fail(format!("{}: {e}{hint}", args.file.display()));
+            return super::fail(super::words::mapping_error(&args.file, &e));
         }
         Err(e) => return super::fail(e),
     };

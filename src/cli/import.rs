@@ -14,12 +14,13 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use crate::mixpanel::auth::{Credentials, Secret};
-use crate::mixpanel::client::{BackoffPolicy, ClientConfig, MixpanelClient};
+use crate::mixpanel::client::{BackoffPolicy, ClientConfig, ClientError, MixpanelClient};
 use crate::mixpanel::flow::MAX_WORKERS;
 use crate::mixpanel::region::Region;
-use crate::pipeline::import::{ImportSettings, run_import};
 use crate::pipeline::report::RunReport;
 use crate::pipeline::{PipelineError, Progress, RunControl, journal};
+use crate::session::SessionError;
+use crate::session::run::{Destination, ImportRequest};
 
 /// Arguments of `mixport import`.
 #[derive(Debug, clap::Args)]
@@ -154,7 +155,6 @@ fn connection_target_in(
     config: &crate::config::ConfigStore,
     secrets: &crate::credentials::SecretStore,
 ) -> Result<Target, String> {
-    use crate::config::ConnectionKind;
     let (connection, secret) = config
         .load_connection(name, secrets)
         .map_err(|e| format!("--connection {name}: {e}"))?;
@@ -168,18 +168,8 @@ fn connection_target_in(
             saved_region.label()
         ));
     }
-    let credentials = match connection.kind {
-        ConnectionKind::ServiceAccount => Credentials::service_account(
-            connection.username.unwrap_or_default(),
-            secret,
-            project_arg
-                .map(str::to_owned)
-                .or(connection.project_id)
-                .unwrap_or_default(),
-        ),
-        ConnectionKind::ProjectToken => Credentials::project_token(secret),
-    }
-    .map_err(|e| format!("--connection {name}: {e}"))?;
+    let credentials = crate::session::connection::credentials(&connection, secret, project_arg)
+        .map_err(|e| format!("--connection {name}: {e}"))?;
     Ok(Target {
         credentials,
         region: saved_region,
@@ -193,6 +183,14 @@ fn prepare_and_run(args: ImportArgs) -> Result<ExitCode, String> {
             args.workers
         ));
     }
+    super::guard_outputs(
+        &args.file,
+        args.mapping.as_deref(),
+        &[
+            ("--failed-out", args.failed_out.as_deref()),
+            ("--report", args.report.as_deref()),
+        ],
+    )?;
     let target = resolve_target(&args)?;
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     if !args.yes && !interactive {
@@ -210,13 +208,16 @@ fn prepare_and_run(args: ImportArgs) -> Result<ExitCode, String> {
     if let Some(secs) = args.timeout_secs {
         config.timeout = Duration::from_secs(secs.max(1));
     }
-    let client =
-        MixpanelClient::new(target.credentials.clone(), config).map_err(|e| e.to_string())?;
+    let client = MixpanelClient::new(target.credentials.clone(), config).map_err(|e| match e {
+        ClientError::ApiBase(e) => format!("--api-base: {e}"),
+        other => other.to_string(),
+    })?;
 
-    let (sniff, sample) = super::check::read_head(&args.file, &args.source)?;
-    let mapping =
-        super::check::resolve_mapping(&args.file, args.mapping.as_deref(), &sniff, &sample)?;
-    drop(sample);
+    let opened = super::input::read_head(&args.file, &args.source)?;
+    let mapping = super::input::resolve_mapping(&args.file, args.mapping.as_deref(), &opened)?;
+    let sniff = opened.sniff.clone();
+    let options = opened.options.clone();
+    drop(opened);
 
     if !args.yes && !confirm(&args, &sniff, &mapping, &target)? {
         eprintln!("mixport: import cancelled; nothing was sent");
@@ -225,19 +226,31 @@ fn prepare_and_run(args: ImportArgs) -> Result<ExitCode, String> {
 
     let control = RunControl::new();
     watch_ctrl_c(control.clone());
-    let settings = ImportSettings {
-        workers: args.workers,
-        failed_out: args.failed_out.clone(),
-        resume: args.resume,
-        data_dir: journal::data_dir(),
-        ..ImportSettings::default()
-    };
-    if settings.data_dir.is_none() {
+    let runs_dir = journal::data_dir();
+    if runs_dir.is_none() {
         eprintln!(
             "mixport: no data folder found (set {}): this run keeps no resume journal",
             journal::DATA_DIR_ENV
         );
     }
+    let identity = match &args.connection {
+        Some(name) => format!("connection {name}"),
+        None => client.target_label(),
+    };
+    let request = ImportRequest {
+        sniff,
+        options,
+        mapping,
+        destination: Destination {
+            client,
+            connection: args.connection.clone(),
+            identity,
+        },
+        runs_dir,
+        resume: args.resume,
+        rejected_out: args.failed_out.clone(),
+        workers: args.workers,
+    };
     let bar = interactive.then(|| {
         let bar = indicatif::ProgressBar::new(PROGRESS_STEPS);
         bar.set_style(
@@ -252,20 +265,15 @@ fn prepare_and_run(args: ImportArgs) -> Result<ExitCode, String> {
             bar.set_message(progress_line(p));
         }
     };
-    let result = run_import(
-        &sniff,
-        &mapping,
-        client,
-        &settings,
-        &control,
-        &mut on_progress,
-    );
+    let result = crate::session::run::import(&request, &control, &mut on_progress);
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
     let report = match result {
-        Ok(report) => report,
-        Err(PipelineError::Mapping(e)) => return Err(format!("{}: {e}", args.file.display())),
+        Ok(imported) => imported.report,
+        Err(SessionError::Pipeline(PipelineError::Mapping(e))) => {
+            return Err(super::words::mapping_error(&args.file, &e));
+        }
         Err(e) => return Err(e.to_string()),
     };
     finish(&args, &report)
@@ -322,7 +330,19 @@ fn finish(args: &ImportArgs, report: &RunReport) -> Result<ExitCode, String> {
             ),
         }
     }
-    Ok(ExitCode::from(report.exit_code()))
+    Ok(ExitCode::from(exit_code(report)))
+}
+
+/// The exit code of an import: 0 all imported, 1 some rejected, failed or not sent, 2 the run
+/// was stopped (refused credentials, a broken file).
+pub fn exit_code(report: &RunReport) -> u8 {
+    if report.error.is_some() {
+        super::EXIT_FAILED
+    } else if report.rejected > 0 || report.failed > 0 || report.not_sent > 0 || report.cancelled {
+        super::EXIT_SOME_REJECTED
+    } else {
+        super::EXIT_OK
+    }
 }
 
 /// Check the file, then ask on the terminal. `Ok(false)` when the user says no.

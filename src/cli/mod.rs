@@ -3,7 +3,9 @@
 
 pub mod check;
 pub mod import;
+pub mod input;
 pub mod suggest;
+pub mod words;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -12,13 +14,23 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::source::{Format, SourceOptions, TextEncoding};
 
-/// Import historical events into Mixpanel. Run without arguments to open the app.
+/// Import historical events into Mixpanel. Run without arguments to open the app, or with a file
+/// to open the app on that file.
 #[derive(Debug, Parser)]
-#[command(name = "mixport", version, about, long_about = None)]
+#[command(
+    name = "mixport",
+    version,
+    about,
+    long_about = None,
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
     /// What to do; without one, the desktop app opens.
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// Open the desktop app on this file (what "Open with" and a double-click run).
+    #[arg(value_name = "FILE")]
+    pub file: Option<PathBuf>,
 }
 
 /// How to read the file, when the guess is wrong.
@@ -122,20 +134,35 @@ pub const EXIT_FAILED: u8 = 2;
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        None => run_app(),
+        None => run_app(cli.file),
         Some(Command::Suggest(args)) => suggest::run(args),
         Some(Command::Check(args)) => check::run(args),
         Some(Command::Import(args)) => import::run(args),
     }
 }
 
+/// Open the app, on `file` when one was given. A file that does not exist is refused here, with
+/// the list of commands: a mistyped command would otherwise open a window about a missing file.
+fn run_app(file: Option<PathBuf>) -> ExitCode {
+    if let Some(path) = &file
+        && !path.exists()
+    {
+        return fail(format!(
+            "{}: no such file (to run a command instead, use one of: suggest, check, import; \
+             see `mixport --help`)",
+            path.display()
+        ));
+    }
+    open_window(file)
+}
+
 #[cfg(feature = "gui")]
-fn run_app() -> ExitCode {
-    crate::gui::run()
+fn open_window(file: Option<PathBuf>) -> ExitCode {
+    crate::gui::run(file)
 }
 
 #[cfg(not(feature = "gui"))]
-fn run_app() -> ExitCode {
+fn open_window(_file: Option<PathBuf>) -> ExitCode {
     eprintln!("this build of mixport has no desktop app; run `mixport --help` for the commands");
     ExitCode::from(EXIT_FAILED)
 }
@@ -148,3 +175,42 @@ pub fn fail(message: impl std::fmt::Display) -> ExitCode {
 
 /// A file argument.
 pub type FileArg = PathBuf;
+
+/// Refuse, before anything is read or sent, an output path that is the input file, the mapping
+/// or another output (the same file after following links). `outputs` pairs each output flag
+/// with its path when given. The error is one line for stderr.
+pub fn guard_outputs(
+    file: &std::path::Path,
+    mapping: Option<&std::path::Path>,
+    outputs: &[(&str, Option<&std::path::Path>)],
+) -> Result<(), String> {
+    use crate::output::{RunFile, check_output_paths};
+    let mut inputs = vec![RunFile::new("the input file", file)];
+    if let Some(mapping) = mapping {
+        inputs.push(RunFile::new("the --mapping file", mapping));
+    }
+    let outputs: Vec<RunFile> = outputs
+        .iter()
+        .filter_map(|(flag, path)| path.map(|p| RunFile::new(*flag, p)))
+        .collect();
+    check_output_paths(&inputs, &outputs).map_err(|e| format!("{e} Nothing was read or sent."))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bare_file_opens_the_app_on_it_and_subcommands_still_work() {
+        let cli = Cli::try_parse_from(["mixport", "events.csv"]).expect("parses");
+        assert!(cli.command.is_none());
+        assert_eq!(cli.file, Some(PathBuf::from("events.csv")));
+
+        let cli = Cli::try_parse_from(["mixport"]).expect("parses");
+        assert!(cli.command.is_none() && cli.file.is_none());
+
+        let cli = Cli::try_parse_from(["mixport", "check", "events.csv"]).expect("parses");
+        assert!(matches!(cli.command, Some(Command::Check(_))));
+        assert!(cli.file.is_none());
+    }
+}

@@ -3,8 +3,6 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::mapping::suggest::suggest_for_file;
-
 /// Arguments of `mixport suggest`.
 #[derive(Debug, clap::Args)]
 pub struct SuggestArgs {
@@ -18,17 +16,18 @@ pub struct SuggestArgs {
     pub source: super::SourceArgs,
 }
 
-/// Rows read from the head of a file to suggest a mapping and settle the day/month order.
-pub const SAMPLE_ROWS: usize = 1000;
-
 /// Run `mixport suggest`: print the suggested mapping as JSON (stdout or `-o`), and how sure
 /// each guess is on stderr.
 pub fn run(args: SuggestArgs) -> ExitCode {
-    let (sniff, sample) = match super::check::read_head(&args.file, &args.source) {
+    if let Err(message) = super::guard_outputs(&args.file, None, &[("-o", args.output.as_deref())])
+    {
+        return super::fail(message);
+    }
+    let opened = match super::input::read_head(&args.file, &args.source) {
         Ok(v) => v,
         Err(message) => return super::fail(message),
     };
-    let suggestion = suggest_for_file(&args.file, &sniff.columns, &sample);
+    let suggestion = crate::session::prepare::suggest(&opened);
     let json = match serde_json::to_string_pretty(&suggestion.mapping) {
         Ok(j) => j,
         Err(e) => return super::fail(format!("cannot print the mapping: {e}")),
@@ -69,7 +68,7 @@ pub fn run(args: SuggestArgs) -> ExitCode {
     }
     match &args.output {
         Some(path) => {
-            if let Err(e) = std::fs::write(path, json + "\n") {
+            if let Err(e) = crate::output::write_atomically(path, (json + "\n").as_bytes()) {
                 return super::fail(format!(
                     "{}: cannot write: {e}. Choose a folder you can write to.",
                     path.display()

@@ -10,8 +10,17 @@ use super::steps::{
     review::ReviewStep,
 };
 
-/// The window title.
-pub const WINDOW_TITLE: &str = "Mixport: import historical events into Mixpanel";
+/// The app's name, the window title when no file is open.
+pub const APP_NAME: &str = "Mixport";
+
+/// The window title for the file in front of the user: "sample-events.csv — Mixport", or just
+/// "Mixport" when no file is open.
+pub fn window_title(file: Option<&std::path::Path>) -> String {
+    match file.and_then(|p| p.file_name()) {
+        Some(name) => format!("{} — {APP_NAME}", name.to_string_lossy()),
+        None => APP_NAME.to_owned(),
+    }
+}
 
 /// The six steps of the wizard, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -93,6 +102,8 @@ pub struct MixportApp {
     confirm_close: bool,
     /// The user confirmed closing during an import.
     close_confirmed: bool,
+    /// The window title last sent to the window, so it is only sent when it changes.
+    shown_title: Option<String>,
     file: FileStep,
     map: MapStep,
     check: CheckStep,
@@ -118,12 +129,38 @@ impl MixportApp {
             resuming: None,
             confirm_close: false,
             close_confirmed: false,
+            shown_title: None,
             file,
             map: MapStep::default(),
             check: CheckStep::default(),
             connect,
             import,
             review: ReviewStep::default(),
+        }
+    }
+
+    /// Open `path` as if the user had chosen it (the file given on the command line).
+    pub fn open_file(&mut self, ctx: &egui::Context, path: std::path::PathBuf) {
+        self.file
+            .open(ctx, path, crate::source::SourceOptions::default());
+        self.go_to(Step::File);
+    }
+
+    /// The window title: the file being opened or shown, then the app's name.
+    pub fn window_title(&self) -> String {
+        let file = self
+            .file
+            .loading_path()
+            .or_else(|| self.session.file.as_ref().map(|f| f.sniff.path.as_path()));
+        window_title(file)
+    }
+
+    /// Send the title to the window when it changed.
+    fn update_title(&mut self, ctx: &egui::Context) {
+        let title = self.window_title();
+        if self.shown_title.as_ref() != Some(&title) {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
+            self.shown_title = Some(title);
         }
     }
 
@@ -310,6 +347,7 @@ impl MixportApp {
         });
         self.about(&ctx);
         self.close_guard(&ctx);
+        self.update_title(&ctx);
     }
 
     /// Closing the window during an import asks first; the journal lets the next start resume.

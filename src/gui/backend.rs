@@ -15,6 +15,7 @@ use crate::mixpanel::client::{ClientConfig, ConnectionStatus, MixpanelClient};
 use crate::pipeline::check::{self, CheckOptions};
 use crate::pipeline::import::{self, ImportSettings};
 use crate::pipeline::journal::{self, JournalKey};
+use crate::pipeline::rejected::RejectionOrigin;
 use crate::pipeline::{Progress, RunControl};
 use crate::source::{self, Cell, Sniff, SourceOptions};
 use crate::validate::IssueKind;
@@ -344,11 +345,43 @@ pub fn test_connection(connection: &ActiveConnection, api_base: Option<&str>) ->
         let client = client_for(connection, api_base)?;
         Ok::<_, String>(client.check_connection().await)
     })?;
+    let saved = &connection.saved;
+    let project = saved.project_id.clone().unwrap_or_default();
+    let region = region_name(saved.region);
     match check.status {
-        ConnectionStatus::Verified | ConnectionStatus::NotCheckable => Ok(check.message),
-        ConnectionStatus::ProjectNotVisible
-        | ConnectionStatus::Refused
-        | ConnectionStatus::Unreachable => Err(check.message),
+        ConnectionStatus::Verified => Ok(match &check.project_name {
+            Some(name) => format!(
+                "Connected: the service account '{}' can see project {project} (\"{name}\") in the {region} region.",
+                saved.username.clone().unwrap_or_default()
+            ),
+            None => format!(
+                "Connected: the service account '{}' can see project {project} in the {region} region.",
+                saved.username.clone().unwrap_or_default()
+            ),
+        }),
+        ConnectionStatus::NotCheckable => Ok(
+            "A project token cannot be checked without sending data: the first batch of the import checks it, and the import stops at once if Mixpanel refuses it."
+                .to_owned(),
+        ),
+        ConnectionStatus::ProjectNotVisible => Err(format!(
+            "Wrong project: the service account works, but project {project} is not among the projects it can see. Check the Project ID, and that the service account is a member of that project (Owner or Admin)."
+        )),
+        ConnectionStatus::Refused => Err(
+            "Bad credentials: Mixpanel refused the service account's username or secret. Copy them again from your organisation's service accounts in Mixpanel, then Edit this connection."
+                .to_owned(),
+        ),
+        ConnectionStatus::Unreachable => Err(format!(
+            "No answer: Mixpanel could not be reached ({}). Check your internet connection, proxy or firewall, then try again.",
+            check.detail
+        )),
+        ConnectionStatus::NotMixpanel => Err(format!(
+            "This server is not Mixpanel: the address answered, but not as Mixpanel's API does ({}). Check the region and the server address.",
+            check.detail
+        )),
+        ConnectionStatus::ServerTrouble => Err(format!(
+            "Mixpanel is busy or having trouble ({}). Your settings may be right: try again in a few minutes.",
+            check.detail
+        )),
     }
 }
 
@@ -427,30 +460,24 @@ pub enum CheckMessage {
     Done(Result<Box<CheckSummary>, String>),
 }
 
-/// Read back the first `limit` rows of a rejected-rows CSV (original columns, then `_row`,
-/// `_field`, `_reason`). Bounded memory whatever the file's size.
+/// Read back the first `limit` rows of a rejected-rows CSV, with who refused each.
 pub fn read_rejected(path: &Path, limit: usize) -> Vec<RejectedRow> {
-    let Ok(mut reader) = csv::ReaderBuilder::new().flexible(true).from_path(path) else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    for record in reader.records().take(limit) {
-        let Ok(record) = record else {
-            break;
-        };
-        let n = record.len();
-        if n < 3 {
-            continue;
-        }
-        out.push(RejectedRow {
-            row: record.get(n - 3).and_then(|r| r.parse().ok()).unwrap_or(0),
-            field: record.get(n - 2).unwrap_or_default().to_owned(),
-            message: record.get(n - 1).unwrap_or_default().to_owned(),
-            by: "Check".to_owned(),
-            values: record.iter().take(n - 3).map(str::to_owned).collect(),
-        });
-    }
-    out
+    crate::pipeline::rejected::read_rejected(path, limit)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| RejectedRow {
+            row: r.row,
+            field: r.field,
+            message: r.message,
+            by: match r.origin {
+                RejectionOrigin::Check => "Check",
+                RejectionOrigin::Mixpanel => "Mixpanel",
+                RejectionOrigin::NotDelivered => "Not delivered",
+            }
+            .to_owned(),
+            values: r.values,
+        })
+        .collect()
 }
 
 /// Copy a finished rejected-rows file to where the user chose.
@@ -691,11 +718,10 @@ pub fn run_import(
     }
     let report_path = key.report_path(&request.runs_dir);
     let rejected_file = (report.rejected > 0 && rejected_path.is_file()).then_some(rejected_path);
-    let mut rejected = rejected_file
+    let rejected = rejected_file
         .as_deref()
         .map(|p| read_rejected(p, REJECTED_SHOWN))
         .unwrap_or_default();
-    label_rejected(&mut rejected);
     Ok(ImportSummary {
         rows: report.rows,
         accepted: report.imported,
@@ -720,16 +746,6 @@ pub fn run_import(
     })
 }
 
-/// Mixpanel's rejections carry Mixpanel's message shape (`'<field>' is invalid: …`) or the
-/// "not delivered" prefix; the rest were refused by the local rules.
-fn label_rejected(rows: &mut [RejectedRow]) {
-    for row in rows {
-        let by_mixpanel =
-            row.message.contains("' is invalid:") || row.message.starts_with("not delivered");
-        row.by = if by_mixpanel { "Mixpanel" } else { "Check" }.to_owned();
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -747,6 +763,7 @@ mod tests {
                 &["Buy", "not a time"],
                 "properties.time",
                 "'not a time' is bad",
+                RejectionOrigin::Check,
             )
             .expect("write");
         writer.finish().expect("finish");
@@ -757,29 +774,6 @@ mod tests {
         assert_eq!(rows[0].values, vec!["Buy", "not a time"]);
         assert_eq!(rows[0].message, "'not a time' is bad");
         assert!(read_rejected(&path, 0).is_empty());
-    }
-
-    #[test]
-    fn mixpanel_rejections_are_told_apart_from_local_ones() {
-        let mut rows = vec![
-            RejectedRow {
-                row: 1,
-                field: "properties.time".to_owned(),
-                message: "'properties.time' is invalid: must not be in the future".to_owned(),
-                by: String::new(),
-                values: Vec::new(),
-            },
-            RejectedRow {
-                row: 2,
-                field: "event".to_owned(),
-                message: "the event name is empty".to_owned(),
-                by: String::new(),
-                values: Vec::new(),
-            },
-        ];
-        label_rejected(&mut rows);
-        assert_eq!(rows[0].by, "Mixpanel");
-        assert_eq!(rows[1].by, "Check");
     }
 
     #[test]

@@ -13,7 +13,7 @@ pub mod worker;
 
 use std::path::PathBuf;
 
-pub use app::{MixportApp, Step, WINDOW_TITLE};
+pub use app::{APP_NAME, MixportApp, Step, window_title};
 pub use dialog::{FakeFileDialog, FileDialog, NativeFileDialog};
 
 /// Everything the app needs from the outside world, injected so tests can replace it.
@@ -96,10 +96,10 @@ fn window_icon() -> Option<egui::IconData> {
     eframe::icon_data::from_png_bytes(ICON_PNG).ok()
 }
 
-/// Open the app window and run until it closes.
-pub fn run() -> std::process::ExitCode {
+/// Open the app window, on `file` when one is given, and run until it closes.
+pub fn run(file: Option<PathBuf>) -> std::process::ExitCode {
     let mut viewport = egui::ViewportBuilder::default()
-        .with_title(WINDOW_TITLE)
+        .with_title(window_title(file.as_deref()))
         .with_app_id("mixport")
         .with_inner_size([1100.0, 720.0])
         .with_min_inner_size([760.0, 480.0]);
@@ -111,12 +111,15 @@ pub fn run() -> std::process::ExitCode {
         ..Default::default()
     };
     let result = eframe::run_native(
-        WINDOW_TITLE,
+        APP_NAME,
         options,
         Box::new(|cc| {
             cc.egui_ctx
                 .options_mut(|o| o.theme_preference = egui::ThemePreference::System);
             let mut app = MixportApp::new(AppDeps::system());
+            if let Some(path) = file {
+                app.open_file(&cc.egui_ctx, path);
+            }
             app.start_demo_from_env(&cc.egui_ctx);
             Ok(Box::new(app))
         }),

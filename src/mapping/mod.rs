@@ -176,13 +176,37 @@ impl Default for Mapping {
 /// The name of the import-label property offered by default, so one run's events can be found.
 pub const IMPORT_LABEL_PROPERTY: &str = "mixport_import";
 
+/// A field every event needs, which the mapping must fill.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequiredField {
+    /// The event name: a column or one name for every event.
+    Event,
+    /// The user ID (`distinct_id`), unless events tied to no user are allowed.
+    User,
+    /// The event time.
+    Time,
+}
+
+impl RequiredField {
+    /// The field in plain words ("the event name").
+    pub fn describe(self) -> &'static str {
+        match self {
+            RequiredField::Event => "the event name",
+            RequiredField::User => "the user ID",
+            RequiredField::Time => "the event time",
+        }
+    }
+}
+
 /// Why a mapping cannot be used with a file. Raised before any row is read.
+///
+/// The messages say what is wrong in plain words; what to do depends on the shell (a mapping
+/// file for the command line, a control in the app), so each shell adds its own advice.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MappingError {
     /// A mapped column is not among the file's columns.
-    #[error(
-        "the mapping uses column '{column}' for {field}, but the file has no such column. Pick another column or re-run `mixport suggest`."
-    )]
+    #[error("the mapping uses column '{column}' for {field}, but the file has no such column.")]
     UnknownColumn {
         /// The Mixpanel field or property being mapped.
         field: String,
@@ -190,12 +214,10 @@ pub enum MappingError {
         column: String,
     },
     /// A required field is not mapped.
-    #[error("no column is mapped to {field}. {hint}")]
+    #[error("no column is mapped to {}.", .field.describe())]
     Unmapped {
         /// The field.
-        field: String,
-        /// What to do.
-        hint: String,
+        field: RequiredField,
     },
     /// The time zone is not an IANA name.
     #[error("'{0}' is not a known IANA time zone (e.g. UTC, Europe/Berlin, America/New_York).")]
@@ -210,7 +232,7 @@ pub enum MappingError {
     },
     /// The time column has dates whose day/month order the data cannot settle.
     #[error(
-        "column '{column}' has dates such as '{example}' where day and month cannot be told apart. Choose the order: set \"time\": {{\"day_order\": \"day_first\"}} or \"month_first\" in the mapping (or pick it in the app)."
+        "column '{column}' has dates such as '{example}' where day and month cannot be told apart: the day/month order must be chosen."
     )]
     AmbiguousDayOrder {
         /// The time column.
@@ -257,9 +279,11 @@ impl Mapping {
             path: path.display().to_string(),
             message: e.to_string(),
         })?;
-        std::fs::write(path, text + "\n").map_err(|e| MappingError::Template {
-            path: path.display().to_string(),
-            message: e.to_string(),
+        crate::output::write_atomically(path, (text + "\n").as_bytes()).map_err(|e| {
+            MappingError::Template {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            }
         })
     }
 

@@ -16,7 +16,6 @@ use crate::source::{Cell, Record};
 use super::country::resolve_country;
 use super::time::{DayOrder, TimeColumnProfile, TimeFormat, profile_time_values};
 use super::transform::leaf_api::infer_type;
-use super::typing::PropertyType;
 use super::{
     ColumnMapping, CountryMapping, IMPORT_LABEL_PROPERTY, InsertIdSource, Mapping, TimeMapping,
     ValueSource,
@@ -587,41 +586,17 @@ fn suggest_with_label(columns: &[String], sample: &[Record], label: &str) -> Sug
     }
 
     // Every other column is a property. Names the event writes itself get a prefix.
-    let mut taken: HashSet<String> = super::transform::FIELD_NAMES
-        .iter()
-        .chain(&[IMPORT_LABEL_PROPERTY])
-        .map(|s| (*s).to_owned())
-        .collect();
+    let mut taken = taken_property_names();
     for (index, name) in columns.iter().enumerate() {
         if used.contains(&index) {
             continue;
         }
-        let kind = infer_type(stats[index].values.iter().map(String::as_str));
-        let reserved = crate::validate::RESERVED_NAMES
-            .iter()
-            .any(|r| r.eq_ignore_ascii_case(name));
-        let rename = if taken.contains(name.as_str()) || reserved {
-            let mut candidate = format!("source_{}", name.trim_start_matches('$'));
-            let mut n = 2;
-            while taken.contains(&candidate) || columns.contains(&candidate) {
-                candidate = format!("source_{}_{n}", name.trim_start_matches('$'));
-                n += 1;
-            }
-            Some(candidate)
-        } else {
-            None
-        };
-        let column = ColumnMapping {
-            column: name.clone(),
-            include: true,
-            rename,
-            kind: if kind == PropertyType::Date {
-                // Dates are sent as ISO text; keep the inferred type.
-                PropertyType::Date
-            } else {
-                kind
-            },
-        };
+        let column = property_column(
+            name,
+            stats[index].values.iter().map(String::as_str),
+            &taken,
+            columns,
+        );
         taken.insert(column.property_name().to_owned());
         mapping.columns.push(column);
     }
@@ -638,6 +613,115 @@ fn suggest_with_label(columns: &[String], sample: &[Record], label: &str) -> Sug
         ambiguous_day_order,
         countries,
     }
+}
+
+/// Property names a column cannot be sent under as it is: the ones the event writes itself and
+/// the import label.
+fn taken_property_names() -> HashSet<String> {
+    super::transform::FIELD_NAMES
+        .iter()
+        .chain(&[IMPORT_LABEL_PROPERTY])
+        .map(|s| (*s).to_owned())
+        .collect()
+}
+
+/// How a column that no Mixpanel field uses is sent: included, with its type inferred from
+/// `values`, and renamed `source_<name>` when its name is one the event writes itself, the import
+/// label, a reserved Mixpanel name, or already `taken`.
+pub fn property_column<'a>(
+    name: &str,
+    values: impl IntoIterator<Item = &'a str>,
+    taken: &HashSet<String>,
+    columns: &[String],
+) -> ColumnMapping {
+    let kind = infer_type(values);
+    let reserved = crate::validate::RESERVED_NAMES
+        .iter()
+        .any(|r| r.eq_ignore_ascii_case(name));
+    let rename = if taken.contains(name) || reserved {
+        let mut candidate = format!("source_{}", name.trim_start_matches('$'));
+        let mut n = 2;
+        while taken.contains(&candidate) || columns.contains(&candidate) {
+            candidate = format!("source_{}_{n}", name.trim_start_matches('$'));
+            n += 1;
+        }
+        Some(candidate)
+    } else {
+        None
+    };
+    ColumnMapping {
+        column: name.to_owned(),
+        include: true,
+        rename,
+        kind,
+    }
+}
+
+/// The columns used by Mixpanel fields (event, user, time, insert id, country, ...).
+pub fn field_columns(mapping: &Mapping) -> Vec<&str> {
+    let mut used = Vec::new();
+    if let Some(ValueSource::Column(c)) = &mapping.event {
+        used.push(c.as_str());
+    }
+    for c in [
+        &mapping.distinct_id,
+        &mapping.user_id,
+        &mapping.device_id,
+        &mapping.time.column,
+        &mapping.city,
+        &mapping.region,
+        &mapping.ip,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        used.push(c.as_str());
+    }
+    if let InsertIdSource::Column(c) = &mapping.insert_id {
+        used.push(c.as_str());
+    }
+    if let Some(country) = &mapping.country {
+        used.push(country.column.as_str());
+    }
+    used
+}
+
+/// Keep `mapping.columns` equal to every column of the file that no Mixpanel field uses, in
+/// file order. Columns already listed keep the user's choices (include, rename, type); a
+/// column that becomes a property (say the user column, once unmapped) gets exactly what the
+/// suggestion would have given it, from the `sample` values.
+pub fn sync_property_columns(mapping: &mut Mapping, columns: &[String], sample: &[Record]) {
+    let used: HashSet<String> = field_columns(mapping)
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    let mut old: BTreeMap<String, ColumnMapping> = std::mem::take(&mut mapping.columns)
+        .into_iter()
+        .map(|c| (c.column.clone(), c))
+        .collect();
+    let mut taken = taken_property_names();
+    taken.extend(old.values().map(|c| c.property_name().to_owned()));
+    let mut synced = Vec::new();
+    for (index, name) in columns.iter().enumerate() {
+        if used.contains(name) {
+            continue;
+        }
+        let column = match old.remove(name) {
+            Some(kept) => kept,
+            None => {
+                let values: Vec<String> = sample
+                    .iter()
+                    .filter_map(|r| r.cells.get(index).and_then(text_of))
+                    .collect();
+                let column =
+                    property_column(name, values.iter().map(String::as_str), &taken, columns);
+                taken.insert(column.property_name().to_owned());
+                column
+            }
+        };
+        synced.push(column);
+    }
+    mapping.columns = synced;
 }
 
 /// A field recognised by its values alone (no name match): weaker guesses.
@@ -665,6 +749,7 @@ fn value_only(field: Field, _name: &str, stats: &ColumnStats) -> Option<(f32, St
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mapping::PropertyType;
 
     fn cols(names: &[&str]) -> Vec<String> {
         names.iter().map(|s| (*s).to_owned()).collect()
@@ -912,5 +997,49 @@ mod tests {
         let s = suggest_for_file(std::path::Path::new("/x/spring-sale.csv.gz"), &names, &[]);
         let label = s.mapping.constants[IMPORT_LABEL_PROPERTY].as_str().unwrap();
         assert!(label.starts_with("spring-sale 20"), "{label}");
+    }
+
+    #[test]
+    fn a_column_that_becomes_a_property_gets_what_the_suggestion_would_give_it() {
+        let names = cols(&["event", "user", "time", "plan", "zip"]);
+        let rows: Vec<Vec<String>> = (0..20)
+            .map(|i| {
+                vec![
+                    "Buy".to_owned(),
+                    format!("{}", 1000 + i),
+                    format!("2024-03-{:02}T10:00:00Z", 1 + i % 28),
+                    "pro".to_owned(),
+                    format!("0{}", 1000 + i),
+                ]
+            })
+            .collect();
+        let sample = records(&rows);
+        let mut mapping = suggest(&names, &sample).mapping;
+        let listed: Vec<&str> = mapping.columns.iter().map(|c| c.column.as_str()).collect();
+        assert_eq!(listed, vec!["plan", "zip"]);
+        mapping.columns[1].rename = Some("postcode".to_owned());
+        mapping.columns[1].include = false;
+
+        // Unmapping the user and the time: both become properties, typed as suggest types them,
+        // and "time" (a name the event writes itself) is renamed as suggest renames it.
+        mapping.distinct_id = None;
+        mapping.time.column = None;
+        sync_property_columns(&mut mapping, &names, &sample);
+        let listed: Vec<&str> = mapping.columns.iter().map(|c| c.column.as_str()).collect();
+        assert_eq!(listed, vec!["user", "time", "plan", "zip"]);
+        assert_eq!(mapping.columns[0].kind, PropertyType::Number);
+        assert_eq!(mapping.columns[0].rename, None);
+        assert_eq!(mapping.columns[1].property_name(), "source_time");
+        assert_eq!(mapping.columns[1].kind, PropertyType::Date);
+        // The user's own choices are kept.
+        assert_eq!(mapping.columns[3].property_name(), "postcode");
+        assert!(!mapping.columns[3].include);
+
+        // Mapping them again removes them from the properties.
+        mapping.distinct_id = Some("user".to_owned());
+        mapping.time.column = Some("time".to_owned());
+        sync_property_columns(&mut mapping, &names, &sample);
+        let listed: Vec<&str> = mapping.columns.iter().map(|c| c.column.as_str()).collect();
+        assert_eq!(listed, vec!["plan", "zip"]);
     }
 }

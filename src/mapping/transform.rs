@@ -29,7 +29,7 @@ use crate::validate::{self, Issue, IssueKind, Severity};
 use super::country::{is_alpha2, resolve_country};
 use super::time::{TimeError, TimeFormat, TimeParser, profile_time_values};
 use super::typing::PropertyType;
-use super::{InsertIdSource, Mapping, MappingError, ValueSource};
+use super::{InsertIdSource, Mapping, MappingError, RequiredField, ValueSource};
 
 /// Settings of a transform that do not belong in the mapping template.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -279,8 +279,7 @@ impl Transformer {
             }
             _ => {
                 return Err(MappingError::Unmapped {
-                    field: "the event name".to_owned(),
-                    hint: "Set \"event\" to a column ({\"from\": \"column\", \"value\": \"action\"}) or a constant name ({\"from\": \"constant\", \"value\": \"Purchase\"}).".to_owned(),
+                    field: RequiredField::Event,
                 });
             }
         };
@@ -293,14 +292,12 @@ impl Transformer {
             && !mapping.allow_missing_user
         {
             return Err(MappingError::Unmapped {
-                field: "the user ID (distinct_id)".to_owned(),
-                hint: "Set \"distinct_id\" to the column with the user's id, or set \"allow_missing_user\": true to send events tied to no user.".to_owned(),
+                field: RequiredField::User,
             });
         }
         let Some(time_column) = mapping.time.column.clone().filter(|c| !c.is_empty()) else {
             return Err(MappingError::Unmapped {
-                field: "the time".to_owned(),
-                hint: "Set \"time\": {\"column\": \"...\"} to the column holding when each event happened.".to_owned(),
+                field: RequiredField::Time,
             });
         };
         let time_index = find_column(columns, "time", &time_column)?;
@@ -1058,7 +1055,7 @@ fn push_invalid_utf8(out: &mut Transformed, row: u64, field: &str, column: &str)
         column: Some(column.to_owned()),
         row,
         message: format!(
-            "row {row}: column '{column}' has bytes that are not valid UTF-8. Save the file as UTF-8, or choose its real encoding (e.g. --encoding windows1252)."
+            "row {row}: column '{column}' has bytes that are not valid UTF-8. Save the file as UTF-8, or read it with its real encoding (for example Windows-1252)."
         ),
     });
 }
@@ -1203,7 +1200,7 @@ fn time_error(error: TimeError, value: &str, column: &str) -> (IssueKind, String
         other => (
             IssueKind::UnparsableTime,
             format!(
-                "time '{}' (column '{column}') cannot be read: {other}. Use a format such as 2024-03-05T14:07:00Z, 2024-03-05 14:07:00, epoch seconds, or set the column's format (and day_order for dates like 03/04/2024) in the mapping.",
+                "time '{}' (column '{column}') cannot be read: {other}. Use a format such as 2024-03-05T14:07:00Z, 2024-03-05 14:07:00 or epoch seconds, or choose the column's time format (and the day/month order for dates like 03/04/2024).",
                 shorten(value)
             ),
         ),

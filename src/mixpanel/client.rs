@@ -16,7 +16,7 @@ use super::auth::Credentials;
 use super::batch::Batch;
 use super::flow::Flow;
 use super::region::{Region, validate_api_base};
-use super::response::{FailedRecord, ImportReply, parse_import_reply};
+use super::response::{FailedRecord, ImportReply, parse_import_reply, summarize_body};
 
 /// Retry timings. Mixpanel's advice: start at 2 s, double up to 60 s, add 1–5 s of jitter.
 #[derive(Debug, Clone, PartialEq)]
@@ -158,16 +158,57 @@ pub struct BatchOutcome {
     /// Remarks, e.g. a `num_records_imported` that disagrees with the failures listed.
     pub notes: Vec<String>,
     /// A fatal error (401/403, unexpected status) that must stop the whole run.
-    pub fatal: Option<String>,
+    pub fatal: Option<Fatal>,
 }
 
-/// The result of a connection check, in plain words.
+/// Why a run had to stop at once (every later batch would fail the same way).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, thiserror::Error)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Fatal {
+    /// 401 or 403: Mixpanel refused the credentials for this project.
+    #[error("Mixpanel refused the {credential} for {project} in the {region} region (HTTP {status}: {message}). Nothing more was sent.", project = describe_project(.project_id.as_deref()))]
+    Refused {
+        /// HTTP status (401 or 403).
+        status: u16,
+        /// Mixpanel's message.
+        message: String,
+        /// The credential kind in words ("service account 'x'", "project token").
+        credential: String,
+        /// Whether the credential is a service account (a token has no roles).
+        service_account: bool,
+        /// The project id, when the credential names one.
+        project_id: Option<String>,
+        /// The region's name.
+        region: String,
+    },
+    /// Another status (404, 405, 3xx, ...): the host is not Mixpanel's ingestion API.
+    #[error(
+        "the server answered HTTP {status} ({message}), which Mixpanel's import API never does: the address or region is wrong. Nothing more was sent."
+    )]
+    NotMixpanel {
+        /// HTTP status.
+        status: u16,
+        /// What the body says.
+        message: String,
+    },
+}
+
+fn describe_project(project_id: Option<&str>) -> String {
+    match project_id {
+        Some(id) => format!("project {id}"),
+        None => "the project of this token".to_owned(),
+    }
+}
+
+/// The result of a connection check: typed, so each shell can word it for its user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectionCheck {
-    /// Whether the credentials were verified.
+    /// What the check found.
     pub status: ConnectionStatus,
-    /// A sentence for the user.
-    pub message: String,
+    /// The project's name when Mixpanel gave it (verified service accounts).
+    pub project_name: Option<String>,
+    /// The technical detail (HTTP status and message, or the network error), for a tooltip.
+    pub detail: String,
 }
 
 /// How a connection check ended.
@@ -177,12 +218,16 @@ pub enum ConnectionStatus {
     Verified,
     /// The service account works, but the project is not among those it can see.
     ProjectNotVisible,
-    /// Mixpanel refused the credentials.
+    /// Mixpanel refused the credentials (wrong user name or secret).
     Refused,
     /// A project token cannot be checked without sending data.
     NotCheckable,
-    /// Mixpanel could not be reached, or answered something unexpected.
+    /// Nothing answered: no network, a firewall, or a wrong address.
     Unreachable,
+    /// Something answered, but not as Mixpanel does (a 404 page, another kind of server).
+    NotMixpanel,
+    /// Mixpanel answered with a temporary error (429, 5xx): try again later.
+    ServerTrouble,
 }
 
 /// The Mixpanel client for one project.
@@ -260,28 +305,27 @@ impl MixpanelClient {
         &self.backoff
     }
 
-    /// The message for a 401/403, naming region, project and credential kind.
-    fn refused_message(&self, status: u16, message: &str) -> String {
-        let project = match self.credentials.project_id() {
-            Some(id) => format!("project {id}"),
-            None => "the project of this token".to_owned(),
-        };
-        format!(
-            "Mixpanel refused the {kind} for {project} in the {region} region (HTTP {status}: {message}). \
-             Check the credentials, that the project id is right, that the service account is Owner or Admin of it, \
-             and that the project really is in the {region} region. Nothing more was sent.",
-            kind = self.credentials.kind_label(),
-            region = self.region.label(),
-        )
+    /// The stop reason of a 401/403, naming region, project and credential kind.
+    fn refused(&self, status: u16, message: &str) -> Fatal {
+        Fatal::Refused {
+            status,
+            message: message.to_owned(),
+            credential: self.credentials.kind_label(),
+            service_account: matches!(self.credentials, Credentials::ServiceAccount { .. }),
+            project_id: self.credentials.project_id().map(str::to_owned),
+            region: self.region.label().to_owned(),
+        }
     }
 
     /// Check the credentials without sending data (`GET /api/app/me`, service accounts only).
     pub async fn check_connection(&self) -> ConnectionCheck {
+        let check = |status, detail: String| ConnectionCheck {
+            status,
+            project_name: None,
+            detail,
+        };
         let Credentials::ServiceAccount { project_id, .. } = &self.credentials else {
-            return ConnectionCheck {
-                status: ConnectionStatus::NotCheckable,
-                message: "A project token cannot be checked without sending data; the first batch of the import verifies it.".to_owned(),
-            };
+            return check(ConnectionStatus::NotCheckable, String::new());
         };
         let (user, pass) = self.credentials.basic_auth();
         let response = self
@@ -292,78 +336,51 @@ impl MixpanelClient {
             .await;
         let response = match response {
             Ok(r) => r,
-            Err(e) => {
-                return ConnectionCheck {
-                    status: ConnectionStatus::Unreachable,
-                    message: format!(
-                        "Could not reach Mixpanel ({}): {}. Check your internet connection.",
-                        self.region.label(),
-                        describe_http_error(&e)
-                    ),
-                };
-            }
+            Err(e) => return check(ConnectionStatus::Unreachable, describe_http_error(&e)),
         };
         let status = response.status().as_u16();
         let body = response.bytes().await.unwrap_or_default();
+        let detail = |message: &str| format!("HTTP {status}: {message}");
         match status {
             200 => {
                 let json: serde_json::Value =
                     serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
-                let projects = json.pointer("/results/projects");
-                let project = projects.and_then(|p| p.get(project_id.as_str()));
-                match (projects, project) {
-                    (_, Some(p)) => {
-                        let name = p.get("name").and_then(|n| n.as_str()).unwrap_or("");
-                        let named = if name.is_empty() {
-                            String::new()
-                        } else {
-                            format!(" (\"{name}\")")
-                        };
-                        ConnectionCheck {
-                            status: ConnectionStatus::Verified,
-                            message: format!(
-                                "Connected: the {} can see project {project_id}{named} in the {} region.",
-                                self.credentials.kind_label(),
-                                self.region.label()
-                            ),
-                        }
-                    }
-                    (Some(_), None) => ConnectionCheck {
-                        status: ConnectionStatus::ProjectNotVisible,
-                        message: format!(
-                            "The {} works, but project {project_id} is not among the projects it can see. Check the project id, and add the service account to the project as Owner or Admin.",
-                            self.credentials.kind_label()
-                        ),
-                    },
-                    (None, None) => ConnectionCheck {
+                let Some(results) = json.get("results").filter(|r| r.is_object()) else {
+                    return check(
+                        ConnectionStatus::NotMixpanel,
+                        detail("the answer is not Mixpanel's account information"),
+                    );
+                };
+                let projects = results.get("projects");
+                match (projects, projects.and_then(|p| p.get(project_id.as_str()))) {
+                    (_, Some(p)) => ConnectionCheck {
                         status: ConnectionStatus::Verified,
-                        message: format!(
-                            "Connected: Mixpanel accepted the {} ({} region).",
-                            self.credentials.kind_label(),
-                            self.region.label()
-                        ),
+                        project_name: p
+                            .get("name")
+                            .and_then(|n| n.as_str())
+                            .filter(|n| !n.is_empty())
+                            .map(str::to_owned),
+                        detail: detail("ok"),
                     },
+                    (Some(_), None) => check(ConnectionStatus::ProjectNotVisible, detail("ok")),
+                    (None, None) => check(ConnectionStatus::Verified, detail("ok")),
                 }
             }
             401 | 403 => {
-                let reply = parse_import_reply(status, None, &body);
-                let message = match reply {
+                let message = match parse_import_reply(status, None, &body) {
                     ImportReply::Unauthorized { message, .. } => message,
                     _ => String::new(),
                 };
-                ConnectionCheck {
-                    status: ConnectionStatus::Refused,
-                    message: self
-                        .refused_message(status, &message)
-                        .replace(" Nothing more was sent.", ""),
-                }
+                check(ConnectionStatus::Refused, detail(&message))
             }
-            other => ConnectionCheck {
-                status: ConnectionStatus::Unreachable,
-                message: format!(
-                    "Mixpanel answered HTTP {other} to the connection check; try again later."
-                ),
-            },
+            408 | 429 | 500..=599 => check(
+                ConnectionStatus::ServerTrouble,
+                detail(&summarize_body(&body)),
+            ),
+            _ => check(
+                ConnectionStatus::NotMixpanel,
+                detail(&summarize_body(&body)),
+            ),
         }
     }
 
@@ -464,15 +481,13 @@ impl MixpanelClient {
                         self.backoff.delay(failures, None, fastrand::f64())
                     }
                     Some(ImportReply::Unauthorized { status, message }) => {
-                        outcome.fatal = Some(self.refused_message(status, &message));
+                        outcome.fatal = Some(self.refused(status, &message));
                         flow.stop();
                         outcome.unsent.extend(offset..offset + sub.events.len());
                         break;
                     }
                     Some(ImportReply::Unexpected { status, message }) => {
-                        outcome.fatal = Some(format!(
-                            "the ingestion host answered HTTP {status} ({message}); check --api-base and the region. Nothing more was sent."
-                        ));
+                        outcome.fatal = Some(Fatal::NotMixpanel { status, message });
                         flow.stop();
                         outcome.unsent.extend(offset..offset + sub.events.len());
                         break;
@@ -934,7 +949,7 @@ mod tests {
         let c = client(&server.base, service_account(), 3);
         let f = flow();
         let out = c.import_batch(batch(3), &f).await;
-        let fatal = out.fatal.unwrap();
+        let fatal = out.fatal.unwrap().to_string();
         assert!(fatal.contains("EU"), "{fatal}");
         assert!(fatal.contains("project 42"), "{fatal}");
         assert!(fatal.contains("service account 'svc'"), "{fatal}");
@@ -978,13 +993,8 @@ mod tests {
         let check = client(&server.base, service_account(), 3)
             .check_connection()
             .await;
-        assert_eq!(
-            check.status,
-            ConnectionStatus::Verified,
-            "{}",
-            check.message
-        );
-        assert!(check.message.contains("Demo"));
+        assert_eq!(check.status, ConnectionStatus::Verified, "{}", check.detail);
+        assert_eq!(check.project_name.as_deref(), Some("Demo"));
         assert_eq!(server.seen()[0].uri, "/api/app/me");
 
         let other = Credentials::service_account("svc", Secret::new("s3cret"), "7").unwrap();
@@ -994,7 +1004,7 @@ mod tests {
         let wrong = Credentials::service_account("svc", Secret::new("nope"), "42").unwrap();
         let check = client(&server.base, wrong, 3).check_connection().await;
         assert_eq!(check.status, ConnectionStatus::Refused);
-        assert!(check.message.contains("Invalid credentials"));
+        assert!(check.detail.contains("Invalid credentials"));
 
         let token = Credentials::project_token(Secret::new("t")).unwrap();
         let check = client(&server.base, token, 3).check_connection().await;
@@ -1007,5 +1017,36 @@ mod tests {
         config.api_base = Some("http://example.com".into());
         let err = MixpanelClient::new(service_account(), config).unwrap_err();
         assert!(err.to_string().contains("only allowed to this machine"));
+    }
+
+    #[tokio::test]
+    async fn connection_check_tells_a_server_that_is_not_mixpanel_from_a_busy_one() {
+        let server = TestServer::start(|_, _| {
+            Some((404, vec![], "<html><title>Not Found</title></html>".into()))
+        })
+        .await;
+        let check = client(&server.base, service_account(), 3)
+            .check_connection()
+            .await;
+        assert_eq!(check.status, ConnectionStatus::NotMixpanel, "{check:?}");
+
+        let busy = TestServer::start(|_, _| Some((503, vec![], String::new()))).await;
+        let check = client(&busy.base, service_account(), 3)
+            .check_connection()
+            .await;
+        assert_eq!(check.status, ConnectionStatus::ServerTrouble, "{check:?}");
+
+        let html_ok = TestServer::start(|_, _| Some((200, vec![], "<html>hi</html>".into()))).await;
+        let check = client(&html_ok.base, service_account(), 3)
+            .check_connection()
+            .await;
+        assert_eq!(check.status, ConnectionStatus::NotMixpanel, "{check:?}");
+
+        // Nothing listens on this port.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", closed.local_addr().unwrap());
+        drop(closed);
+        let check = client(&base, service_account(), 3).check_connection().await;
+        assert_eq!(check.status, ConnectionStatus::Unreachable, "{check:?}");
     }
 }

@@ -99,7 +99,7 @@ impl FromStr for Region {
 pub enum ApiBaseError {
     /// Not a URL at all.
     #[error(
-        "--api-base '{url}' is not a valid URL ({reason}); use e.g. https://api.example.com or http://127.0.0.1:8080"
+        "the API address '{url}' is not a valid URL ({reason}); use e.g. https://api.example.com or http://127.0.0.1:8080"
     )]
     Invalid {
         /// The text given.
@@ -109,7 +109,7 @@ pub enum ApiBaseError {
     },
     /// A scheme other than http or https.
     #[error(
-        "--api-base '{url}' must start with https:// (or http:// for a test server on this machine)"
+        "the API address '{url}' must start with https:// (or http:// for a test server on this machine)"
     )]
     Scheme {
         /// The text given.
@@ -117,7 +117,7 @@ pub enum ApiBaseError {
     },
     /// Plain http to a host that is not loopback.
     #[error(
-        "--api-base '{url}': plain http:// is only allowed to this machine (127.0.0.1, localhost, [::1]); use https:// for host '{host}' so events and credentials are never sent unencrypted"
+        "the API address '{url}': plain http:// is only allowed to this machine (127.0.0.1, localhost, [::1]); use https:// for host '{host}' so events and credentials are never sent unencrypted"
     )]
     InsecureRemote {
         /// The text given.

@@ -168,6 +168,13 @@ fn parse_failed_record(item: &Value) -> FailedRecord {
     }
 }
 
+/// A short, plain message from any response body (JSON `error`, an HTML page's title, or the
+/// start of the text).
+pub fn summarize_body(body: &[u8]) -> String {
+    let json = serde_json::from_slice::<Value>(body).ok();
+    body_message(json.as_ref(), body)
+}
+
 /// A short, plain message from a response body: the JSON `error`, or the text of an HTML page
 /// (its `<title>`), or the start of the body.
 fn body_message(json: Option<&Value>, body: &[u8]) -> String {

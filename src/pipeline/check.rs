@@ -9,8 +9,8 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
+use std::ops::ControlFlow;
 use std::path::PathBuf;
-use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
@@ -20,15 +20,16 @@ use crate::mixpanel::batch::BatchCounter;
 use crate::source::{self, Compression, Format, Record, RecordReader, Sniff, TextEncoding};
 use crate::validate::{Issue, IssueKind, Severity};
 
-use super::rejected::RejectedWriter;
+use super::rejected::{RejectedRow, RejectedWriter, RejectionOrigin, cell_original_text};
+use super::rows::{ProgressClock, RowSink, run_rows};
 use super::{Phase, PipelineError, Progress, RunControl};
 
 /// Example rows kept per issue group.
 pub const MAX_EXAMPLES: usize = 5;
 /// Most distinct `$insert_id` hashes the duplicate check holds (about 40 MB of memory at the cap).
 pub const DEDUP_CAP: usize = 3_000_000;
-/// Minimum time between two progress callbacks.
-const PROGRESS_INTERVAL_SECS: f64 = 0.2;
+/// Rejected rows kept in memory by default, with their values, for a review screen.
+pub const KEEP_REJECTED: usize = 1_000;
 
 /// Settings of a check run.
 #[derive(Debug, Clone)]
@@ -39,6 +40,9 @@ pub struct CheckOptions {
     pub failed_out: Option<PathBuf>,
     /// Most insert-id hashes kept for the duplicate check (default [`DEDUP_CAP`]).
     pub dedup_cap: usize,
+    /// How many rejected rows the report keeps in memory with their values (the first ones;
+    /// default [`KEEP_REJECTED`]). Only `failed_out` holds all of them.
+    pub keep_rejected: usize,
 }
 
 impl Default for CheckOptions {
@@ -47,6 +51,7 @@ impl Default for CheckOptions {
             transform: TransformOptions::now(),
             failed_out: None,
             dedup_cap: DEDUP_CAP,
+            keep_rejected: KEEP_REJECTED,
         }
     }
 }
@@ -124,6 +129,9 @@ pub struct CheckReport {
     pub rejected_written: u64,
     /// The rejected-rows file, when one was asked for.
     pub rejected_file: Option<PathBuf>,
+    /// The first rejected rows with their values (at most [`CheckOptions::keep_rejected`]).
+    #[serde(skip)]
+    pub rejected_sample: Vec<RejectedRow>,
     /// Whether the run was cancelled before the end of the file.
     pub cancelled: bool,
     /// Wall-clock seconds.
@@ -212,6 +220,7 @@ pub fn run_check(
 ) -> Result<CheckReport, PipelineError> {
     // Resolve the mapping before opening the file, so a mapping error comes first.
     Transformer::new(mapping, &sniff.columns, options.transform)?;
+    super::guard_failed_out(&sniff.path, options.failed_out.as_deref())?;
     let mut reader = source::open(sniff)?;
     run_check_reader(sniff, reader.as_mut(), mapping, options, control, progress)
 }
@@ -226,154 +235,60 @@ pub fn run_check_reader(
     control: &RunControl,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<CheckReport, PipelineError> {
-    let started = Instant::now();
     let mut transformer = Transformer::new(mapping, &sniff.columns, options.transform)?;
-    let mut rejected = match &options.failed_out {
+    let rejected = match &options.failed_out {
         Some(path) => Some(RejectedWriter::create(path, &sniff.columns)?),
         None => None,
     };
-
     let mut groups = Groups::default();
     for issue in transformer.mapping_issues() {
         groups.add(issue);
     }
-    let mut seen: HashSet<u64, BuildHasherDefault<PassThroughHasher>> = HashSet::default();
-    let mut dedup_full_at: Option<u64> = None;
-    let mut duplicates = 0u64;
-    let mut duplicate_group: Option<IssueGroup> = None;
-    let mut counter = BatchCounter::default();
-    let (mut rows, mut valid, mut invalid, mut with_warnings) = (0u64, 0u64, 0u64, 0u64);
-    let (mut first_time, mut last_time): (Option<i64>, Option<i64>) = (None, None);
-    let mut cancelled = false;
-
-    let mut record = Record::default();
-    let mut out = Transformed::default();
-    let mut last_progress = Instant::now();
-    let mut last_rows = 0u64;
-    let total_bytes = sniff.file_size;
-
-    let snapshot = |phase, rows, valid, invalid, bytes_read: u64, rate: f64, elapsed: f64| {
-        let eta_secs = if bytes_read > 0 && total_bytes > bytes_read && elapsed > 0.0 {
-            Some(elapsed * (total_bytes - bytes_read) as f64 / bytes_read as f64)
-        } else {
-            None
-        };
-        Progress {
-            phase,
-            rows_read: rows,
-            bytes_read,
-            total_bytes,
-            valid,
-            invalid,
-            rate_per_sec: rate,
-            eta_secs,
-            elapsed_secs: elapsed,
-            ..Progress::default()
-        }
+    let mut sink = CheckSink {
+        options,
+        control,
+        progress,
+        clock: ProgressClock::new(),
+        total_bytes: sniff.file_size,
+        groups,
+        seen: HashSet::default(),
+        dedup_full_at: None,
+        duplicates: 0,
+        duplicate_group: None,
+        counter: BatchCounter::default(),
+        valid: 0,
+        invalid: 0,
+        with_warnings: 0,
+        first_time: None,
+        last_time: None,
+        rejected,
+        rejected_sample: Vec::new(),
+        cell_text: String::new(),
     };
-
-    loop {
-        if rows % 1024 == 0 {
-            if control.is_cancelled() {
-                cancelled = true;
-                break;
-            }
-            if control.is_paused() {
-                while control.is_paused() && !control.is_cancelled() {
-                    let elapsed = started.elapsed().as_secs_f64();
-                    progress(&snapshot(
-                        Phase::Paused,
-                        rows,
-                        valid,
-                        invalid,
-                        reader.bytes_read(),
-                        0.0,
-                        elapsed,
-                    ));
-                    std::thread::sleep(std::time::Duration::from_millis(100));
-                }
-                continue_after_pause(&mut last_progress, &mut last_rows, rows);
-                if control.is_cancelled() {
-                    cancelled = true;
-                    break;
-                }
-            }
-            let since = last_progress.elapsed().as_secs_f64();
-            if since >= PROGRESS_INTERVAL_SECS {
-                let rate = (rows - last_rows) as f64 / since;
-                progress(&snapshot(
-                    Phase::Running,
-                    rows,
-                    valid,
-                    invalid,
-                    reader.bytes_read(),
-                    rate,
-                    started.elapsed().as_secs_f64(),
-                ));
-                last_progress = Instant::now();
-                last_rows = rows;
-            }
-        }
-        if !reader.read_into(&mut record)? {
-            break;
-        }
-        rows += 1;
-        transformer.transform(&record, &mut out);
-        let is_valid = out.is_valid();
-        let mut warned = out.has_warnings();
-        if is_valid {
-            valid += 1;
-            counter.add(out.json.len());
-            first_time = Some(first_time.map_or(out.time_ms, |t| t.min(out.time_ms)));
-            last_time = Some(last_time.map_or(out.time_ms, |t| t.max(out.time_ms)));
-            let hash = xxhash_rust::xxh3::xxh3_64(out.insert_id.as_bytes());
-            let repeated = if seen.contains(&hash) {
-                true
-            } else {
-                if seen.len() < options.dedup_cap {
-                    seen.insert(hash);
-                } else if dedup_full_at.is_none() {
-                    dedup_full_at = Some(record.row);
-                }
-                false
-            };
-            if repeated {
-                duplicates += 1;
-                warned = true;
-                let issue_example = IssueExample {
-                    row: record.row,
-                    column: None,
-                    message: format!(
-                        "row {}: insert ID '{}' appeared earlier in the file; Mixpanel keeps only one event per (event, user, time, insert ID).",
-                        record.row, out.insert_id
-                    ),
-                };
-                let group = duplicate_group.get_or_insert_with(|| IssueGroup {
-                    kind: IssueKind::DuplicateInsertId,
-                    severity: Severity::Warning,
-                    title: IssueKind::DuplicateInsertId.title().to_owned(),
-                    field: "properties.$insert_id".to_owned(),
-                    count: 0,
-                    examples: Vec::new(),
-                });
-                group.count += 1;
-                if group.examples.len() < MAX_EXAMPLES {
-                    group.examples.push(issue_example);
-                }
-            }
-        } else {
-            invalid += 1;
-            if let Some(writer) = rejected.as_mut() {
-                writer.write_record(&record, &out.issues)?;
-            }
-        }
-        if warned {
-            with_warnings += 1;
-        }
-        for issue in &out.issues {
-            groups.add(issue);
-        }
-    }
+    let read = run_rows(
+        reader,
+        &mut |record: &Record, out: &mut Transformed| transformer.transform(record, out),
+        &|_| false,
+        &mut sink,
+    )?;
+    let rows = read.rows;
+    let CheckSink {
+        progress,
+        clock,
+        groups,
+        dedup_full_at,
+        duplicates,
+        duplicate_group,
+        counter,
+        valid,
+        invalid,
+        with_warnings,
+        first_time,
+        last_time,
+        rejected,
+        rejected_sample,
+        ..
+    } = sink;
 
     let rejected_written = match rejected {
         Some(writer) => writer.finish()?,
@@ -384,24 +299,26 @@ pub fn run_check_reader(
         warnings.push(group);
         warnings.sort_by(|a, b| (a.kind, &a.field).cmp(&(b.kind, &b.field)));
     }
-    let elapsed_secs = started.elapsed().as_secs_f64();
+    let elapsed_secs = clock.elapsed_secs();
     let rows_per_sec = if elapsed_secs > 0.0 {
         rows as f64 / elapsed_secs
     } else {
         0.0
     };
-    progress(&snapshot(
-        Phase::Finished,
-        rows,
+    progress(&Progress {
+        phase: Phase::Finished,
+        rows_read: rows,
+        bytes_read: reader.bytes_read(),
+        total_bytes: sniff.file_size,
         valid,
         invalid,
-        reader.bytes_read(),
-        rows_per_sec,
+        rate_per_sec: rows_per_sec,
         elapsed_secs,
-    ));
+        ..Progress::default()
+    });
     let duplicate_check_rows = match dedup_full_at {
         Some(row) => row.saturating_sub(1),
-        None => record.row.max(rows),
+        None => read.last_row.max(rows),
     };
     Ok(CheckReport {
         file: sniff.path.clone(),
@@ -428,15 +345,162 @@ pub fn run_check_reader(
         last_time_ms: last_time,
         rejected_written,
         rejected_file: options.failed_out.clone(),
-        cancelled,
+        rejected_sample,
+        cancelled: read.stopped,
         elapsed_secs,
         rows_per_sec,
     })
 }
 
-fn continue_after_pause(last_progress: &mut Instant, last_rows: &mut u64, rows: u64) {
-    *last_progress = Instant::now();
-    *last_rows = rows;
+/// The check's side of the row loop: counts, groups, duplicate ids, rejected rows.
+struct CheckSink<'a> {
+    options: &'a CheckOptions,
+    control: &'a RunControl,
+    progress: &'a mut dyn FnMut(&Progress),
+    clock: ProgressClock,
+    total_bytes: u64,
+    groups: Groups,
+    seen: HashSet<u64, BuildHasherDefault<PassThroughHasher>>,
+    dedup_full_at: Option<u64>,
+    duplicates: u64,
+    duplicate_group: Option<IssueGroup>,
+    counter: BatchCounter,
+    valid: u64,
+    invalid: u64,
+    with_warnings: u64,
+    first_time: Option<i64>,
+    last_time: Option<i64>,
+    rejected: Option<RejectedWriter>,
+    rejected_sample: Vec<RejectedRow>,
+    cell_text: String,
+}
+
+impl CheckSink<'_> {
+    fn snapshot(&self, phase: Phase, rows: u64, bytes_read: u64, rate: f64) -> Progress {
+        Progress {
+            phase,
+            rows_read: rows,
+            bytes_read,
+            total_bytes: self.total_bytes,
+            valid: self.valid,
+            invalid: self.invalid,
+            rate_per_sec: rate,
+            eta_secs: self.clock.eta_secs(bytes_read, self.total_bytes),
+            elapsed_secs: self.clock.elapsed_secs(),
+            ..Progress::default()
+        }
+    }
+
+    fn note_duplicate(&mut self, row: u64, insert_id: &str) {
+        self.duplicates += 1;
+        let group = self.duplicate_group.get_or_insert_with(|| IssueGroup {
+            kind: IssueKind::DuplicateInsertId,
+            severity: Severity::Warning,
+            title: IssueKind::DuplicateInsertId.title().to_owned(),
+            field: "properties.$insert_id".to_owned(),
+            count: 0,
+            examples: Vec::new(),
+        });
+        group.count += 1;
+        if group.examples.len() < MAX_EXAMPLES {
+            group.examples.push(IssueExample {
+                row,
+                column: None,
+                message: format!(
+                    "row {row}: insert ID '{insert_id}' appeared earlier in the file; Mixpanel keeps only one event per (event, user, time, insert ID)."
+                ),
+            });
+        }
+    }
+
+    fn keep_rejected(&mut self, record: &Record, issues: &[Issue]) {
+        if self.rejected_sample.len() >= self.options.keep_rejected {
+            return;
+        }
+        let errors: Vec<&Issue> = issues
+            .iter()
+            .filter(|i| i.severity() == Severity::Error)
+            .collect();
+        let values = record
+            .cells
+            .iter()
+            .map(|cell| {
+                cell_original_text(cell, &mut self.cell_text);
+                self.cell_text.clone()
+            })
+            .collect();
+        self.rejected_sample.push(RejectedRow {
+            row: record.row,
+            field: errors.first().map(|i| i.field.clone()).unwrap_or_default(),
+            message: errors
+                .iter()
+                .map(|i| i.message.as_str())
+                .collect::<Vec<_>>()
+                .join("; "),
+            origin: RejectionOrigin::Check,
+            values,
+        });
+    }
+}
+
+impl RowSink for CheckSink<'_> {
+    fn row(
+        &mut self,
+        record: &Record,
+        out: &Transformed,
+    ) -> Result<ControlFlow<()>, PipelineError> {
+        let mut warned = out.has_warnings();
+        if out.is_valid() {
+            self.valid += 1;
+            self.counter.add(out.json.len());
+            self.first_time = Some(self.first_time.map_or(out.time_ms, |t| t.min(out.time_ms)));
+            self.last_time = Some(self.last_time.map_or(out.time_ms, |t| t.max(out.time_ms)));
+            let hash = xxhash_rust::xxh3::xxh3_64(out.insert_id.as_bytes());
+            if self.seen.contains(&hash) {
+                warned = true;
+                self.note_duplicate(record.row, &out.insert_id);
+            } else if self.seen.len() < self.options.dedup_cap {
+                self.seen.insert(hash);
+            } else if self.dedup_full_at.is_none() {
+                self.dedup_full_at = Some(record.row);
+            }
+        } else {
+            self.invalid += 1;
+            if let Some(writer) = self.rejected.as_mut() {
+                writer.write_record(record, &out.issues)?;
+            }
+            self.keep_rejected(record, &out.issues);
+        }
+        if warned {
+            self.with_warnings += 1;
+        }
+        for issue in &out.issues {
+            self.groups.add(issue);
+        }
+        Ok(ControlFlow::Continue(()))
+    }
+
+    fn between(&mut self, rows: u64, bytes_read: u64) -> ControlFlow<()> {
+        if self.control.is_cancelled() {
+            return ControlFlow::Break(());
+        }
+        if self.control.is_paused() {
+            while self.control.is_paused() && !self.control.is_cancelled() {
+                let paused = self.snapshot(Phase::Paused, rows, bytes_read, 0.0);
+                (self.progress)(&paused);
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            self.clock.restart_window(rows);
+            if self.control.is_cancelled() {
+                return ControlFlow::Break(());
+            }
+        }
+        if let Some(rate) = self.clock.tick(rows) {
+            let running = self.snapshot(Phase::Running, rows, bytes_read, rate);
+            (self.progress)(&running);
+        }
+        ControlFlow::Continue(())
+    }
 }
 
 #[cfg(test)]
@@ -660,14 +724,37 @@ mod tests {
         assert_eq!(report.rejected_written, 1);
         let text = std::fs::read_to_string(&path).unwrap();
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines[0], "event,user,time,id,_row,_field,_reason");
+        assert_eq!(lines[0], "event,user,time,id,_row,_field,_reason,_origin");
         assert!(
             lines[1].starts_with(",,2024-03-05T14:07:00Z,b,3,event,"),
             "{}",
             lines[1]
         );
         assert!(lines[1].contains("; "), "both reasons joined: {}", lines[1]);
+        assert!(lines[1].ends_with(",check"), "{}", lines[1]);
         assert_eq!(lines.len(), 2);
+        // The same row is kept in memory, with its values, for a review screen.
+        assert_eq!(report.rejected_sample.len(), 1);
+        let kept = &report.rejected_sample[0];
+        assert_eq!(kept.row, 3);
+        assert_eq!(kept.origin, RejectionOrigin::Check);
+        assert_eq!(kept.values, vec!["", "", "2024-03-05T14:07:00Z", "b"]);
+    }
+
+    #[test]
+    fn only_the_first_rejected_rows_are_kept_in_memory() {
+        let records = (0..50u64)
+            .map(|i| record(i + 2, ["", "u", "2024-03-05T14:07:00Z", "x"]))
+            .collect();
+        let options = CheckOptions {
+            keep_rejected: 10,
+            ..options()
+        };
+        let report = check(records, &mapping(InsertIdSource::Generate), &options);
+        assert_eq!(report.invalid, 50);
+        assert_eq!(report.rejected_sample.len(), 10);
+        assert_eq!(report.rejected_sample[9].row, 11);
+        assert!(report.rejected_file.is_none());
     }
 
     #[test]

@@ -20,10 +20,11 @@
 //! stops everything at once.
 
 use std::fmt::Write as _;
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::mapping::Mapping;
 use crate::mapping::transform::{TransformOptions, Transformed, Transformer};
@@ -33,12 +34,10 @@ use crate::mixpanel::flow::{DEFAULT_WORKERS, Flow};
 use crate::source::{self, Cell, Record, RecordReader, Sniff};
 
 use super::journal::{self, Acknowledged, Journal, JournalKey, rows_to_ranges};
-use super::rejected::RejectedWriter;
+use super::rejected::{RejectedWriter, RejectionOrigin};
 use super::report::{RunReport, now_rfc3339};
+use super::rows::{PROGRESS_INTERVAL, ProgressClock, RowSink, run_rows};
 use super::{Phase, PipelineError, Progress, RunControl};
-
-/// Minimum time between two progress callbacks.
-const PROGRESS_INTERVAL: Duration = Duration::from_millis(200);
 
 /// Settings of an import run.
 #[derive(Debug, Clone)]
@@ -84,6 +83,7 @@ pub fn run_import(
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<RunReport, PipelineError> {
     let mut transformer = Transformer::new(mapping, &sniff.columns, settings.transform)?;
+    super::guard_failed_out(&sniff.path, settings.failed_out.as_deref())?;
     let reader = source::open(sniff)?;
     let key = match &settings.data_dir {
         Some(_) => Some(JournalKey {
@@ -213,7 +213,7 @@ pub fn run_with(
     control: &RunControl,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<RunReport, PipelineError> {
-    let started = Instant::now();
+    let started = ProgressClock::new();
     let started_at = now_rfc3339();
     let mut report = RunReport {
         file: input.file.display().to_string(),
@@ -252,7 +252,7 @@ pub fn run_with(
             None => {
                 if settings.resume {
                     report.notes.push(
-                        "--resume: no earlier run of this file, mapping and project was found; importing every row".to_owned(),
+                        "asked to resume, but no earlier run of this file, mapping and project was found: every row is imported".to_owned(),
                     );
                 }
                 journal = Some(Journal::create(&path, key, &input.file).map_err(journal_error)?);
@@ -330,26 +330,21 @@ pub fn run_with(
             });
         }
         // Collector (this thread).
-        let mut last_progress = Instant::now();
-        let mut last_done = 0u64;
+        let mut clock = ProgressClock::new();
         loop {
             match done_rx.recv_timeout(PROGRESS_INTERVAL) {
                 Ok(done) => collector.record(done, &flow),
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
                 Err(mpsc::RecvTimeoutError::Disconnected) => break,
             }
-            if last_progress.elapsed() >= PROGRESS_INTERVAL {
-                let since = last_progress.elapsed().as_secs_f64();
-                let done_now = collector.report.imported + collector.report.rejected_server;
-                let rate = (done_now - last_done) as f64 / since;
-                last_done = done_now;
-                last_progress = Instant::now();
+            let settled = collector.report.imported + collector.report.rejected_server;
+            if let Some(rate) = clock.tick(settled) {
                 progress(&snapshot(
                     &shared,
                     collector.report,
                     &flow,
                     total_bytes,
-                    started,
+                    &clock,
                     rate,
                     false,
                 ));
@@ -386,7 +381,7 @@ pub fn run_with(
     report.retries = flow.retries();
     report.rate_limited = flow.rate_limited();
     report.cancelled = control.is_cancelled();
-    report.elapsed_secs = started.elapsed().as_secs_f64();
+    report.elapsed_secs = started.elapsed_secs();
     report.events_per_sec = if report.elapsed_secs > 0.0 {
         report.imported as f64 / report.elapsed_secs
     } else {
@@ -422,7 +417,7 @@ pub fn run_with(
         &report,
         &flow,
         total_bytes,
-        started,
+        &started,
         report.events_per_sec,
         true,
     ));
@@ -442,12 +437,12 @@ fn snapshot(
     report: &RunReport,
     flow: &Flow,
     total_bytes: u64,
-    started: Instant,
+    clock: &ProgressClock,
     rate: f64,
     finished: bool,
 ) -> Progress {
     let bytes_read = shared.bytes_read.load(Ordering::Relaxed);
-    let elapsed = started.elapsed().as_secs_f64();
+    let elapsed = clock.elapsed_secs();
     let phase = if finished {
         Phase::Finished
     } else if flow.control.is_paused() {
@@ -457,8 +452,11 @@ fn snapshot(
     } else {
         Phase::Running
     };
-    let eta_secs = (!finished && bytes_read > 0 && total_bytes > bytes_read && elapsed > 0.0)
-        .then(|| elapsed * (total_bytes - bytes_read) as f64 / bytes_read as f64);
+    let eta_secs = if finished {
+        None
+    } else {
+        clock.eta_secs(bytes_read, total_bytes)
+    };
     Progress {
         phase,
         rows_read: shared.rows_read.load(Ordering::Relaxed),
@@ -503,27 +501,32 @@ impl Collector<'_> {
         if let Some(fatal) = outcome.fatal
             && r.error.is_none()
         {
-            r.error = Some(fatal);
+            r.error = Some(fatal.to_string());
+            r.fatal = Some(fatal);
             flow.stop();
         }
         if let Some(writer) = self.rejected {
             let mut writer = writer.lock().unwrap_or_else(|e| e.into_inner());
-            let problems = outcome.rejected.iter().map(|p| (p, "")).chain(
-                outcome
-                    .failed
-                    .iter()
-                    .map(|p| (p, "not delivered (resend with --resume): ")),
-            );
-            for (problem, prefix) in problems {
+            let problems = outcome
+                .rejected
+                .iter()
+                .map(|p| (p, RejectionOrigin::Mixpanel))
+                .chain(
+                    outcome
+                        .failed
+                        .iter()
+                        .map(|p| (p, RejectionOrigin::NotDelivered)),
+                );
+            for (problem, origin) in problems {
                 if problem.index >= originals.len() {
                     continue;
                 }
-                let reason = format!("{prefix}{}", problem.message);
                 if let Err(e) = writer.write_cells(
                     originals.rows[problem.index],
                     &originals.cells(problem.index),
                     &problem.field,
-                    &reason,
+                    &problem.message,
+                    origin,
                 ) && self.write_error.is_none()
                 {
                     self.write_error = Some(e);
@@ -560,6 +563,88 @@ impl Collector<'_> {
     }
 }
 
+/// The import's side of the row loop: invalid rows are counted and written, valid ones batched
+/// and handed to the dispatcher.
+struct ImportSink<'a> {
+    columns: usize,
+    rejected: Option<&'a Mutex<RejectedWriter>>,
+    shared: &'a Shared,
+    flow: &'a Flow,
+    work_tx: &'a tokio::sync::mpsc::Sender<Work>,
+    write_error: &'a mut Option<PipelineError>,
+    batcher: Batcher,
+    originals: Originals,
+}
+
+impl ImportSink<'_> {
+    /// Hand a full batch to the dispatcher; `false` when it is gone (the run stopped).
+    fn send(&self, batch: Batch, originals: Originals) -> bool {
+        let events = batch.events.len() as u64;
+        if self
+            .work_tx
+            .blocking_send(Work { batch, originals })
+            .is_err()
+        {
+            self.shared.not_sent.fetch_add(events, Ordering::SeqCst);
+            return false;
+        }
+        true
+    }
+}
+
+impl RowSink for ImportSink<'_> {
+    fn row(
+        &mut self,
+        record: &Record,
+        out: &Transformed,
+    ) -> Result<ControlFlow<()>, PipelineError> {
+        if !out.is_valid() {
+            self.shared.rejected_local.fetch_add(1, Ordering::Relaxed);
+            if let Some(writer) = self.rejected {
+                let mut writer = writer.lock().unwrap_or_else(|e| e.into_inner());
+                if let Err(e) = writer.write_record(record, &out.issues) {
+                    *self.write_error = Some(e);
+                    self.flow.stop();
+                }
+            }
+            return Ok(ControlFlow::Continue(()));
+        }
+        self.shared.valid.fetch_add(1, Ordering::Relaxed);
+        let event = BatchEvent {
+            row: record.row,
+            // Copies of exact size: `out` keeps its grown buffers for the next record.
+            json: out.json.clone(),
+            insert_id: out.insert_id.clone(),
+        };
+        if let Some(full) = self.batcher.push(event) {
+            // The new event went into a fresh batch: its original cells belong to the next one.
+            let mut next = Originals::new(self.columns);
+            next.push(record);
+            let done = std::mem::replace(&mut self.originals, next);
+            if !self.send(full, done) {
+                return Ok(ControlFlow::Break(()));
+            }
+        } else {
+            self.originals.push(record);
+        }
+        Ok(ControlFlow::Continue(()))
+    }
+
+    fn skipped(&mut self, _record: &Record) {
+        self.shared.skipped_resumed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn between(&mut self, rows: u64, bytes_read: u64) -> ControlFlow<()> {
+        self.shared.rows_read.store(rows, Ordering::Relaxed);
+        self.shared.bytes_read.store(bytes_read, Ordering::Relaxed);
+        if self.flow.is_stopping() {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn read_loop(
     reader: &mut dyn RecordReader,
@@ -572,84 +657,42 @@ fn read_loop(
     work_tx: tokio::sync::mpsc::Sender<Work>,
     write_error: &mut Option<PipelineError>,
 ) -> Result<(), PipelineError> {
-    let mut record = Record::default();
-    let mut out = Transformed::default();
-    let mut batcher = Batcher::default();
-    let mut originals = Originals::new(columns);
-    let mut rows = 0u64;
     let check_resume = !acknowledged.is_empty();
-    let send = |batch: Batch, originals: Originals| -> bool {
-        let events = batch.events.len() as u64;
-        if work_tx.blocking_send(Work { batch, originals }).is_err() {
-            shared.not_sent.fetch_add(events, Ordering::SeqCst);
-            return false;
-        }
-        true
+    let mut sink = ImportSink {
+        columns,
+        rejected,
+        shared,
+        flow,
+        work_tx: &work_tx,
+        write_error,
+        batcher: Batcher::default(),
+        originals: Originals::new(columns),
     };
-    loop {
-        if rows.is_multiple_of(256) {
-            shared
-                .bytes_read
-                .store(reader.bytes_read(), Ordering::Relaxed);
-            if flow.is_stopping() {
-                break;
-            }
-        }
-        if !reader.read_into(&mut record)? {
-            break;
-        }
-        rows += 1;
-        shared.rows_read.fetch_add(1, Ordering::Relaxed);
-        if check_resume && acknowledged.contains(record.row) {
-            shared.skipped_resumed.fetch_add(1, Ordering::Relaxed);
-            continue;
-        }
-        transform(&record, &mut out);
-        if !out.is_valid() {
-            shared.rejected_local.fetch_add(1, Ordering::Relaxed);
-            if let Some(writer) = rejected {
-                let mut writer = writer.lock().unwrap_or_else(|e| e.into_inner());
-                if let Err(e) = writer.write_record(&record, &out.issues) {
-                    *write_error = Some(e);
-                    flow.stop();
-                }
-            }
-            continue;
-        }
-        shared.valid.fetch_add(1, Ordering::Relaxed);
-        let event = BatchEvent {
-            row: record.row,
-            // Copies of exact size: `out` keeps its grown buffers for the next record.
-            json: out.json.clone(),
-            insert_id: out.insert_id.clone(),
-        };
-        if let Some(full) = batcher.push(event) {
-            // The new event went into a fresh batch: its original cells belong to the next one.
-            let mut next = Originals::new(columns);
-            next.push(&record);
-            let done = std::mem::replace(&mut originals, next);
-            if !send(full, done) {
-                break;
-            }
-        } else {
-            originals.push(&record);
-        }
-    }
+    let read = run_rows(
+        reader,
+        transform,
+        &|row| check_resume && acknowledged.contains(row),
+        &mut sink,
+    )?;
+    shared.rows_read.store(read.rows, Ordering::Relaxed);
     shared
         .bytes_read
         .store(reader.bytes_read(), Ordering::Relaxed);
-    if let Some(last) = batcher.finish() {
+    let originals = std::mem::take(&mut sink.originals);
+    if let Some(last) = sink.batcher.finish() {
         if flow.is_stopping() {
             shared
                 .not_sent
                 .fetch_add(last.events.len() as u64, Ordering::SeqCst);
         } else {
-            send(last, originals);
+            sink.send(last, originals);
         }
     }
+    drop(sink);
     drop(work_tx);
     // Cancelled (not a fatal error): count the rest of the file so the report covers every row.
     if flow.control.is_cancelled() {
+        let mut record = Record::default();
         while reader.read_into(&mut record)? {
             shared.rows_read.fetch_add(1, Ordering::Relaxed);
             if acknowledged.contains(record.row) {
@@ -883,7 +926,7 @@ mod tests {
         assert_eq!(report.rejected_server, 100);
         assert_eq!(report.imported, 4800);
         assert_eq!(report.failed, 0);
-        assert_eq!(report.exit_code(), 1);
+        assert_eq!(crate::cli::import::exit_code(&report), 1);
         assert!(report.notes.is_empty(), "{:?}", report.notes);
         // Every valid event sent exactly once, in batches of at most 2000.
         let seen = server.seen();
@@ -893,7 +936,7 @@ mod tests {
         let mut reader = csv::Reader::from_path(dir.path().join("REJECTED.csv")).unwrap();
         assert_eq!(
             reader.headers().unwrap(),
-            vec!["user", "value", "_row", "_field", "_reason"]
+            vec!["user", "value", "_row", "_field", "_reason", "_origin"]
         );
         let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
         assert_eq!(rows.len(), 200);
@@ -902,6 +945,9 @@ mod tests {
         assert_eq!(server_row[1], format!("value,{}", row - 2));
         assert_eq!(&server_row[3], "properties.distinct_id");
         assert_eq!(&server_row[4], "blocked");
+        assert_eq!(&server_row[5], "mixpanel");
+        let local_row = rows.iter().find(|r| &r[0] == "bad").unwrap();
+        assert_eq!(&local_row[5], "check");
         // Progress ended with a Finished snapshot.
         let last = progress.last().unwrap();
         assert_eq!(last.phase, Phase::Finished);
@@ -991,7 +1037,7 @@ mod tests {
         assert_eq!(report.rows, 200_000);
         assert!(report.not_sent > 0);
         assert!(report.imported > 0 && report.imported < 190_000);
-        assert_eq!(report.exit_code(), 1);
+        assert_eq!(crate::cli::import::exit_code(&report), 1);
         let on_server: usize = server.seen().iter().map(|s| s.lines.len()).sum();
         assert_eq!(on_server as u64, report.imported + report.rejected_server);
         let unfinished = journal::unfinished(&dir.path().join("data"));
@@ -1047,7 +1093,7 @@ mod tests {
         .await;
         let error = report.error.clone().unwrap();
         assert!(error.contains("project 42") && error.contains("service account"));
-        assert_eq!(report.exit_code(), 2);
+        assert_eq!(crate::cli::import::exit_code(&report), 2);
         assert_eq!(report.imported, 0);
         assert!(report.counts_add_up());
         assert!(server.seen().len() <= 4, "401 is not retried");

@@ -185,9 +185,29 @@ pub enum PipelineError {
         #[source]
         source: std::io::Error,
     },
+    /// An output path is the input or another file of the run (refused before reading).
+    #[error(transparent)]
+    OutputPath(#[from] crate::output::OutputPathError),
     /// Mixpanel refused the credentials or another fatal API error stopped the run.
     #[error("{0}")]
     Fatal(String),
+}
+
+/// Refuse a rejected-rows path that is the file being read (see
+/// [`crate::output::check_output_paths`]); shells check every output earlier, this is the core's
+/// own guard.
+fn guard_failed_out(
+    input: &std::path::Path,
+    failed_out: Option<&std::path::Path>,
+) -> Result<(), PipelineError> {
+    use crate::output::{RunFile, check_output_paths};
+    if let Some(path) = failed_out {
+        check_output_paths(
+            &[RunFile::new("the file being read", input)],
+            &[RunFile::new("the rejected-rows file", path)],
+        )?;
+    }
+    Ok(())
 }
 
 pub mod check;
@@ -195,3 +215,4 @@ pub mod import;
 pub mod journal;
 pub mod rejected;
 pub mod report;
+pub mod rows;

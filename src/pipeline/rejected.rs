@@ -2,26 +2,114 @@
 //!
 //! The file has the original columns (the source's original cell text; non-string JSON values
 //! as compact JSON) followed by `_row` (the 1-based source row), `_field` (the Mixpanel field of
-//! the first problem, e.g. `properties.time`) and `_reason` (every reason, joined with `"; "`).
-//! One line per rejected row. The check writes local rejections; the import uses the same
-//! writer for Mixpanel's own rejections through [`RejectedWriter::write_cells`].
+//! the first problem, e.g. `properties.time`), `_reason` (every reason, joined with `"; "`) and
+//! `_origin` (who refused the row: [`RejectionOrigin`]). One line per rejected row. The check
+//! writes local rejections; the import uses the same writer for Mixpanel's own rejections
+//! through [`RejectedWriter::write_cells`]. [`read_rejected`] reads the first rows back.
 
-use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
+use crate::output::AtomicFile;
 use crate::source::{Cell, Record};
 use crate::validate::{Issue, Severity};
 
 use super::PipelineError;
 
 /// The extra columns appended after the original ones.
-pub const REJECTED_EXTRA_COLUMNS: [&str; 3] = ["_row", "_field", "_reason"];
+pub const REJECTED_EXTRA_COLUMNS: [&str; 4] = ["_row", "_field", "_reason", "_origin"];
 
-/// Writes `REJECTED.csv`.
+/// Who refused a row: written in the `_origin` column, so nobody has to guess from the wording.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RejectionOrigin {
+    /// Our check (Mixpanel's rules applied locally): the row was never sent.
+    Check,
+    /// Mixpanel refused the event.
+    Mixpanel,
+    /// The event could not be delivered after every retry: it can be sent again.
+    NotDelivered,
+}
+
+impl RejectionOrigin {
+    /// The value of the `_origin` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RejectionOrigin::Check => "check",
+            RejectionOrigin::Mixpanel => "mixpanel",
+            RejectionOrigin::NotDelivered => "not_delivered",
+        }
+    }
+
+    /// Read an `_origin` value.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "check" => Some(RejectionOrigin::Check),
+            "mixpanel" => Some(RejectionOrigin::Mixpanel),
+            "not_delivered" => Some(RejectionOrigin::NotDelivered),
+            _ => None,
+        }
+    }
+}
+
+/// One rejected row read back from a rejected-rows file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RejectedRow {
+    /// The source row (1-based).
+    pub row: u64,
+    /// The Mixpanel field at fault (`event`, `properties.time`, ...), empty when unknown.
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+    /// Who refused it.
+    pub origin: RejectionOrigin,
+    /// The original values, one per source column.
+    pub values: Vec<String>,
+}
+
+/// Read back the first `limit` rows of a rejected-rows file. Memory is bounded by `limit`
+/// whatever the file's size. A file without the `_origin` column (an older version) reads as
+/// refused by the check.
+pub fn read_rejected(path: &Path, limit: usize) -> Result<Vec<RejectedRow>, PipelineError> {
+    let io = |source| PipelineError::Output {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(file);
+    let has_origin = reader
+        .headers()
+        .map(|h| h.iter().next_back() == Some("_origin"))
+        .unwrap_or(false);
+    let extra = if has_origin { 4 } else { 3 };
+    let mut out = Vec::new();
+    for record in reader.records().take(limit) {
+        let record = record.map_err(|e| io(std::io::Error::other(e.to_string())))?;
+        let n = record.len();
+        if n < extra {
+            continue;
+        }
+        let at = |i: usize| record.get(n - extra + i).unwrap_or_default();
+        out.push(RejectedRow {
+            row: at(0).parse().unwrap_or(0),
+            field: at(1).to_owned(),
+            message: at(2).to_owned(),
+            origin: if has_origin {
+                RejectionOrigin::parse(at(3)).unwrap_or(RejectionOrigin::Check)
+            } else {
+                RejectionOrigin::Check
+            },
+            values: record.iter().take(n - extra).map(str::to_owned).collect(),
+        });
+    }
+    Ok(out)
+}
+
+/// Writes `REJECTED.csv` through a temporary file beside it: the file appears (or replaces an
+/// older one) only when [`RejectedWriter::finish`] succeeds, so a failed run never leaves a torn
+/// file and never truncates the old one.
 pub struct RejectedWriter {
     path: PathBuf,
-    writer: csv::Writer<BufWriter<File>>,
+    writer: csv::Writer<BufWriter<AtomicFile>>,
     columns: usize,
     rows_written: u64,
     /// Reused cell texts.
@@ -53,9 +141,10 @@ pub fn cell_original_text(cell: &Cell, out: &mut String) {
 }
 
 impl RejectedWriter {
-    /// Create (or truncate) `path` and write the header: `columns` then `_row,_field,_reason`.
+    /// Start writing `path` (replaced when [`Self::finish`] succeeds) with the header: `columns`
+    /// then `_row,_field,_reason`.
     pub fn create(path: &Path, columns: &[String]) -> Result<Self, PipelineError> {
-        let file = File::create(path).map_err(|source| PipelineError::Output {
+        let file = AtomicFile::create(path).map_err(|source| PipelineError::Output {
             path: path.to_path_buf(),
             source,
         })?;
@@ -77,21 +166,22 @@ impl RejectedWriter {
     }
 
     /// Write one rejected row from its original cell texts (one per column; missing ones are
-    /// written empty, extra ones dropped), its source row, the Mixpanel field and the reason.
-    /// This is the entry point for Mixpanel's server-side rejections.
+    /// written empty, extra ones dropped), its source row, the Mixpanel field, the reason and
+    /// who refused it. This is the entry point for Mixpanel's server-side rejections.
     pub fn write_cells<S: AsRef<str>>(
         &mut self,
         row: u64,
         cells: &[S],
         field: &str,
         reason: &str,
+        origin: RejectionOrigin,
     ) -> Result<(), PipelineError> {
         let row_text = row.to_string();
         let result = {
             let originals = (0..self.columns).map(|i| cells.get(i).map_or("", |c| c.as_ref()));
             self.writer.write_record(
                 originals
-                    .chain([row_text.as_str(), field, reason])
+                    .chain([row_text.as_str(), field, reason, origin.as_str()])
                     .map(str::as_bytes),
             )
         };
@@ -119,7 +209,13 @@ impl RejectedWriter {
         for (text, cell) in cells.iter_mut().zip(&record.cells) {
             cell_original_text(cell, text);
         }
-        let result = self.write_cells(record.row, &cells[..record.cells.len()], field, &reason);
+        let result = self.write_cells(
+            record.row,
+            &cells[..record.cells.len()],
+            field,
+            &reason,
+            RejectionOrigin::Check,
+        );
         self.cells = cells;
         result
     }
@@ -134,14 +230,15 @@ impl RejectedWriter {
         &self.path
     }
 
-    /// Flush everything to disk.
-    pub fn finish(mut self) -> Result<u64, PipelineError> {
-        self.writer
-            .flush()
-            .map_err(|source| PipelineError::Output {
-                path: self.path.clone(),
-                source,
-            })?;
+    /// Flush everything to disk and put the file in place.
+    pub fn finish(self) -> Result<u64, PipelineError> {
+        let io = |source| PipelineError::Output {
+            path: self.path.clone(),
+            source,
+        };
+        let buffered = self.writer.into_inner().map_err(|e| io(e.into_error()))?;
+        let file = buffered.into_inner().map_err(|e| io(e.into_error()))?;
+        file.commit().map_err(io)?;
         Ok(self.rows_written)
     }
 }
@@ -207,22 +304,32 @@ mod tests {
                 &["a", "b", "c"],
                 "properties.time",
                 "must not be in the future",
+                RejectionOrigin::Mixpanel,
             )
             .unwrap();
         assert_eq!(writer.finish().unwrap(), 2);
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(
             text,
-            "event,n,note,_row,_field,_reason\n\
-             \"Buy, now\",\"[1,2]\",,7,properties.time,time is empty; user is empty\n\
-             a,b,c,9,properties.time,must not be in the future\n"
+            "event,n,note,_row,_field,_reason,_origin\n\
+             \"Buy, now\",\"[1,2]\",,7,properties.time,time is empty; user is empty,check\n\
+             a,b,c,9,properties.time,must not be in the future,mixpanel\n"
         );
+        let back = read_rejected(&path, 10).unwrap();
+        assert_eq!(back.len(), 2);
+        assert_eq!(back[0].row, 7);
+        assert_eq!(back[0].origin, RejectionOrigin::Check);
+        assert_eq!(back[0].values, vec!["Buy, now", "[1,2]", ""]);
+        assert_eq!(back[1].origin, RejectionOrigin::Mixpanel);
+        assert_eq!(back[1].message, "must not be in the future");
+        assert_eq!(read_rejected(&path, 1).unwrap().len(), 1);
     }
 
     #[test]
     fn unwritable_path_is_an_output_error() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("no-such-dir").join("r.csv");
+        std::fs::write(dir.path().join("a-file"), "x").unwrap();
+        let path = dir.path().join("a-file").join("r.csv");
         let err = RejectedWriter::create(&path, &[]).unwrap_err();
         assert!(matches!(err, PipelineError::Output { .. }));
     }

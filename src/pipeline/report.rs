@@ -53,8 +53,12 @@ pub struct RunReport {
     pub events_per_sec: f64,
     /// Whether the user cancelled.
     pub cancelled: bool,
-    /// Why the run stopped early (401/403 and the like).
+    /// Why the run stopped early (401/403, a broken file), in words.
     pub error: Option<String>,
+    /// Why Mixpanel (or the server) stopped the run, as data: refused credentials or a server
+    /// that is not Mixpanel's API. `None` for a run that was not stopped by the server.
+    #[serde(default)]
+    pub fatal: Option<crate::mixpanel::client::Fatal>,
     /// Remarks (e.g. Mixpanel's counts that disagree with its failure list).
     pub notes: Vec<String>,
     /// The rejected-rows CSV, when written.
@@ -70,33 +74,20 @@ impl RunReport {
             && self.rejected == self.rejected_local + self.rejected_server
     }
 
-    /// Exit code by the CLI's rule: 0 all imported, 1 some rejected/failed/not sent, 2 could
-    /// not run.
-    pub fn exit_code(&self) -> u8 {
-        if self.error.is_some() {
-            crate::cli::EXIT_FAILED
-        } else if self.rejected > 0 || self.failed > 0 || self.not_sent > 0 || self.cancelled {
-            crate::cli::EXIT_SOME_REJECTED
-        } else {
-            crate::cli::EXIT_OK
-        }
-    }
-
     /// The report as pretty JSON.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_else(|_| "{}".to_owned())
     }
 
-    /// Write the report to `path` (creating its folder).
+    /// Write the report to `path` (creating its folder) through a temporary file: `path` holds
+    /// either the whole report or what it held before.
     pub fn save(&self, path: &Path) -> Result<(), super::PipelineError> {
-        let io = |source| super::PipelineError::Output {
-            path: path.to_owned(),
-            source,
-        };
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(io)?;
-        }
-        std::fs::write(path, self.to_json() + "\n").map_err(io)
+        crate::output::write_atomically(path, (self.to_json() + "\n").as_bytes()).map_err(
+            |source| super::PipelineError::Output {
+                path: path.to_owned(),
+                source,
+            },
+        )
     }
 }
 
@@ -110,7 +101,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn counts_and_exit_codes() {
+    fn counts_add_up() {
         let mut r = RunReport {
             rows: 10,
             imported: 7,
@@ -122,20 +113,8 @@ mod tests {
             ..RunReport::default()
         };
         assert!(r.counts_add_up());
-        assert_eq!(r.exit_code(), 1);
         r.rejected_server = 0;
         assert!(!r.counts_add_up());
-        let clean = RunReport {
-            rows: 3,
-            imported: 3,
-            ..RunReport::default()
-        };
-        assert_eq!(clean.exit_code(), 0);
-        let stopped = RunReport {
-            error: Some("refused".into()),
-            ..RunReport::default()
-        };
-        assert_eq!(stopped.exit_code(), 2);
     }
 
     #[test]

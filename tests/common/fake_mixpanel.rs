@@ -5,7 +5,8 @@
 //! random port, in a background thread with its own tokio runtime. Dropping the
 //! [`FakeMixpanel`] stops it.
 //!
-//! `POST /import` follows `/work/shared/mixpanel-import-api.md`:
+//! `POST /import` follows `../shared/mixpanel-import-api.md` (the team's notes on the real API, beside
+//! this repository):
 //! - auth: a service account (Basic `user:secret` plus `project_id` in the query) or a project
 //!   token (Basic with the token as user name and an empty password, no `project_id`); anything
 //!   else gets the documented 401 body;
@@ -27,6 +28,9 @@
 //!
 //! `GET /api/app/me` answers 200 with a small JSON of projects for a valid service account, 401
 //! otherwise.
+//!
+//! `POST /engage` (user profiles, shared doc §10) keeps a profile store that tests compare field
+//! by field: see the section "`POST /engage`" below ([`FakeMixpanel::profiles`]).
 
 #![allow(dead_code)]
 
@@ -237,6 +241,8 @@ pub struct FakeConfig {
     pub store: StoreMode,
     /// Faults to inject.
     pub faults: Faults,
+    /// `/engage` (user profiles): project tokens and limits.
+    pub engage: EngageConfig,
 }
 
 impl Default for FakeConfig {
@@ -256,6 +262,7 @@ impl Default for FakeConfig {
             identity_strings: false,
             store: StoreMode::Full,
             faults: Faults::default(),
+            engage: EngageConfig::default(),
         }
     }
 }
@@ -348,6 +355,7 @@ struct Store {
     unique: HashSet<u128>,
     counters: Counters,
     log: Vec<RequestRecord>,
+    engage: EngageStore,
 }
 
 struct Shared {
@@ -819,12 +827,13 @@ async fn handle(shared: &Shared, request: Request) -> Reply {
     }
     match (request.method.as_str(), request.path.as_str()) {
         ("POST", "/import") => handle_import(shared, request).await,
+        ("POST", "/engage") => handle_engage(shared, request).await,
         ("GET", "/api/app/me") => {
             let reply = handle_me(shared, &request);
             count_status(shared, reply.status);
             reply
         }
-        (_, "/import") | (_, "/api/app/me") => {
+        (_, "/import") | (_, "/engage") | (_, "/api/app/me") => {
             count_status(shared, 405);
             Reply::json(
                 405,
@@ -1396,4 +1405,638 @@ fn percent_decode(text: &str) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+// ===================================================================================================
+// `POST /engage`: user profiles (shared doc §10).
+//
+// - auth: as `/import` (service account + `project_id`, or the token as Basic user name), or no
+//   Authorization header at all (Mixpanel's classic behaviour: the `$token` in each record is
+//   the only credential). A wrong Authorization header gets the documented 401.
+// - body: a JSON array of records (or one record), `application/json`; also the classic form
+//   body `data=<JSON or base64 JSON>`. gzip is NOT accepted: the body cannot be parsed.
+// - each record: `$token` (must be the project's: the token of the service account's project,
+//   the token used to authenticate, or any known token without auth), `$distinct_id` (not
+//   empty, not a placeholder), exactly one operation (`$set`, `$set_once`, `$unset`, `$add`,
+//   `$union`, `$append`, `$remove`, `$delete`), at most `max_record_bytes` of JSON, list values
+//   at most `max_list_bytes`.
+// - valid records are applied in order, per `$distinct_id`, to the profile store; strings are
+//   truncated at 255 characters as Mixpanel does.
+// - answers: `strict=1` → 200 `{"code":200,"num_records_imported":N,"status":"OK"}` or 400 with
+//   `failed_records` [{index, $distinct_id, message}] (the valid ones are still applied);
+//   without strict, 200 even for invalid records: `{"status":1,"error":null}` /
+//   `{"status":0,"error":"..."}` with `verbose=1`, else the bare `1`.
+// - more than `max_records` records → 413; the same faults as `/import`, numbered by the
+//   `/engage` request (1-based).
+// ===================================================================================================
+
+/// Mixpanel's operations on a profile.
+pub const ENGAGE_OPERATIONS: &[&str] = &[
+    "$set",
+    "$set_once",
+    "$unset",
+    "$add",
+    "$union",
+    "$append",
+    "$remove",
+    "$delete",
+];
+
+/// A record that is not a JSON object (fixture wording).
+pub const MSG_ENGAGE_NOT_OBJECT: &str = "record is invalid: must be a JSON object";
+/// `$token` missing.
+pub const MSG_ENGAGE_TOKEN_MISSING: &str = "'$token' is invalid: must not be missing";
+/// `$token` of another project (fixture wording).
+pub const MSG_ENGAGE_TOKEN_WRONG: &str = "'$token' is invalid: does not match the project";
+/// `$distinct_id` missing or empty.
+pub const MSG_ENGAGE_DISTINCT_ID_MISSING: &str = "'$distinct_id' is invalid: must not be missing";
+/// `$distinct_id` is a placeholder value (fixture wording).
+pub const MSG_ENGAGE_DISTINCT_ID_BANNED: &str =
+    "'$distinct_id' is invalid: must not be a placeholder value";
+/// `$distinct_id` the test configured the server to reject (fixture only).
+pub const MSG_ENGAGE_DISTINCT_ID_BLOCKED: &str =
+    "'$distinct_id' is invalid: rejected by the fake server's configuration";
+/// No operation in the record.
+pub const MSG_ENGAGE_NO_OPERATION: &str = "record is invalid: must have one of $set, $set_once, $unset, $add, $union, $append, $remove, $delete";
+/// More than one operation in the record (fixture wording).
+pub const MSG_ENGAGE_MANY_OPERATIONS: &str = "record is invalid: must have exactly one operation";
+/// A record of 1 MB or more.
+pub const MSG_ENGAGE_RECORD_TOO_LARGE: &str = "record is invalid: must be smaller than 1 MB";
+/// A list value over the limit.
+pub const MSG_ENGAGE_LIST_TOO_LARGE: &str = "list value is invalid: must be smaller than 256 KB";
+/// A record whose JSON line was not parsable (form or array element).
+pub const MSG_ENGAGE_NOT_JSON: &str = "record is invalid: could not parse JSON";
+/// The error text of a strict-mode 400 on `/engage`.
+pub const ERROR_ENGAGE_400: &str = "some data points in the request failed validation";
+/// The body of a request that could not be parsed (gzip included).
+pub const ERROR_ENGAGE_UNPARSABLE: &str = "unable to parse request body as JSON";
+
+/// `/engage` settings.
+#[derive(Debug, Clone)]
+pub struct EngageConfig {
+    /// Each project's token: `(project_id, token)`. A service account's records must carry the
+    /// token of its project.
+    pub project_tokens: Vec<(String, String)>,
+    /// Most records per request (Mixpanel: 2000).
+    pub max_records: usize,
+    /// A record's JSON must be smaller than this (Mixpanel: 1 MB).
+    pub max_record_bytes: usize,
+    /// A list value's JSON must be at most this (Mixpanel: 256 KB).
+    pub max_list_bytes: usize,
+}
+
+impl Default for EngageConfig {
+    fn default() -> Self {
+        Self {
+            project_tokens: vec![(PROJECT_ID.to_owned(), TOKEN.to_owned())],
+            max_records: 2000,
+            max_record_bytes: 1_000_000,
+            max_list_bytes: 256 * 1024,
+        }
+    }
+}
+
+/// `/engage` counters, as a snapshot.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EngageCounters {
+    /// `POST /engage` requests.
+    pub requests: u64,
+    /// Records parsed from bodies that were processed (not refused by a fault, 401 or 413).
+    pub records_received: u64,
+    /// Records applied to the store.
+    pub records_applied: u64,
+    /// Records rejected by validation.
+    pub records_rejected: u64,
+    /// Requests without `strict=1`.
+    pub non_strict_requests: u64,
+    /// Requests without `verbose=1`.
+    pub non_verbose_requests: u64,
+    /// Requests without `ip=0`.
+    pub requests_without_ip0: u64,
+    /// Requests with `Content-Encoding: gzip` (refused: Mixpanel cannot parse them here).
+    pub gzip_requests: u64,
+    /// Request body bytes.
+    pub bytes_received: u64,
+    /// Requests without an Authorization header (authenticated by the records' tokens).
+    pub unauthenticated_requests: u64,
+    /// Connections dropped on purpose.
+    pub dropped_connections: u64,
+}
+
+/// The profiles and bookkeeping of `/engage`.
+#[derive(Default)]
+struct EngageStore {
+    number: u64,
+    /// `$distinct_id` → properties ([`StoreMode::Full`]).
+    profiles: BTreeMap<String, Map<String, Value>>,
+    /// Hashes of the `$distinct_id`s that have a profile ([`StoreMode::KeysOnly`]).
+    keys: HashSet<u64>,
+    counters: EngageCounters,
+    /// The request log ([`RequestRecord::events`] counts records).
+    log: Vec<RequestRecord>,
+}
+
+impl FakeMixpanel {
+    /// `http://127.0.0.1:PORT/engage`.
+    pub fn engage_url(&self) -> String {
+        format!("{}/engage", self.base_url())
+    }
+
+    /// A snapshot of the `/engage` counters.
+    pub fn engage_counters(&self) -> EngageCounters {
+        self.shared.store().engage.counters.clone()
+    }
+
+    /// The `/engage` request log (its `number` counts `/engage` requests, its `events` records).
+    pub fn engage_log(&self) -> Vec<RequestRecord> {
+        self.shared.store().engage.log.clone()
+    }
+
+    /// Every profile, by `$distinct_id` ([`StoreMode::Full`] only).
+    pub fn profiles(&self) -> BTreeMap<String, Map<String, Value>> {
+        self.shared.store().engage.profiles.clone()
+    }
+
+    /// One profile's properties ([`StoreMode::Full`] only).
+    pub fn profile(&self, distinct_id: &str) -> Option<Map<String, Value>> {
+        self.shared
+            .store()
+            .engage
+            .profiles
+            .get(distinct_id)
+            .cloned()
+    }
+
+    /// How many profiles exist (any store mode).
+    pub fn profile_count(&self) -> u64 {
+        let store = self.shared.store();
+        if self.shared.config().store == StoreMode::Full {
+            store.engage.profiles.len() as u64
+        } else {
+            store.engage.keys.len() as u64
+        }
+    }
+
+    /// Create or replace a profile directly (existing data for `$set_once` tests).
+    pub fn seed_profile(&self, distinct_id: &str, properties: Map<String, Value>) {
+        let mut store = self.shared.store();
+        store.engage.keys.insert(engage_key(distinct_id));
+        store
+            .engage
+            .profiles
+            .insert(distinct_id.to_owned(), properties);
+    }
+}
+
+fn engage_key(distinct_id: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(distinct_id.as_bytes())
+}
+
+/// Who an `/engage` request authenticated as, and which record tokens that allows.
+enum EngageAuth {
+    /// The records' `$token` must be one of these.
+    Tokens(Vec<String>),
+    Invalid,
+}
+
+fn authenticate_engage(config: &FakeConfig, request: &Request) -> EngageAuth {
+    if request.header("authorization").is_none() {
+        return EngageAuth::Tokens(config.tokens.clone());
+    }
+    match authenticate(config, request) {
+        Auth::Invalid => EngageAuth::Invalid,
+        Auth::Token => {
+            let token = request
+                .header("authorization")
+                .and_then(basic_credentials)
+                .map(|(user, _)| user)
+                .unwrap_or_default();
+            EngageAuth::Tokens(vec![token])
+        }
+        Auth::ServiceAccount => {
+            let project = request.query_param("project_id").unwrap_or_default();
+            EngageAuth::Tokens(
+                config
+                    .engage
+                    .project_tokens
+                    .iter()
+                    .filter(|(p, _)| *p == project)
+                    .map(|(_, t)| t.clone())
+                    .collect(),
+            )
+        }
+    }
+}
+
+async fn handle_engage(shared: &Shared, request: Request) -> Reply {
+    let config = shared.config();
+    let faults = &config.faults;
+    let number = {
+        let mut store = shared.store();
+        store.engage.number += 1;
+        store.engage.number
+    };
+    if !faults.latency.is_zero() {
+        tokio::time::sleep(faults.latency).await;
+    }
+    let strict = request.query_param("strict").as_deref() == Some("1");
+    let verbose = request.query_param("verbose").as_deref() == Some("1");
+    let ip0 = request.query_param("ip").as_deref() == Some("0");
+    let gzip = request
+        .header("content-encoding")
+        .map(|v| v.eq_ignore_ascii_case("gzip"))
+        .unwrap_or(false);
+    {
+        let mut store = shared.store();
+        let c = &mut store.engage.counters;
+        c.requests += 1;
+        c.bytes_received += request.body.len() as u64;
+        c.non_strict_requests += u64::from(!strict);
+        c.non_verbose_requests += u64::from(!verbose);
+        c.requests_without_ip0 += u64::from(!ip0);
+        c.gzip_requests += u64::from(gzip);
+        c.unauthenticated_requests += u64::from(request.header("authorization").is_none());
+    }
+    let every = |n: u64| n > 0 && number.is_multiple_of(n);
+    let auth = authenticate_engage(&config, &request);
+    let mut records_in_body = 0usize;
+    let mut reply = if faults.force_401 || matches!(auth, EngageAuth::Invalid) {
+        Reply::json(401, BODY_401)
+    } else if every(faults.rate_limit_every) {
+        Reply {
+            retry_after: faults.retry_after_secs,
+            ..Reply::json(429, BODY_429)
+        }
+    } else if every(faults.unavailable_every) {
+        server_error(503, faults.html_5xx)
+    } else if every(faults.bad_gateway_every) {
+        server_error(502, faults.html_5xx)
+    } else {
+        let EngageAuth::Tokens(tokens) = auth else {
+            unreachable!("invalid auth answered above")
+        };
+        let (reply, n) = process_engage(shared, &config, &request, &tokens, strict, verbose);
+        records_in_body = n;
+        reply
+    };
+    if reply.status != 401 && every(faults.drop_every) {
+        reply.drop = Some(faults.drop_mode);
+    }
+    let mut store = shared.store();
+    *store.counters.by_status.entry(reply.status).or_insert(0) += 1;
+    store.engage.counters.dropped_connections += u64::from(reply.drop.is_some());
+    if store.engage.log.len() < MAX_LOG {
+        store.engage.log.push(RequestRecord {
+            number,
+            query: request.query.clone(),
+            content_type: request.header("content-type").map(str::to_owned),
+            content_encoding: request.header("content-encoding").map(str::to_owned),
+            events: records_in_body,
+            status: reply.status,
+            dropped: reply.drop.is_some(),
+        });
+    }
+    reply
+}
+
+/// The records of an `/engage` body: a JSON array (or one object), or a form `data=` field
+/// holding JSON or base64 JSON. `Err` when the body cannot be read at all.
+fn parse_engage_body(request: &Request) -> Result<Vec<BodyEvent>, ()> {
+    let body = &request.body;
+    let form = request
+        .header("content-type")
+        .is_some_and(|t| t.to_ascii_lowercase().contains("x-www-form-urlencoded"));
+    let text: std::borrow::Cow<'_, [u8]> = if form {
+        let text = String::from_utf8_lossy(body);
+        let data = text
+            .split('&')
+            .find_map(|pair| {
+                let (k, v) = pair.split_once('=')?;
+                (percent_decode(k) == "data").then(|| percent_decode(v))
+            })
+            .ok_or(())?;
+        let trimmed = data.trim_start();
+        if trimmed.starts_with('[') || trimmed.starts_with('{') {
+            std::borrow::Cow::Owned(data.into_bytes())
+        } else {
+            std::borrow::Cow::Owned(base64_decode(data.trim()).ok_or(())?)
+        }
+    } else {
+        std::borrow::Cow::Borrowed(&body[..])
+    };
+    let (json, bad_utf8) = match std::str::from_utf8(&text) {
+        Ok(t) => (std::borrow::Cow::Borrowed(t), false),
+        Err(_) => (String::from_utf8_lossy(&text), true),
+    };
+    let value: Value = serde_json::from_str(&json).map_err(|_| ())?;
+    let values = match value {
+        Value::Array(items) => items,
+        other => vec![other],
+    };
+    Ok(values
+        .into_iter()
+        .map(|value| {
+            let flagged = bad_utf8 && value.to_string().contains('\u{FFFD}');
+            BodyEvent::Parsed {
+                value,
+                bad_utf8: flagged,
+            }
+        })
+        .collect())
+}
+
+/// A validated record: the profile it updates and the operation.
+struct EngageUpdate {
+    distinct_id: String,
+    operation: String,
+    operand: Value,
+}
+
+/// Validate one record against Mixpanel's rules. `Err((distinct_id, message))`.
+fn validate_engage_record(
+    value: Value,
+    bad_utf8: bool,
+    tokens: &[String],
+    config: &FakeConfig,
+) -> Result<EngageUpdate, (String, String)> {
+    let size = value.to_string().len();
+    let Value::Object(mut record) = value else {
+        return Err((String::new(), MSG_ENGAGE_NOT_OBJECT.into()));
+    };
+    let distinct_id = record
+        .get("$distinct_id")
+        .and_then(id_text)
+        .unwrap_or_default();
+    if bad_utf8 {
+        return Err((
+            distinct_id,
+            "record is invalid: string should be valid utf8".into(),
+        ));
+    }
+    if size >= config.engage.max_record_bytes {
+        return Err((distinct_id, MSG_ENGAGE_RECORD_TOO_LARGE.into()));
+    }
+    match record.get("$token").and_then(Value::as_str) {
+        None | Some("") => return Err((distinct_id, MSG_ENGAGE_TOKEN_MISSING.into())),
+        Some(token) if !tokens.iter().any(|t| t == token) => {
+            return Err((distinct_id, MSG_ENGAGE_TOKEN_WRONG.into()));
+        }
+        Some(_) => {}
+    }
+    if distinct_id.trim().is_empty() {
+        return Err((distinct_id, MSG_ENGAGE_DISTINCT_ID_MISSING.into()));
+    }
+    if is_banned(&distinct_id) {
+        return Err((distinct_id, MSG_ENGAGE_DISTINCT_ID_BANNED.into()));
+    }
+    if config.reject_distinct_ids.contains(&distinct_id) {
+        return Err((distinct_id, MSG_ENGAGE_DISTINCT_ID_BLOCKED.into()));
+    }
+    let operations: Vec<&str> = ENGAGE_OPERATIONS
+        .iter()
+        .copied()
+        .filter(|op| record.contains_key(*op))
+        .collect();
+    let operation = match operations.as_slice() {
+        [] => return Err((distinct_id, MSG_ENGAGE_NO_OPERATION.into())),
+        [one] => (*one).to_owned(),
+        _ => return Err((distinct_id, MSG_ENGAGE_MANY_OPERATIONS.into())),
+    };
+    let operand = record.remove(&operation).unwrap_or(Value::Null);
+    let bad = |what: &str| {
+        Err((
+            distinct_id.clone(),
+            format!("'{operation}' is invalid: {what}"),
+        ))
+    };
+    match operation.as_str() {
+        "$set" | "$set_once" | "$union" | "$append" | "$remove" | "$add" => {
+            let Value::Object(properties) = &operand else {
+                return bad("must be an object of property names to values");
+            };
+            for (name, v) in properties {
+                if operation == "$add" && !v.is_number() {
+                    return bad(&format!("'{name}' must be a number"));
+                }
+                if operation == "$union" && !v.is_array() {
+                    return bad(&format!("'{name}' must be a list"));
+                }
+                if let Value::Array(_) = v
+                    && v.to_string().len() > config.engage.max_list_bytes
+                {
+                    return Err((distinct_id, MSG_ENGAGE_LIST_TOO_LARGE.into()));
+                }
+            }
+        }
+        "$unset" => {
+            let names_ok = operand
+                .as_array()
+                .is_some_and(|names| names.iter().all(Value::is_string));
+            if !names_ok {
+                return bad("must be a list of property names");
+            }
+        }
+        _ => {}
+    }
+    Ok(EngageUpdate {
+        distinct_id,
+        operation,
+        operand,
+    })
+}
+
+/// Mixpanel keeps the first 255 characters of a string (also inside lists).
+fn truncate_strings(value: Value) -> Value {
+    match value {
+        Value::String(s) if s.chars().count() > 255 => Value::String(s.chars().take(255).collect()),
+        Value::Array(items) => Value::Array(items.into_iter().map(truncate_strings).collect()),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (k, truncate_strings(v)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+/// Apply one validated update to the profiles.
+fn apply_engage_update(profiles: &mut BTreeMap<String, Map<String, Value>>, update: EngageUpdate) {
+    let EngageUpdate {
+        distinct_id,
+        operation,
+        operand,
+    } = update;
+    if operation == "$delete" {
+        profiles.remove(&distinct_id);
+        return;
+    }
+    if operation == "$unset" || operation == "$remove" {
+        let Some(profile) = profiles.get_mut(&distinct_id) else {
+            return;
+        };
+        if operation == "$unset" {
+            for name in operand.as_array().into_iter().flatten() {
+                if let Some(name) = name.as_str() {
+                    profile.remove(name);
+                }
+            }
+        } else if let Value::Object(removals) = operand {
+            for (name, item) in removals {
+                if let Some(Value::Array(list)) = profile.get_mut(&name) {
+                    list.retain(|v| *v != item);
+                }
+            }
+        }
+        return;
+    }
+    let profile = profiles.entry(distinct_id).or_default();
+    let Value::Object(properties) = truncate_strings(operand) else {
+        return;
+    };
+    for (name, value) in properties {
+        match operation.as_str() {
+            "$set" => {
+                profile.insert(name, value);
+            }
+            "$set_once" => {
+                profile.entry(name).or_insert(value);
+            }
+            "$add" => {
+                let old = profile.get(&name).and_then(Value::as_f64).unwrap_or(0.0);
+                let both_integers = value.is_i64()
+                    && profile
+                        .get(&name)
+                        .is_none_or(|v| v.is_i64() || !v.is_number());
+                let sum = if both_integers {
+                    json!(old as i64 + value.as_i64().unwrap_or(0))
+                } else {
+                    json!(old + value.as_f64().unwrap_or(0.0))
+                };
+                profile.insert(name, sum);
+            }
+            "$union" => {
+                let list = profile_list(profile, &name);
+                for item in value.as_array().into_iter().flatten() {
+                    if !list.contains(item) {
+                        list.push(item.clone());
+                    }
+                }
+            }
+            "$append" => profile_list(profile, &name).push(value),
+            _ => {}
+        }
+    }
+}
+
+/// The list property `name` of a profile, created (or a scalar wrapped) when needed.
+fn profile_list<'a>(profile: &'a mut Map<String, Value>, name: &str) -> &'a mut Vec<Value> {
+    let slot = profile
+        .entry(name.to_owned())
+        .or_insert(Value::Array(Vec::new()));
+    if !slot.is_array() {
+        let old = std::mem::take(slot);
+        *slot = Value::Array(if old.is_null() { Vec::new() } else { vec![old] });
+    }
+    match slot {
+        Value::Array(list) => list,
+        _ => unreachable!("made an array above"),
+    }
+}
+
+/// Parse, validate and apply one `/engage` body. Returns the reply and the record count.
+fn process_engage(
+    shared: &Shared,
+    config: &FakeConfig,
+    request: &Request,
+    tokens: &[String],
+    strict: bool,
+    verbose: bool,
+) -> (Reply, usize) {
+    let refuse = |error: &str| {
+        if strict {
+            Reply::json(
+                400,
+                json!({"code": 400, "error": error, "status": "Bad Request"}).to_string(),
+            )
+        } else if verbose {
+            Reply::json(200, json!({"status": 0, "error": error}).to_string())
+        } else {
+            Reply::json(200, "0")
+        }
+    };
+    if request.body.len() > config.max_bytes {
+        return (Reply::json(413, too_large_body(config.max_bytes)), 0);
+    }
+    let Ok(records) = parse_engage_body(request) else {
+        return (refuse(ERROR_ENGAGE_UNPARSABLE), 0);
+    };
+    let count = records.len();
+    if count > config.engage.max_records {
+        let reply = if config.html_413 {
+            Reply::html(413, BODY_413_HTML)
+        } else {
+            Reply::json(
+                413,
+                json!({"code": 413, "error": format!("request exceeds max limit of {} records", config.engage.max_records), "status": "Request Entity Too Large"}).to_string(),
+            )
+        };
+        return (reply, count);
+    }
+    let mut failed = Vec::new();
+    let mut applied = 0usize;
+    let mut store = shared.store();
+    store.engage.counters.records_received += count as u64;
+    for (index, record) in records.into_iter().enumerate() {
+        let result = match record {
+            BodyEvent::NotJson => Err((String::new(), MSG_ENGAGE_NOT_JSON.to_owned())),
+            BodyEvent::Parsed { value, bad_utf8 } => {
+                validate_engage_record(value, bad_utf8, tokens, config)
+            }
+        };
+        match result {
+            Ok(update) => {
+                applied += 1;
+                let engage = &mut store.engage;
+                if update.operation == "$delete" {
+                    engage.keys.remove(&engage_key(&update.distinct_id));
+                } else if update.operation != "$unset" && update.operation != "$remove" {
+                    engage.keys.insert(engage_key(&update.distinct_id));
+                }
+                if config.store == StoreMode::Full {
+                    apply_engage_update(&mut engage.profiles, update);
+                }
+            }
+            Err((distinct_id, message)) => failed.push(json!({
+                "index": index,
+                "$distinct_id": distinct_id,
+                "message": message,
+            })),
+        }
+    }
+    store.engage.counters.records_applied += applied as u64;
+    store.engage.counters.records_rejected += failed.len() as u64;
+    drop(store);
+    let reply = if failed.is_empty() {
+        if strict {
+            Reply::json(
+                200,
+                json!({"code": 200, "num_records_imported": applied, "status": "OK"}).to_string(),
+            )
+        } else if verbose {
+            Reply::json(200, r#"{"status": 1, "error": null}"#)
+        } else {
+            Reply::json(200, "1")
+        }
+    } else if strict {
+        Reply::json(
+            400,
+            json!({"code": 400, "error": ERROR_ENGAGE_400, "failed_records": failed, "num_records_imported": applied, "status": "Bad Request"}).to_string(),
+        )
+    } else if verbose {
+        let first = failed[0]["message"].as_str().unwrap_or_default().to_owned();
+        Reply::json(200, json!({"status": 0, "error": first}).to_string())
+    } else {
+        Reply::json(200, "1")
+    };
+    (reply, count)
 }

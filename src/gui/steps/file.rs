@@ -42,6 +42,11 @@ impl FileStep {
         self.loading.is_some()
     }
 
+    /// The file being read, while it is.
+    pub fn loading_path(&self) -> Option<&Path> {
+        self.loading.as_ref().map(|(path, _)| path.as_path())
+    }
+
     /// Start reading `path` in the background with `options`.
     pub fn open(&mut self, ctx: &egui::Context, path: PathBuf, options: SourceOptions) {
         self.error = None;

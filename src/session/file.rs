@@ -1,0 +1,137 @@
+//! Opening a file: sniff it and read its head, once, for everything that follows.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::pipeline::rejected::cell_original_text;
+use crate::source::{self, Cell, Record, Sniff, SourceError, SourceOptions};
+
+/// Rows read from the head of a file for the preview, the suggestion and the settled questions.
+pub const HEAD_ROWS: usize = 1000;
+
+/// A file that was sniffed and whose head was read: the start of a session.
+#[derive(Debug, Clone)]
+pub struct OpenedFile {
+    /// What the sniffer found (possibly after the user's overrides).
+    pub sniff: Sniff,
+    /// The overrides that were asked for.
+    pub options: SourceOptions,
+    /// The first [`HEAD_ROWS`] records.
+    pub head: Vec<Record>,
+    /// How long sniffing and reading the head took, in milliseconds.
+    pub load_ms: u128,
+}
+
+impl OpenedFile {
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.sniff.path
+    }
+
+    /// The file's name without its folder ("events.csv").
+    pub fn file_name(&self) -> String {
+        file_name(&self.sniff.path)
+    }
+
+    /// The file's columns.
+    pub fn columns(&self) -> &[String] {
+        &self.sniff.columns
+    }
+
+    /// The text of `column` in every head row where it is not blank.
+    pub fn head_values(&self, column: &str) -> Vec<String> {
+        let Some(index) = self.columns().iter().position(|c| c == column) else {
+            return Vec::new();
+        };
+        self.head
+            .iter()
+            .filter_map(|r| r.cells.get(index))
+            .map(cell_text)
+            .filter(|v| !v.trim().is_empty())
+            .collect()
+    }
+
+    /// The text of one cell of a head row.
+    pub fn head_cell(&self, row_index: usize, column: &str) -> Option<String> {
+        let index = self.columns().iter().position(|c| c == column)?;
+        self.head
+            .get(row_index)
+            .and_then(|r| r.cells.get(index))
+            .map(cell_text)
+    }
+}
+
+/// The name of a file without its folder.
+pub fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+/// Sniff `path` (with `options` overriding the guesses) and read its first [`HEAD_ROWS`] rows.
+/// Reads only the head of the file. A file without a single data row is an error
+/// ([`SourceError::Empty`]): there is nothing to map or import.
+pub fn open(path: &Path, options: &SourceOptions) -> Result<OpenedFile, SourceError> {
+    let start = Instant::now();
+    let sniff = source::sniff(path, options)?;
+    let head = source::preview(&sniff, HEAD_ROWS)?;
+    if head.is_empty() {
+        return Err(SourceError::Empty {
+            path: PathBuf::from(path),
+            what: if sniff.columns.is_empty() {
+                "the file is empty".to_owned()
+            } else {
+                "the file has column names but no data rows".to_owned()
+            },
+        });
+    }
+    Ok(OpenedFile {
+        sniff,
+        options: options.clone(),
+        head,
+        load_ms: start.elapsed().as_millis(),
+    })
+}
+
+/// A cell as text: the original text, JSON values other than strings as compact JSON, and
+/// nothing for a missing cell or a JSON `null`. The same text the rejected-rows file holds.
+pub fn cell_text(cell: &Cell) -> String {
+    let mut out = String::new();
+    cell_original_text(cell, &mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_without_data_rows_is_refused_with_what_it_has() {
+        let dir = tempfile::tempdir().unwrap();
+        let empty = dir.path().join("empty.csv");
+        std::fs::write(&empty, "").unwrap();
+        let err = open(&empty, &SourceOptions::default()).unwrap_err();
+        assert!(matches!(err, SourceError::Empty { .. }), "{err}");
+
+        let header_only = dir.path().join("header.csv");
+        std::fs::write(&header_only, "event,user,time\n").unwrap();
+        let err = open(&header_only, &SourceOptions::default()).unwrap_err();
+        assert!(matches!(err, SourceError::Empty { .. }), "{err}");
+
+        let good = dir.path().join("good.csv");
+        std::fs::write(&good, "event,user\nBuy,u1\n").unwrap();
+        let file = open(&good, &SourceOptions::default()).unwrap();
+        assert_eq!(file.head.len(), 1);
+        assert_eq!(file.head_values("user"), vec!["u1"]);
+        assert_eq!(file.file_name(), "good.csv");
+    }
+
+    #[test]
+    fn cells_read_as_their_original_text() {
+        assert_eq!(cell_text(&Cell::Missing), "");
+        assert_eq!(cell_text(&Cell::Text("a".into())), "a");
+        assert_eq!(cell_text(&Cell::Json(serde_json::json!(null))), "");
+        assert_eq!(cell_text(&Cell::Json(serde_json::json!("s"))), "s");
+        assert_eq!(cell_text(&Cell::Json(serde_json::json!([1, 2]))), "[1,2]");
+    }
+}
