@@ -198,7 +198,11 @@ build_windows() {
 
 case "$platform" in
     *-linux)
-        binary="$bin_dir/mixport"
+        # The release profile keeps line tables in every crate (debug = "line-tables-only"): 200 MB.
+        # The packages ship the binary without them (about 40 MB); symbols stay, so a panic's
+        # backtrace still names functions.
+        binary="$staging/mixport"
+        strip --strip-debug -o "$binary" "$bin_dir/mixport"
         build_deb "$binary"
         build_linux_tarball "$binary"
         ;;

@@ -97,8 +97,8 @@ echo "rows 500, invalid 5, exit 1"
 export XDG_RUNTIME_DIR="$work/runtime" MIXPORT_CONFIG_DIR="$work/config" MIXPORT_DATA_DIR="$work/data"
 mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
 
-# Run a command under a fresh Xvfb, wait until a window whose name matches $1 appears (at most
-# 60 s), save the app's memory map, and stop the app. Prints the window's name.
+# Run a command under a fresh Xvfb, wait until a window whose name matches the regex $1 appears
+# (at most 60 s), save the app's memory map, and stop the app. Prints the window's title.
 run_until_window() {
     local pattern=$1
     shift
@@ -131,8 +131,11 @@ command=()
 for word in "${exec_words[@]}"; do
     if [ "$word" = "%f" ]; then command+=("$file"); else command+=("$word"); fi
 done
-title=$(run_until_window "^smoke events\.csv — Mixport$" "${command[@]}") || fail "the app's window did not appear"
+# xdotool matches names against WM_NAME, a Latin-1 property that cannot hold the title's dash:
+# find the window by the file name, then compare its UTF-8 title (_NET_WM_NAME) exactly.
+title=$(run_until_window "^smoke events\.csv" "${command[@]}") || fail "the app's window did not appear"
 echo "window: $title"
+[ "$title" = "smoke events.csv — Mixport" ] || fail "the window is titled '$title', expected 'smoke events.csv — Mixport'"
 
 step "every library the app loaded comes from the package's dependencies"
 # The libraries as files, mapped to their packages (dpkg knows some by their /lib path).
@@ -180,5 +183,6 @@ while read -r path; do
 done < "$work/files"
 [ -z "$left" ] || fail "left behind after purge:$left"
 [ ! -e /usr/share/mime/application/x-ndjson.xml ] || fail "application/x-ndjson is still in the MIME database"
-command -v mixport >/dev/null && fail "mixport is still on PATH: $(command -v mixport)"
+hash -r
+if command -v mixport >/dev/null; then fail "mixport is still on PATH: $(command -v mixport)"; fi
 echo "package smoke test passed: mixport $version installed, ran and was purged"
