@@ -8,6 +8,7 @@
 #     must come from a package that the .deb's Depends pull in
 #   - the app started with its sample data must read the installed copy under /usr/share/mixport
 #   - `apt-get purge`, after which none of the package's files is left
+#   - the tarball beside it holds the files the README's steps install, and its binary runs
 # Needs: xvfb xauth xdotool desktop-file-utils strace procps (installed here when missing).
 #
 #   tests/package_smoke.sh [target/package/mixport_VERSION_amd64.deb]
@@ -185,4 +186,17 @@ done < "$work/files"
 [ ! -e /usr/share/mime/application/x-ndjson.xml ] || fail "application/x-ndjson is still in the MIME database"
 hash -r
 if command -v mixport >/dev/null; then fail "mixport is still on PATH: $(command -v mixport)"; fi
+# The tarball beside the .deb: the files the README's install steps name, and a binary that runs.
+tarball="$(dirname "$deb")/mixport-v${version}-x86_64-linux.tar.gz"
+if [ -f "$tarball" ]; then
+    step "the tarball $(basename "$tarball")"
+    tar -C "$work" -xzf "$tarball"
+    unpacked="$work/mixport-v${version}-x86_64-linux"
+    for f in mixport mixport.desktop mixport.png mixport-mime.xml sample-events.csv README.md LICENSE; do
+        [ -f "$unpacked/$f" ] || fail "the tarball has no $f"
+    done
+    printed=$("$unpacked/mixport" --version)
+    [ "$printed" = "mixport $version" ] || fail "the tarball's mixport --version printed '$printed'"
+    echo "$printed, all files there"
+fi
 echo "package smoke test passed: mixport $version installed, ran and was purged"
