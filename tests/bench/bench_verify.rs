@@ -111,7 +111,9 @@ fn main() {
         .and_then(|a| a.parse().ok())
         .unwrap_or(1_000_000);
     let Some(binary) = mixport_binary() else {
-        eprintln!("bench_verify: build the mixport binary first (cargo build --release --no-default-features)");
+        eprintln!(
+            "bench_verify: build the mixport binary first (cargo build --release --no-default-features)"
+        );
         std::process::exit(2);
     };
     let dir = tempfile::tempdir().expect("temp dir");
@@ -135,7 +137,13 @@ fn main() {
     };
     let base = server.base_url();
     let csv_text = csv.display().to_string();
-    let import = measure(command(&["import", &csv_text, "--api-base", &base, "--yes"]));
+    let import = measure(command(&[
+        "import",
+        &csv_text,
+        "--api-base",
+        &base,
+        "--yes",
+    ]));
     let report: serde_json::Value = serde_json::from_str(&import.stdout).unwrap_or_default();
     let run_id = report["run_id"].as_str().unwrap_or_default().to_owned();
     println!(
@@ -152,7 +160,10 @@ fn main() {
     let capacity = (rows / 10).max(1).to_string();
     for (what, extra) in [
         ("one partition", vec![]),
-        ("ten partitions", vec!["--partition-capacity", capacity.as_str()]),
+        (
+            "ten partitions",
+            vec!["--partition-capacity", capacity.as_str()],
+        ),
     ] {
         server.reset_export_budget();
         let mut args = vec!["verify", run_id.as_str(), "--json", "--api-base", &base];
