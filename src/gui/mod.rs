@@ -7,8 +7,10 @@
 pub mod app;
 pub mod backend;
 pub mod dialog;
+pub mod fix;
 pub mod session;
 pub mod steps;
+pub mod verify;
 pub mod worker;
 
 use std::path::PathBuf;
