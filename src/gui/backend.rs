@@ -473,6 +473,7 @@ pub fn read_rejected(path: &Path, limit: usize) -> Vec<RejectedRow> {
                 RejectionOrigin::Check => "Check",
                 RejectionOrigin::Mixpanel => "Mixpanel",
                 RejectionOrigin::NotDelivered => "Not delivered",
+                RejectionOrigin::NotFound => "Not found in Mixpanel",
             }
             .to_owned(),
             values: r.values,

@@ -40,6 +40,9 @@ use super::rejected::{RejectedWriter, RejectionOrigin};
 use super::report::{RunReport, now_rfc3339};
 use super::rows::{PROGRESS_INTERVAL, ProgressClock, RowSink, run_rows};
 use super::{Phase, PipelineError, Progress, RunControl};
+use crate::verify::keys::{
+    AcceptedWriter, EventNames, NameList, SentEvent, distinct_id_as_exported, event_key, time_secs,
+};
 
 /// Settings of an import run.
 #[derive(Debug, Clone)]
@@ -56,7 +59,30 @@ pub struct ImportSettings {
     pub transform: TransformOptions,
     /// Cooldown between two concurrency decreases on 429s.
     pub rate_limit_cooldown: Duration,
+    /// What the run report records about the run's identity (label, generation, connection).
+    pub run: RunMeta,
 }
+
+/// What a run report records about who ran the import and how its events can be found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunMeta {
+    /// The saved connection used, when one was.
+    pub connection: Option<String>,
+    /// The import label's property and value (set by [`run_import`] from the mapping).
+    pub label: Option<(String, String)>,
+    /// The insert-id generation (set by [`run_import`] from the mapping).
+    pub insert_id_generation: u32,
+    /// The run's id in the run history.
+    pub run_id: String,
+    /// The run's own folder: the record of accepted events ([`ACCEPTED_KEYS_FILE`]) and the
+    /// report ([`REPORT_FILE`]) are kept there, for verification. `None` keeps neither.
+    pub run_dir: Option<std::path::PathBuf>,
+}
+
+/// The record of accepted events in a run's folder.
+pub const ACCEPTED_KEYS_FILE: &str = "accepted.keys";
+/// The run report in a run's folder.
+pub const REPORT_FILE: &str = "report.json";
 
 impl Default for ImportSettings {
     fn default() -> Self {
@@ -67,6 +93,7 @@ impl Default for ImportSettings {
             data_dir: journal::data_dir(),
             transform: TransformOptions::now(),
             rate_limit_cooldown: Duration::from_secs(2),
+            run: RunMeta::default(),
         }
     }
 }
@@ -118,14 +145,28 @@ pub fn run_import(
         reader,
         journal_key: key,
     };
-    run_with(
+    let mut settings = settings.clone();
+    settings.run.label = mapping
+        .constants
+        .get(crate::mapping::IMPORT_LABEL_PROPERTY)
+        .and_then(|v| v.as_str())
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            (
+                crate::mapping::IMPORT_LABEL_PROPERTY.to_owned(),
+                l.to_owned(),
+            )
+        });
+    settings.run.insert_id_generation = mapping.insert_id_generation;
+    let report = run_with(
         input,
         &mut |record: &Record, out: &mut Transformed| transformer.transform(record, out),
         client,
-        settings,
+        &settings,
         control,
         progress,
-    )
+    )?;
+    Ok(report)
 }
 
 /// What [`run_with`] reads: any record stream (tests use an in-memory one).
@@ -161,6 +202,8 @@ struct Originals {
     /// End offset in `text` of each cell, `columns` per event.
     ends: Vec<usize>,
     rows: Vec<u64>,
+    /// What the record of accepted events keeps of each event.
+    sent: Vec<SentEvent>,
     columns: usize,
 }
 
@@ -172,7 +215,8 @@ impl Originals {
         }
     }
 
-    fn push(&mut self, record: &Record) {
+    fn push(&mut self, record: &Record, sent: SentEvent) {
+        self.sent.push(sent);
         for i in 0..self.columns {
             match record.cells.get(i) {
                 None | Some(Cell::Missing) | Some(Cell::Json(serde_json::Value::Null)) => {}
@@ -210,6 +254,8 @@ struct Shared {
     valid: AtomicU64,
     rejected_local: AtomicU64,
     skipped_resumed: AtomicU64,
+    /// Rows Mixpanel rejected in an earlier run (resume): counted as rejected, not skipped.
+    rejected_earlier: AtomicU64,
     /// Valid rows read but never sent (cancel): queued batches, the partial batch, the rest of
     /// the file.
     not_sent: AtomicU64,
@@ -239,8 +285,37 @@ pub fn run_with(
         project_id: client.credentials().project_id().map(str::to_owned),
         api_base: client.api_base_override().map(str::to_owned),
         started_at,
+        connection: settings.run.connection.clone(),
+        label_property: settings.run.label.as_ref().map(|(p, _)| p.clone()),
+        label: settings.run.label.as_ref().map(|(_, l)| l.clone()),
+        insert_id_generation: settings.run.insert_id_generation,
+        file_fingerprint: input
+            .journal_key
+            .as_ref()
+            .map(|k| k.file_fingerprint.clone()),
         ..RunReport::default()
     };
+
+    // The run's folder: a record of every accepted event, for verification.
+    report.run_id = settings.run.run_id.clone();
+    // (Events only: the export that verification reads back has no user profiles.)
+    let accepted_writer = match settings
+        .run
+        .run_dir
+        .as_ref()
+        .filter(|_| !client.sends_profiles())
+    {
+        Some(dir) => {
+            let path = dir.join(ACCEPTED_KEYS_FILE);
+            let writer = AcceptedWriter::create(&path)
+                .map_err(|source| PipelineError::Output { path, source })?;
+            report.accepted_keys = Some(writer.path().display().to_string());
+            Some(writer)
+        }
+        None => None,
+    };
+    let event_names = EventNames::default();
+    let name_list = event_names.list();
 
     // The journal: load what an earlier run acknowledged, then open for appending.
     let mut acknowledged = Acknowledged::default();
@@ -268,6 +343,14 @@ pub fn run_with(
                 journal = Some(Journal::append_to(&path).map_err(journal_error)?);
             }
             None => {
+                if settings.resume
+                    && let Some(old) = journal::changed_since(dir, key, &input.file)
+                {
+                    return Err(PipelineError::FileChanged {
+                        path: input.file.clone(),
+                        acknowledged_rows: old.acknowledged_rows,
+                    });
+                }
                 if settings.resume {
                     report.notes.push(
                         "asked to resume, but no earlier run of this file, mapping and project was found: every row is imported".to_owned(),
@@ -310,6 +393,8 @@ pub fn run_with(
         report: &mut report,
         journal: &mut journal,
         rejected: rejected_writer.as_ref(),
+        accepted: accepted_writer,
+        names: name_list.clone(),
         write_error: None,
     };
 
@@ -322,11 +407,13 @@ pub fn run_with(
             let rejected = rejected_writer.as_ref();
             let mut reader = input.reader;
             let local_write_error = &mut local_write_error;
+            let mut event_names = event_names;
             scope.spawn(move || {
                 let result = read_loop(
                     reader.as_mut(),
                     transform,
                     columns,
+                    &mut event_names,
                     acknowledged,
                     rejected,
                     shared,
@@ -380,22 +467,54 @@ pub fn run_with(
     });
     runtime.shutdown_background();
 
-    let write_error = collector.write_error.take();
+    let mut write_error = collector.write_error.take().or(local_write_error);
+    if let Some(writer) = collector.accepted.take() {
+        let path = writer.path().to_owned();
+        match writer.finish(&name_list) {
+            Ok(summary) => {
+                let time = |ms: i64| {
+                    chrono::DateTime::from_timestamp_millis(ms)
+                        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+                };
+                if let Some((first, last)) = summary.time_range_ms {
+                    report.first_event_time = time(first);
+                    report.last_event_time = time(last);
+                }
+                report.accepted_by_event = summary.by_event;
+                report.accepted_by_day = summary.by_day;
+            }
+            Err(source) => {
+                write_error.get_or_insert(PipelineError::Output { path, source });
+            }
+        }
+    }
     let mut journal = journal;
     if let Some(writer) = rejected_writer {
         let writer = writer.into_inner().unwrap_or_else(|e| e.into_inner());
-        writer.finish()?;
+        // After a write error the file is incomplete: it is not put in place.
+        if write_error.is_none()
+            && let Err(e) = writer.finish()
+        {
+            write_error = Some(e);
+        }
     }
-    if let Some(e) = write_error.or(local_write_error) {
-        return Err(e);
+    if let Some(e) = write_error {
+        // An output could not be written (a full disk): the run stopped sending, and the
+        // report still says what was and was not sent.
+        report.error = Some(format!(
+            "{e}. Sending stopped: the report says what was imported and what was not sent;              free some space and run the same command with --resume to send the rest"
+        ));
+        report.rejected_file = None;
     }
 
     // Final counts.
     report.rejected_local = shared.rejected_local.load(Ordering::SeqCst);
+    report.rejected_server += shared.rejected_earlier.load(Ordering::SeqCst);
     report.rejected = report.rejected_local + report.rejected_server;
     report.not_sent += shared.not_sent.load(Ordering::SeqCst);
     report.skipped = shared.skipped_resumed.load(Ordering::SeqCst) + report.not_sent;
-    report.rows = report.imported + report.rejected + report.failed + report.skipped;
+    // Rows read, counted as they are read: the identity below is a real check.
+    report.rows = shared.rows_read.load(Ordering::SeqCst);
     report.retries = flow.retries();
     report.rate_limited = flow.rate_limited();
     report.cancelled = control.is_cancelled();
@@ -419,10 +538,10 @@ pub fn run_with(
             other => return Err(other),
         }
     }
-    if report.rows != shared.rows_read.load(Ordering::SeqCst) && report.error.is_none() {
+    let accounted = report.imported + report.rejected + report.failed + report.skipped;
+    if report.rows != accounted {
         report.notes.push(format!(
-            "internal count mismatch: {} rows read, {} accounted for",
-            shared.rows_read.load(Ordering::SeqCst),
+            "internal count mismatch: {} rows read, {accounted} accounted for",
             report.rows
         ));
     }
@@ -452,6 +571,13 @@ pub fn run_with(
                 .notes
                 .push(format!("could not save the run report: {e}"));
         }
+    }
+    if let Some(dir) = &settings.run.run_dir
+        && let Err(e) = report.save(&dir.join(REPORT_FILE))
+    {
+        report
+            .notes
+            .push(format!("could not save the run in the history: {e}"));
     }
     Ok(report)
 }
@@ -504,6 +630,8 @@ struct Collector<'a> {
     report: &'a mut RunReport,
     journal: &'a mut Option<Journal>,
     rejected: Option<&'a Mutex<RejectedWriter>>,
+    accepted: Option<AcceptedWriter>,
+    names: NameList,
     write_error: Option<PipelineError>,
 }
 
@@ -558,7 +686,55 @@ impl Collector<'_> {
                 }
             }
         }
+        if let Some(writer) = self.accepted.as_mut() {
+            let mut not_accepted: Vec<usize> = outcome
+                .rejected
+                .iter()
+                .chain(&outcome.failed)
+                .map(|p| p.index)
+                .chain(outcome.unsent.iter().copied())
+                .collect();
+            not_accepted.sort_unstable();
+            let accepted = originals
+                .sent
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| not_accepted.binary_search(i).is_err());
+            for (_, sent) in accepted {
+                if let Err(source) = writer.record(sent, &self.names) {
+                    if self.write_error.is_none() {
+                        self.write_error = Some(PipelineError::Output {
+                            path: writer.path().to_owned(),
+                            source,
+                        });
+                        flow.stop();
+                    }
+                    break;
+                }
+            }
+        }
         if let Some(journal) = self.journal.as_mut() {
+            let rejections: Vec<(u64, &str, &str)> = outcome
+                .rejected
+                .iter()
+                .filter(|p| p.index < originals.len())
+                .map(|p| {
+                    (
+                        originals.rows[p.index],
+                        p.field.as_str(),
+                        p.message.as_str(),
+                    )
+                })
+                .collect();
+            if let Err(e) = journal.record_rejections(&rejections)
+                && self.write_error.is_none()
+            {
+                self.write_error = Some(PipelineError::Output {
+                    path: journal.path().to_owned(),
+                    source: std::io::Error::other(e.to_string()),
+                });
+                flow.stop();
+            }
             let mut unacknowledged: Vec<usize> = outcome
                 .failed
                 .iter()
@@ -590,6 +766,10 @@ impl Collector<'_> {
 /// The import's side of the row loop: invalid rows are counted and written, valid ones batched
 /// and handed to the dispatcher.
 struct ImportSink<'a> {
+    /// Rows handed to this sink (transformed or skipped): the rows read.
+    rows_seen: u64,
+    /// What earlier runs delivered (and which of those Mixpanel rejected).
+    acknowledged: &'a Acknowledged,
     columns: usize,
     rejected: Option<&'a Mutex<RejectedWriter>>,
     shared: &'a Shared,
@@ -598,6 +778,7 @@ struct ImportSink<'a> {
     write_error: &'a mut Option<PipelineError>,
     batcher: Batcher,
     originals: Originals,
+    event_names: &'a mut EventNames,
 }
 
 impl ImportSink<'_> {
@@ -622,6 +803,7 @@ impl RowSink for ImportSink<'_> {
         record: &Record,
         out: &Transformed,
     ) -> Result<ControlFlow<()>, PipelineError> {
+        self.rows_seen += 1;
         if !out.is_valid() {
             self.shared.rejected_local.fetch_add(1, Ordering::Relaxed);
             if let Some(writer) = self.rejected {
@@ -634,6 +816,17 @@ impl RowSink for ImportSink<'_> {
             return Ok(ControlFlow::Continue(()));
         }
         self.shared.valid.fetch_add(1, Ordering::Relaxed);
+        let sent = SentEvent {
+            row: record.row,
+            key: event_key(
+                &out.event,
+                &distinct_id_as_exported(&out.distinct_id, &out.json),
+                time_secs(out.time_ms),
+                &out.insert_id,
+            ),
+            time_ms: out.time_ms,
+            name: self.event_names.index_of(&out.event),
+        };
         let event = BatchEvent {
             row: record.row,
             // Copies of exact size: `out` keeps its grown buffers for the next record.
@@ -643,19 +836,44 @@ impl RowSink for ImportSink<'_> {
         if let Some(full) = self.batcher.push(event) {
             // The new event went into a fresh batch: its original cells belong to the next one.
             let mut next = Originals::new(self.columns);
-            next.push(record);
+            next.push(record, sent);
             let done = std::mem::replace(&mut self.originals, next);
             if !self.send(full, done) {
                 return Ok(ControlFlow::Break(()));
             }
         } else {
-            self.originals.push(record);
+            self.originals.push(record, sent);
         }
         Ok(ControlFlow::Continue(()))
     }
 
-    fn skipped(&mut self, _record: &Record) {
-        self.shared.skipped_resumed.fetch_add(1, Ordering::Relaxed);
+    fn skipped(&mut self, record: &Record) {
+        self.rows_seen += 1;
+        // Rejected by Mixpanel in an earlier run: listed again, so that the rejected-rows file
+        // of a resumed run holds every rejected row of the whole import.
+        let Some((field, reason)) = self.acknowledged.rejection(record.row) else {
+            self.shared.skipped_resumed.fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        self.shared.rejected_earlier.fetch_add(1, Ordering::Relaxed);
+        if let Some(writer) = self.rejected {
+            let cells: Vec<String> = record
+                .cells
+                .iter()
+                .map(|cell| {
+                    let mut text = String::new();
+                    super::rejected::cell_original_text(cell, &mut text);
+                    text
+                })
+                .collect();
+            let mut writer = writer.lock().unwrap_or_else(|e| e.into_inner());
+            if let Err(e) =
+                writer.write_cells(record.row, &cells, field, reason, RejectionOrigin::Mixpanel)
+            {
+                *self.write_error = Some(e);
+                self.flow.stop();
+            }
+        }
     }
 
     fn between(&mut self, rows: u64, bytes_read: u64) -> ControlFlow<()> {
@@ -674,6 +892,7 @@ fn read_loop(
     reader: &mut dyn RecordReader,
     transform: &mut (dyn FnMut(&Record, &mut Transformed) + Send),
     columns: usize,
+    event_names: &mut EventNames,
     acknowledged: &Acknowledged,
     rejected: Option<&Mutex<RejectedWriter>>,
     shared: &Shared,
@@ -683,6 +902,8 @@ fn read_loop(
 ) -> Result<(), PipelineError> {
     let check_resume = !acknowledged.is_empty();
     let mut sink = ImportSink {
+        rows_seen: 0,
+        acknowledged,
         columns,
         rejected,
         shared,
@@ -691,14 +912,22 @@ fn read_loop(
         write_error,
         batcher: Batcher::default(),
         originals: Originals::new(columns),
+        event_names,
     };
     let read = run_rows(
         reader,
         transform,
         &|row| check_resume && acknowledged.contains(row),
         &mut sink,
-    )?;
-    shared.rows_read.store(read.rows, Ordering::Relaxed);
+    );
+    // A file broken mid-way (a truncated gzip) still delivers the rows read before the break:
+    // the partial batch is sent below, and the error is returned after.
+    let (read, broken) = match read {
+        Ok(read) => (Some(read), None),
+        Err(e) => (None, Some(e)),
+    };
+    let rows_read = read.map_or(sink.rows_seen, |read| read.rows);
+    shared.rows_read.store(rows_read, Ordering::Relaxed);
     shared
         .bytes_read
         .store(reader.bytes_read(), Ordering::Relaxed);
@@ -714,6 +943,9 @@ fn read_loop(
     }
     drop(sink);
     drop(work_tx);
+    if let Some(e) = broken {
+        return Err(e);
+    }
     // Cancelled (not a fatal error): count the rest of the file so the report covers every row.
     if flow.control.is_cancelled() {
         let mut record = Record::default();
@@ -969,6 +1201,7 @@ mod tests {
             data_dir: Some(dir.join("data")),
             transform: TransformOptions::now(),
             rate_limit_cooldown: Duration::ZERO,
+            run: RunMeta::default(),
         }
     }
 
