@@ -61,6 +61,14 @@ pub enum ConfigError {
         /// The OS error.
         source: io::Error,
     },
+    /// A mapping template names an unknown key or value, or an unsupported version.
+    #[error("template {}: {message}. Fix or delete the file.", path.display())]
+    Template {
+        /// The template file.
+        path: PathBuf,
+        /// What is wrong, with the key's path and a "did you mean".
+        message: String,
+    },
     /// A JSON file is damaged or not in the expected shape.
     #[error(
         "{} is not valid at line {line}, column {column}: {message}. Fix or delete the file.",
@@ -473,7 +481,15 @@ pub fn load_template(path: &Path) -> Result<Template, ConfigError> {
         path: path.to_owned(),
         source,
     })?;
-    let mapping: Mapping = parse_json(path, &bytes)?;
+    // JSON syntax first (with line and column), then the strict template rules.
+    let _: serde_json::Value = parse_json(path, &bytes)?;
+    let mapping =
+        crate::mapping::template::parse(&String::from_utf8_lossy(&bytes)).map_err(|problem| {
+            ConfigError::Template {
+                path: path.to_owned(),
+                message: problem.to_string(),
+            }
+        })?;
     let name = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())

@@ -626,3 +626,62 @@ fn an_output_that_is_the_input_is_refused_and_the_input_survives() {
         .collect();
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
 }
+
+/// Item 4: a template with a typo, an unknown value or an unsupported version is refused with
+/// exit 2, the key's path and a "did you mean"; nothing is checked with a half-read mapping.
+#[test]
+fn template_typos_and_unknown_versions_are_refused_with_the_key_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = fixture("small_valid.csv");
+    let good = dir.path().join("mapping.json");
+    let out = mixport(&[
+        "suggest",
+        input.to_str().unwrap(),
+        "-o",
+        good.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let template: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&good).unwrap()).unwrap();
+    type Change = fn(&mut serde_json::Value);
+    let variants: [(&str, Change, &str); 4] = [
+        (
+            "time_zone",
+            |m| m["time"]["time_zone"] = "Asia/Tokyo".into(),
+            "time.time_zone: did you mean \"timezone\"",
+        ),
+        (
+            "colums",
+            |m| {
+                let columns = m.as_object_mut().unwrap().remove("columns").unwrap();
+                m["colums"] = columns;
+            },
+            "did you mean \"columns\"",
+        ),
+        (
+            "version",
+            |m| m["version"] = 99.into(),
+            "\"version\": 99 is not supported",
+        ),
+        (
+            "type",
+            |m| m["columns"][0]["type"] = "numbr".into(),
+            "columns[0].type is not one of the allowed values: did you mean \"number\"",
+        ),
+    ];
+    for (name, change, expected) in variants {
+        let mut broken = template.clone();
+        change(&mut broken);
+        let path = dir.path().join(format!("{name}.json"));
+        std::fs::write(&path, broken.to_string()).unwrap();
+        let out = mixport(&[
+            "check",
+            input.to_str().unwrap(),
+            "--mapping",
+            path.to_str().unwrap(),
+        ]);
+        assert_fails_cleanly(&out, &format!("{name}.json"), expected);
+    }
+    let (code, _) = check_json(&input, &["--mapping", good.to_str().unwrap()]);
+    assert_eq!(code, 0, "the untouched template still works");
+}

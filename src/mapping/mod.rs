@@ -9,6 +9,7 @@
 pub mod country;
 pub mod insert_id;
 pub mod suggest;
+pub mod template;
 pub mod time;
 pub mod transform;
 pub mod typing;
@@ -25,7 +26,12 @@ pub const MAPPING_VERSION: u32 = 1;
 
 /// Where a Mixpanel field's value comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "from", content = "value")]
+#[serde(
+    rename_all = "snake_case",
+    tag = "from",
+    content = "value",
+    deny_unknown_fields
+)]
 pub enum ValueSource {
     /// The named column of the file.
     Column(String),
@@ -35,7 +41,12 @@ pub enum ValueSource {
 
 /// How `$insert_id` is obtained.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "from", content = "value")]
+#[serde(
+    rename_all = "snake_case",
+    tag = "from",
+    content = "value",
+    deny_unknown_fields
+)]
 pub enum InsertIdSource {
     /// Taken from a column; values must be ≤ 36 bytes of `[A-Za-z0-9-]`, else the row is invalid.
     Column(String),
@@ -45,7 +56,7 @@ pub enum InsertIdSource {
 
 /// How the event time is read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct TimeMapping {
     /// The column holding the time. `None` is a mapping error (every event needs a time).
     pub column: Option<String>,
@@ -71,7 +82,7 @@ impl Default for TimeMapping {
 
 /// The country column and its per-value fixes.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct CountryMapping {
     /// The column with country names or codes.
     pub column: String,
@@ -82,7 +93,7 @@ pub struct CountryMapping {
 
 /// One source column that is not a Mixpanel field: sent as a property unless excluded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct ColumnMapping {
     /// The column's name in the file.
     pub column: String,
@@ -115,7 +126,7 @@ impl ColumnMapping {
 
 /// A complete mapping from a file's columns to Mixpanel events. Saved as a JSON template.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Mapping {
     /// Template format version ([`MAPPING_VERSION`]).
     pub version: u32,
@@ -261,13 +272,15 @@ pub enum MappingError {
 }
 
 impl Mapping {
-    /// Load a mapping template from a JSON file.
+    /// Load a mapping template from a JSON file, strictly: unknown keys, unknown values and
+    /// unsupported versions are refused with the key's path and a "did you mean" (see
+    /// [`template::parse`]).
     pub fn load(path: &std::path::Path) -> Result<Self, MappingError> {
         let text = std::fs::read_to_string(path).map_err(|e| MappingError::Template {
             path: path.display().to_string(),
             message: e.to_string(),
         })?;
-        serde_json::from_str(&text).map_err(|e| MappingError::Template {
+        template::parse(&text).map_err(|e| MappingError::Template {
             path: path.display().to_string(),
             message: format!("not a valid mapping: {e}"),
         })

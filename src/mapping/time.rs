@@ -36,7 +36,12 @@ use serde::{Deserialize, Serialize};
 
 /// A time format. `Auto` parses each value by whichever known format fits it.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "kind", content = "pattern")]
+#[serde(
+    rename_all = "snake_case",
+    tag = "kind",
+    content = "pattern",
+    deny_unknown_fields
+)]
 pub enum TimeFormat {
     /// Each value parsed by the known format that fits it (mixed columns are normal).
     #[default]
