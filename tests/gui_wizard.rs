@@ -220,7 +220,7 @@ fn connect_harness_at(
         .with_size(egui::vec2(1000.0, 800.0))
         .build_ui_state(
             |ui, s: &mut ConnectHarnessState| {
-                s.step.poll(ui.ctx());
+                s.step.poll(ui.ctx(), &mut s.session);
                 s.step.ui(ui, &mut s.session, &mut s.deps)
             },
             state,
@@ -1187,36 +1187,50 @@ fn start_import_of(h: &mut Harness<'static, MixportApp>, csv: &std::path::Path) 
     }
 }
 
-#[test]
-fn a_run_refused_mid_way_says_so_and_is_not_offered_again_until_the_connection_changes() {
+/// A fake server answering after `latency_ms`, a CSV of `rows` events, a keychain, and an app
+/// whose import of that CSV is under way (something was accepted already).
+fn slow_import(
+    rows: usize,
+    latency_ms: u64,
+) -> (
+    common::fake_mixpanel::FakeMixpanel,
+    tempfile::TempDir,
+    PathBuf,
+    SecretStore,
+    Harness<'static, MixportApp>,
+) {
     use common::fake_mixpanel::{FakeMixpanel, Faults};
-    const ROWS: usize = 100_000;
     let server = FakeMixpanel::start_default();
     server.set_faults(Faults {
-        latency: std::time::Duration::from_millis(300),
+        latency: std::time::Duration::from_millis(latency_ms),
         ..Faults::default()
     });
     let dir = tempfile::tempdir().expect("temp dir");
     let csv_path = dir.path().join("events.csv");
-    write_events_csv(&csv_path, ROWS);
+    write_events_csv(&csv_path, rows);
     let store = SecretStore::mock();
     let mut h = app_in(dir.path(), &server.base_url(), &store);
     start_import_of(&mut h, &csv_path);
+    (server, dir, csv_path, store, h)
+}
+
+/// Run frames until no background work is left (the import stopped), then until the UI
+/// settles.
+fn wait_until_idle(h: &mut Harness<'static, MixportApp>, what: &str) {
+    run_until(h, what, |app| !app.is_busy());
+}
+
+#[test]
+fn a_run_refused_mid_way_says_so_and_is_not_offered_again_until_the_connection_changes() {
+    use common::fake_mixpanel::Faults;
+    const ROWS: usize = 100_000;
+    let (server, dir, csv_path, store, mut h) = slow_import(ROWS, 300);
     // The credentials are revoked mid-run.
     server.set_faults(Faults {
         force_401: true,
         ..Faults::default()
     });
-    let deadline = std::time::Instant::now() + BACKGROUND_TIMEOUT;
-    while h.state().is_busy() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the import did not stop"
-        );
-        h.step();
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    let _ = h.run_ok();
+    wait_until_idle(&mut h, "the import did not stop");
     assert!(
         shows(&h, "Mixpanel refused the connection: the import stopped."),
         "{:#?}",
@@ -1279,19 +1293,9 @@ fn a_run_refused_mid_way_says_so_and_is_not_offered_again_until_the_connection_c
 
 #[test]
 fn pause_cancel_and_after_a_crash_resume_counts_the_rows_already_sent() {
-    use common::fake_mixpanel::{FakeMixpanel, Faults};
+    use common::fake_mixpanel::Faults;
     const ROWS: usize = 100_000;
-    let server = FakeMixpanel::start_default();
-    server.set_faults(Faults {
-        latency: std::time::Duration::from_millis(400),
-        ..Faults::default()
-    });
-    let dir = tempfile::tempdir().expect("temp dir");
-    let csv_path = dir.path().join("events.csv");
-    write_events_csv(&csv_path, ROWS);
-    let store = SecretStore::mock();
-    let mut h = app_in(dir.path(), &server.base_url(), &store);
-    start_import_of(&mut h, &csv_path);
+    let (server, dir, _csv_path, store, mut h) = slow_import(ROWS, 400);
     // The window stays responsive while the import runs (debug build, no GPU: a loose bound).
     let mut slowest_frame = std::time::Duration::ZERO;
     for _ in 0..20 {
@@ -1311,16 +1315,7 @@ fn pause_cancel_and_after_a_crash_resume_counts_the_rows_already_sent() {
     h.get_by_label("Paused");
     click(&mut h, "Resume");
     click(&mut h, "Cancel import");
-    let deadline = std::time::Instant::now() + BACKGROUND_TIMEOUT;
-    while h.state().is_busy() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "cancel did not end the run"
-        );
-        h.step();
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    let _ = h.run_ok();
+    wait_until_idle(&mut h, "cancel did not end the run");
     h.get_by_label("The import was cancelled.");
     h.get_by_label_contains("Start the import again to send the rest");
     let first = server.unique_count();

@@ -581,7 +581,7 @@ impl MixportApp {
             self.start_session(ctx, *loaded);
         }
         self.check.poll(ctx, self.session.file.as_mut());
-        self.connect.poll(ctx);
+        self.connect.poll(ctx, &mut self.session);
         self.import.poll(ctx, self.session.file.as_mut());
         self.review.poll(ctx);
         if let Some(fs) = self.session.file.as_ref()

@@ -70,6 +70,7 @@ pub struct ConnectStep {
     pub form: Option<ConnectionForm>,
     message: Option<(bool, String)>,
     testing: Option<Task<ConnectionTest>>,
+    history_update: Option<Task<()>>,
     test_result: Option<ConnectionTest>,
 }
 
@@ -86,6 +87,7 @@ impl ConnectStep {
             message,
             testing: None,
             test_result: None,
+            history_update: None,
         }
     }
 
@@ -94,8 +96,16 @@ impl ConnectStep {
         self.test_result.as_ref()
     }
 
-    /// Apply a finished connection test.
-    pub fn poll(&mut self, ctx: &egui::Context) {
+    /// Apply a finished connection test, and the run history's note that a connection was
+    /// saved again (then the Import step looks for a resumable run anew).
+    pub fn poll(&mut self, ctx: &egui::Context, session: &mut Session) {
+        if let Some(task) = self.history_update.as_mut() {
+            task.drain(ctx, |()| {});
+            if task.is_finished() {
+                self.history_update = None;
+                session.connection_version += 1;
+            }
+        }
         if let Some(task) = self.testing.as_mut() {
             let mut result = None;
             task.drain(ctx, |r| result = Some(r));
@@ -418,11 +428,10 @@ impl ConnectStep {
                     // Imports this connection's old settings refused may be resumed now.
                     let runs_dir = deps.runs_dir.clone();
                     let changed = name.clone();
-                    let _ = std::thread::Builder::new()
-                        .name("mixport-history".to_owned())
-                        .spawn(move || {
-                            crate::session::history::connection_saved(&runs_dir, &changed)
-                        });
+                    self.history_update = Some(Task::spawn(ui.ctx(), "history", move |reporter| {
+                        crate::session::history::connection_saved(&runs_dir, &changed);
+                        reporter.send(());
+                    }));
                     self.use_connection(saved, session, deps);
                     self.message = Some((
                         true,
