@@ -209,12 +209,14 @@ fn mapping(insert_id_column: bool) -> Mapping {
             include: true,
             rename: None,
             kind: PropertyType::Text,
+            ..ColumnMapping::default()
         },
         ColumnMapping {
             column: "amount".into(),
             include: true,
             rename: None,
             kind: PropertyType::Number,
+            ..ColumnMapping::default()
         },
     ];
     if !insert_id_column {
@@ -225,6 +227,7 @@ fn mapping(insert_id_column: bool) -> Mapping {
                 include: false,
                 rename: None,
                 kind: PropertyType::Text,
+                ..ColumnMapping::default()
             },
         );
     }
@@ -307,8 +310,9 @@ fn command_for(
     creds: Creds,
     extra: &[&str],
 ) -> Command {
-    let mut cmd = bare_command(fx, file, server, creds);
-    cmd.arg("--report")
+    let mut cmd = bare_command(fx, file, &server.base_url(), creds);
+    cmd.args(["--retry-base-ms", "5"])
+        .arg("--report")
         .arg(&fx.report)
         .arg("--failed-out")
         .arg(rejected)
@@ -317,19 +321,13 @@ fn command_for(
 }
 
 /// `mixport import FILE` with the fixture's mapping and data dir, and no output flags.
-fn bare_command(fx: &Fixture, file: &Path, server: &FakeMixpanel, creds: Creds) -> Command {
+fn bare_command(fx: &Fixture, file: &Path, api_base: &str, creds: Creds) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_mixport"));
     cmd.arg("import")
         .arg(file)
         .arg("--mapping")
         .arg(&fx.mapping)
-        .args([
-            "--api-base",
-            &server.base_url(),
-            "--yes",
-            "--retry-base-ms",
-            "5",
-        ])
+        .args(["--api-base", api_base, "--yes"])
         .env("MIXPORT_DATA_DIR", &fx.data_dir)
         .env_remove("MP_ACCT")
         .env_remove("MP_PASS")
@@ -1313,8 +1311,8 @@ fn ndjson_json_array_and_gzipped_csv_import_the_same_events() {
 
 /// `mixport import` with the given output flags (no default `--report`/`--failed-out`).
 fn import_with_outputs(fx: &Fixture, server: &FakeMixpanel, outputs: &[&str]) -> Run {
-    let mut cmd = bare_command(fx, &fx.csv, server, SA);
-    cmd.args(outputs);
+    let mut cmd = bare_command(fx, &fx.csv, &server.base_url(), SA);
+    cmd.args(["--retry-base-ms", "5"]).args(outputs);
     finish_run(cmd.spawn().unwrap())
 }
 
@@ -1366,4 +1364,182 @@ fn an_output_that_is_a_file_of_the_run_is_refused_before_anything_is_sent() {
     assert_eq!(run.code(), Some(1), "{}", run.describe());
     assert_server_has_exactly(&server, &fx.generated.expected);
     assert_rejected_file(&fx, &fx.generated.local_bad);
+}
+
+/// A loopback listener standing in for a proxy: it records the head of every connection it
+/// gets and closes it.
+struct FakeProxy {
+    url: String,
+    heads: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl FakeProxy {
+    fn start() -> Self {
+        use std::io::Read;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let heads = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = heads.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+                let mut buf = vec![0u8; 8192];
+                let n = stream.read(&mut buf).unwrap_or(0);
+                seen.lock()
+                    .unwrap()
+                    .push(String::from_utf8_lossy(&buf[..n]).into_owned());
+            }
+        });
+        Self { url, heads }
+    }
+
+    fn heads(&self) -> Vec<String> {
+        self.heads.lock().unwrap().clone()
+    }
+}
+
+/// Item 3: proxy variables of every spelling never carry a loopback import (which would send
+/// the secret in plain http through the proxy).
+#[test]
+fn proxies_in_the_environment_never_see_a_loopback_import() {
+    let fx = Fixture::new(Spec {
+        rows: 2500,
+        bad_every: 0,
+        server_rejections: false,
+        insert_id_column: true,
+    });
+    let server = FakeMixpanel::start_default();
+    let proxy = FakeProxy::start();
+    let mut cmd = command(&fx, &server, SA, &[]);
+    for name in [
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+    ] {
+        cmd.env(name, &proxy.url);
+    }
+    cmd.env_remove("NO_PROXY").env_remove("no_proxy");
+    let run = finish_run(cmd.spawn().unwrap());
+    assert_eq!(run.code(), Some(0), "{}", run.describe());
+    assert_server_has_exactly(&server, &fx.generated.expected);
+    assert!(
+        proxy.heads().is_empty(),
+        "the proxy saw: {:?}",
+        proxy.heads()
+    );
+}
+
+/// Item 3: an HTTPS host goes through `HTTPS_PROXY` only as a CONNECT tunnel: the proxy sees
+/// the host name and nothing of the request (no Authorization, no events).
+#[test]
+fn https_hosts_use_the_proxy_only_through_a_connect_tunnel() {
+    let fx = Fixture::new(Spec {
+        rows: 10,
+        bad_every: 0,
+        server_rejections: false,
+        insert_id_column: true,
+    });
+    let proxy = FakeProxy::start();
+    let mut cmd = bare_command(&fx, &fx.csv, "https://api.mixport-test.invalid", SA);
+    cmd.args(["--retry-base-ms", "20"])
+        .env("HTTPS_PROXY", &proxy.url)
+        .env("HTTP_PROXY", &proxy.url)
+        .env_remove("ALL_PROXY")
+        .env_remove("NO_PROXY");
+    let run = finish_run(cmd.spawn().unwrap());
+    assert_eq!(run.code(), Some(2), "{}", run.describe());
+    assert!(
+        run.stderr.contains("cannot reach api.mixport-test.invalid"),
+        "{}",
+        run.describe()
+    );
+    let heads = proxy.heads();
+    assert!(!heads.is_empty(), "the proxy was used");
+    for head in heads {
+        assert!(
+            head.starts_with("CONNECT api.mixport-test.invalid:443 "),
+            "not a tunnel: {head}"
+        );
+        assert!(
+            !head.to_ascii_lowercase().contains("authorization"),
+            "{head}"
+        );
+        assert!(!head.contains(SA_SECRET), "{head}");
+    }
+}
+
+/// Item 3: a 307 from the API base is never followed: the run stops (exit 2) naming the
+/// Location, the other host sees nothing, and no event is counted as imported.
+#[test]
+fn a_redirect_is_never_followed_and_names_the_location() {
+    let fx = Fixture::new(Spec {
+        rows: 3000,
+        bad_every: 0,
+        server_rejections: false,
+        insert_id_column: true,
+    });
+    let elsewhere = FakeMixpanel::start_default();
+    let server = FakeMixpanel::start(FakeConfig {
+        faults: Faults {
+            redirect_to: Some(elsewhere.import_url()),
+            ..Faults::default()
+        },
+        ..FakeConfig::default()
+    });
+    let run = run_import(&fx, &server, SA, &[]);
+    assert_eq!(run.code(), Some(2), "{}", run.describe());
+    assert!(run.stderr.contains("307"), "{}", run.describe());
+    assert!(
+        run.stderr.contains(&elsewhere.import_url()),
+        "names the Location: {}",
+        run.describe()
+    );
+    assert_eq!(
+        elsewhere.counters().requests,
+        0,
+        "the redirect was followed"
+    );
+    let report = read_report(&fx);
+    assert_eq!(count(&report, "imported"), 0, "{report:#}");
+    assert!(server.counters().import_requests <= 10, "stopped at once");
+}
+
+/// Item 6: with nothing listening, the run gives up after the unreachable limit (30 s by
+/// default; `--retry-base-ms` scales it: 100 ms → 1.5 s) with "cannot reach <host>", exit 2,
+/// no bytes counted as sent, and a journal to resume from.
+#[test]
+fn a_dead_server_gives_up_quickly_with_a_resumable_journal() {
+    let fx = Fixture::new(Spec {
+        rows: 40_000,
+        bad_every: 0,
+        server_rejections: false,
+        insert_id_column: true,
+    });
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let started = Instant::now();
+    let mut cmd = bare_command(&fx, &fx.csv, &dead, SA);
+    cmd.args(["--retry-base-ms", "100"])
+        .arg("--report")
+        .arg(&fx.report);
+    let run = finish_run(cmd.spawn().unwrap());
+    let took = started.elapsed();
+    assert_eq!(run.code(), Some(2), "{}", run.describe());
+    let host = dead.trim_start_matches("http://");
+    assert!(
+        run.stderr.contains(&format!("cannot reach {host}")),
+        "{}",
+        run.describe()
+    );
+    assert!(took < Duration::from_secs(30), "took {took:?}");
+    let report = read_report(&fx);
+    assert_eq!(count(&report, "bytes_sent"), 0, "{report:#}");
+    assert_eq!(count(&report, "imported"), 0, "{report:#}");
+    let unfinished = mixport::pipeline::journal::unfinished(&fx.data_dir);
+    assert_eq!(unfinished.len(), 1, "a journal to resume from");
 }

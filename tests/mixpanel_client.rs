@@ -281,3 +281,255 @@ fn token_batches_and_identity_string_failures() {
     assert!(!out.rejected.is_empty(), "{out:?}");
     assert!(out.rejected.iter().any(|p| p.row == 17));
 }
+
+// ----- user profiles: /engage -----
+
+/// A profile batch entry for row `row`: a `$set`, and a `$unset` record when `unset` is given.
+fn profile_entry(row: u64, id: &str, set: serde_json::Value, unset: &[&str]) -> BatchEvent {
+    let mut json = serde_json::json!({"$distinct_id": id, "$set": set}).to_string();
+    if !unset.is_empty() {
+        json.push('\n');
+        json.push_str(&serde_json::json!({"$distinct_id": id, "$unset": unset}).to_string());
+    }
+    BatchEvent {
+        row,
+        json: json.into_bytes(),
+        insert_id: id.to_owned(),
+    }
+}
+
+fn profiles_client(server: &FakeMixpanel, token: Option<&str>) -> MixpanelClient {
+    client(server, service_account())
+        .for_profiles(token.map(Secret::new))
+        .unwrap()
+}
+
+#[test]
+fn profiles_go_to_engage_uncompressed_with_the_token_and_failures_map_to_rows() {
+    let server = FakeMixpanel::start(FakeConfig {
+        reject_distinct_ids: vec!["blocked".into()],
+        ..FakeConfig::default()
+    });
+    let rt = runtime();
+    let c = profiles_client(&server, Some(TOKEN));
+    assert!(c.sends_profiles());
+    let entries = vec![
+        profile_entry(
+            2,
+            "p1",
+            serde_json::json!({"$email": "a@x.io", "$name": "Ada"}),
+            &[],
+        ),
+        profile_entry(3, "blocked", serde_json::json!({"$name": "B"}), &[]),
+        profile_entry(4, "p2", serde_json::json!({"plan": "pro"}), &["$phone"]),
+        profile_entry(5, "p1", serde_json::json!({"$name": "Ada L."}), &[]),
+    ];
+    let flow = Flow::new(2, RunControl::new());
+    let out = rt.block_on(c.import_batch(Batch::from_events(entries), &flow));
+    assert_eq!(out.requests, 1, "a 400 is never resent: {out:?}");
+    assert_eq!(out.accepted, 3, "{out:?}");
+    assert_eq!(out.rejected.len(), 1);
+    assert_eq!(out.rejected[0].row, 3);
+    assert_eq!(out.rejected[0].message, MSG_ENGAGE_DISTINCT_ID_BLOCKED);
+    assert!(out.notes.is_empty(), "{:?}", out.notes);
+    let log = server.engage_log();
+    assert_eq!(log.len(), 1);
+    assert_eq!(
+        log[0].query,
+        format!("strict=1&verbose=1&ip=0&project_id={PROJECT_ID}")
+    );
+    assert_eq!(log[0].content_encoding, None, "no gzip on /engage");
+    assert_eq!(log[0].content_type.as_deref(), Some("application/json"));
+    assert_eq!(log[0].events, 5, "five records from four rows");
+    // The later row of p1 wins, as Mixpanel applies updates in order.
+    let p1 = server.profile("p1").unwrap();
+    assert_eq!(p1["$name"], "Ada L.");
+    assert_eq!(p1["$email"], "a@x.io");
+    assert_eq!(server.profile_count(), 2);
+    assert_eq!(server.counters().import_requests, 0);
+    // A wrong token is a rejection of every record, mapped to its row.
+    let wrong = profiles_client(&server, Some("not-the-project-token"));
+    let out = rt.block_on(wrong.import_batch(
+        Batch::from_events(vec![profile_entry(
+            9,
+            "p3",
+            serde_json::json!({"a": 1}),
+            &[],
+        )]),
+        &flow,
+    ));
+    assert_eq!(out.rejected.len(), 1);
+    assert_eq!(out.rejected[0].row, 9);
+    assert_eq!(out.rejected[0].message, MSG_ENGAGE_TOKEN_WRONG);
+}
+
+#[test]
+fn a_service_account_needs_the_project_token_for_profiles() {
+    let server = FakeMixpanel::start_default();
+    let err = client(&server, service_account())
+        .for_profiles(None)
+        .unwrap_err();
+    assert!(err.to_string().contains("project token"), "{err}");
+    // A project-token connection uses its own token in the records.
+    let rt = runtime();
+    let c = client(
+        &server,
+        Credentials::project_token(Secret::new(TOKEN)).unwrap(),
+    )
+    .for_profiles(None)
+    .unwrap();
+    let flow = Flow::new(2, RunControl::new());
+    let out = rt.block_on(c.import_batch(
+        Batch::from_events(vec![profile_entry(
+            2,
+            "t1",
+            serde_json::json!({"a": 1}),
+            &[],
+        )]),
+        &flow,
+    ));
+    assert_eq!(out.accepted, 1, "{out:?}");
+    assert_eq!(server.engage_log()[0].query, "strict=1&verbose=1&ip=0");
+    assert!(server.profile("t1").is_some());
+}
+
+#[test]
+fn profile_batches_survive_faults_and_413_splits_without_loss() {
+    let server = FakeMixpanel::start(FakeConfig {
+        engage: EngageConfig {
+            max_records: 300,
+            ..EngageConfig::default()
+        },
+        faults: Faults {
+            rate_limit_every: 3,
+            unavailable_every: 5,
+            drop_every: 7,
+            ..Faults::default()
+        },
+        ..FakeConfig::default()
+    });
+    let rt = runtime();
+    let c = profiles_client(&server, Some(TOKEN));
+    let flow = Flow::new(4, RunControl::new());
+    let mut accepted = 0;
+    for b in 0..5u64 {
+        let entries: Vec<BatchEvent> = (0..1000u64)
+            .map(|i| {
+                let n = b * 1000 + i;
+                profile_entry(n + 2, &format!("u{n}"), serde_json::json!({"n": n}), &[])
+            })
+            .collect();
+        let out = rt.block_on(c.import_batch(Batch::from_events(entries), &flow));
+        assert!(out.failed.is_empty() && out.rejected.is_empty(), "{out:?}");
+        accepted += out.accepted;
+    }
+    assert_eq!(accepted, 5000);
+    let profiles = server.profiles();
+    assert_eq!(profiles.len(), 5000);
+    for (id, p) in &profiles {
+        assert_eq!(format!("u{}", p["n"]), *id);
+    }
+    let log = server.engage_log();
+    assert!(log.iter().any(|r| r.status == 413));
+    assert!(log.iter().any(|r| r.status == 429));
+    assert!(server.engage_counters().dropped_connections > 0);
+}
+
+#[test]
+fn profiles_401_is_fatal() {
+    let server = FakeMixpanel::start(FakeConfig {
+        faults: Faults {
+            force_401: true,
+            ..Faults::default()
+        },
+        ..FakeConfig::default()
+    });
+    let rt = runtime();
+    let c = profiles_client(&server, Some(TOKEN));
+    let flow = Flow::new(2, RunControl::new());
+    let out = rt.block_on(c.import_batch(
+        Batch::from_events(vec![profile_entry(2, "x", serde_json::json!({}), &[])]),
+        &flow,
+    ));
+    let fatal = out.fatal.unwrap().to_string();
+    assert!(
+        fatal.contains(PROJECT_ID) && !fatal.contains(SA_SECRET),
+        "{fatal}"
+    );
+    assert_eq!(out.unsent, vec![0]);
+    assert!(flow.is_stopping());
+}
+
+/// Profile rows: every row updates user "X" (and one other user) with its own row number.
+fn profile_transform(record: &Record, out: &mut Transformed) {
+    out.issues.clear();
+    out.json.clear();
+    out.row = record.row;
+    out.kind = mixport::mapping::ImportKind::Profiles;
+    let id = if record.row.is_multiple_of(2) {
+        "X".to_owned()
+    } else {
+        format!("u{}", record.row)
+    };
+    out.json = format!(r#"{{"$distinct_id":"{id}","$set":{{"v":{}}}}}"#, record.row).into_bytes();
+    out.distinct_id = id;
+}
+
+#[test]
+fn profile_updates_of_one_user_land_in_file_order_across_concurrent_batches() {
+    // Every other request is refused with a 429 and retried later: without keeping a user's
+    // batches in order, an earlier batch retried after a later one would win.
+    let server = FakeMixpanel::start(FakeConfig {
+        faults: Faults {
+            rate_limit_every: 2,
+            ..Faults::default()
+        },
+        ..FakeConfig::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let rows = 24_000;
+    let input = ImportInput {
+        file: dir.path().join("customers.csv"),
+        columns: vec!["user".into(), "time".into()],
+        total_bytes: rows * 40,
+        reader: Box::new(Synthetic {
+            rows,
+            next: 0,
+            base_ms: 0,
+        }),
+        journal_key: None,
+    };
+    let settings = ImportSettings {
+        workers: 10,
+        failed_out: None,
+        resume: false,
+        data_dir: None,
+        transform: TransformOptions::now(),
+        rate_limit_cooldown: Duration::from_millis(50),
+    };
+    let mut f = profile_transform;
+    let report = run_with(
+        input,
+        &mut f,
+        profiles_client(&server, Some(TOKEN)),
+        &settings,
+        &RunControl::new(),
+        &mut |_: &Progress| {},
+    )
+    .unwrap();
+    assert!(report.counts_add_up(), "{report:#?}");
+    assert_eq!(report.imported, rows, "{report:#?}");
+    assert_eq!(report.kind, mixport::mapping::ImportKind::Profiles);
+    assert!(server.engage_log().iter().any(|r| r.status == 429));
+    // The last row (row rows+1) of user X is the one that stays.
+    let last_x_row = if (rows + 1).is_multiple_of(2) {
+        rows + 1
+    } else {
+        rows
+    };
+    assert_eq!(
+        server.profile("X").unwrap()["v"],
+        serde_json::json!(last_x_row)
+    );
+    assert_eq!(server.profile_count(), rows / 2 + 1);
+}

@@ -48,6 +48,9 @@ pub struct SourceArgs {
     /// The first row is data, not a header.
     #[arg(long)]
     pub no_header: bool,
+    /// The header is on row N (1-based): the rows above it (titles, notes) are skipped.
+    #[arg(long, value_name = "N", conflicts_with = "no_header", value_parser = clap::value_parser!(u32).range(1..))]
+    pub header_row: Option<u32>,
     /// Excel: the sheet to read (default: the first).
     #[arg(long)]
     pub sheet: Option<String>,
@@ -106,7 +109,14 @@ impl SourceArgs {
                 EncodingArg::Windows1252 => TextEncoding::Windows1252,
             }),
             delimiter,
-            has_header: if self.no_header { Some(false) } else { None },
+            has_header: if self.no_header {
+                Some(false)
+            } else if self.header_row.is_some() {
+                Some(true)
+            } else {
+                None
+            },
+            header_row: self.header_row.map(|n| n as usize),
             sheet: self.sheet.clone(),
         })
     }

@@ -32,6 +32,19 @@ pub fn run(args: SuggestArgs) -> ExitCode {
         Ok(j) => j,
         Err(e) => return super::fail(format!("cannot print the mapping: {e}")),
     };
+    if let Some(preset) = suggestion.preset {
+        eprintln!(
+            "{}: fields mapped as {} writes them",
+            preset.label(),
+            preset.name()
+        );
+    }
+    if opened.sniff.skip_rows > 0 {
+        eprintln!(
+            "header row: row {} (the row(s) above it are skipped; use --header-row N to choose another)",
+            opened.sniff.header_row
+        );
+    }
     for guess in &suggestion.fields {
         if let Some(column) = &guess.column {
             eprintln!(
@@ -48,6 +61,15 @@ pub fn run(args: SuggestArgs) -> ExitCode {
                 guess.reason
             );
         }
+    }
+    for note in &suggestion.notes {
+        eprintln!("note: {note}");
+    }
+    if suggestion.blank_countries > 0 {
+        eprintln!(
+            "note: {} sample rows have no country: they are sent without one",
+            suggestion.blank_countries
+        );
     }
     if let Some(example) = &suggestion.ambiguous_day_order {
         eprintln!(

@@ -24,6 +24,11 @@ pub fn mapping_advice(error: &MappingError) -> &'static str {
         MappingError::Unmapped {
             field: RequiredField::Time,
         } => "Set \"time\": {\"column\": \"...\"} to the column holding when each event happened.",
+        MappingError::Unmapped {
+            field: RequiredField::ProfileUser,
+        } => {
+            "Set \"distinct_id\" to the column with each person's ID: Mixport never creates a profile without it."
+        }
         MappingError::UnknownTimeZone(_) => "Fix \"time\": {\"timezone\": ...} in the mapping.",
         MappingError::BadTimePattern { .. } => {
             "Fix \"time\": {\"format\": {\"kind\": \"pattern\", ...}} in the mapping (chrono strftime syntax)."

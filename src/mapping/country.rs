@@ -1,8 +1,12 @@
 //! Country values → ISO 3166-1 alpha-2 codes (`mp_country_code`).
 //!
 //! One lookup table is built on first use from the ISO 3166 list of the `celes` crate (alpha-2,
-//! alpha-3, numeric codes, official names and celes's aliases) plus our own list of common
-//! names and aliases ([`ALIASES`]). Keys are normalised by [`normalize`]: lower case, Latin
+//! alpha-3, numeric codes, official names and celes's aliases), the country names of the
+//! `keshvar` crate (the data of the `countries` gem: CLDR names in many languages, and common
+//! unofficial names) in the languages of [`TRANSLATION_LANGUAGES`] (so `Vereinigte Staaten`,
+//! `Allemagne`, `Regno Unito`, `Países Bajos` resolve), plus our own list of abbreviations and
+//! aliases ([`ALIASES`]). A name that two countries share in different languages is left out
+//! rather than guessed. Keys are normalised by [`normalize`]: lower case, Latin
 //! accents folded (`Côte` → `cote`, `ß` → `ss`), every character other than letters and digits
 //! dropped (spaces, dots, commas, hyphens, apostrophes, brackets), the word `the` dropped, `&`
 //! read as `and` and the word `st` read as `saint`. So `U.S.A.`, ` usa `, `The Netherlands`,
@@ -12,8 +16,22 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-/// Extra names and aliases (beyond celes's list), each → alpha-2. Normalised like every key.
+/// The languages whose country names (from `keshvar`) are looked up, besides English.
+pub const TRANSLATION_LANGUAGES: &[&str] = &[
+    "en", "de", "fr", "es", "it", "pt", "nl", "da", "sv", "nb", "fi", "pl", "cs",
+];
+
+/// Abbreviations and aliases (beyond the datasets), each → alpha-2. Normalised like every key.
 pub const ALIASES: &[(&str, &str)] = &[
+    // Abbreviations used in exports, in several languages
+    ("BRD", "DE"),
+    ("EE. UU.", "US"),
+    ("EEUU", "US"),
+    ("EUA", "US"),
+    ("VAE", "AE"),
+    ("EAU", "AE"),
+    ("NL", "NL"),
+    ("CH", "CH"),
     // United States
     ("USA", "US"),
     ("U.S.", "US"),
@@ -228,6 +246,8 @@ fn countries() -> &'static Countries {
 /// Where a lookup key came from; later kinds override earlier ones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum KeySource {
+    /// A name in one of [`TRANSLATION_LANGUAGES`] or an unofficial name, from `keshvar`.
+    Translation,
     CelesAlias,
     CelesName,
     DisplayName,
@@ -241,7 +261,10 @@ enum KeySource {
 fn key_entries() -> Vec<(String, &'static str, KeySource)> {
     use celes::LookupTable;
     let list = celes::Country::get_countries();
-    let mut entries = Vec::new();
+    let mut entries: Vec<(String, &'static str, KeySource)> = translated_keys(&list)
+        .into_iter()
+        .map(|(key, code)| (key, code, KeySource::Translation))
+        .collect();
     let mut push = |text: &str, code: &'static str, source: KeySource| {
         if let Some(key) = normalize_to_string(text) {
             entries.push((key, code, source));
@@ -275,6 +298,43 @@ fn key_entries() -> Vec<(String, &'static str, KeySource)> {
         push(country.alpha2, country.alpha2, KeySource::Alpha2);
     }
     entries
+}
+
+/// Every (normalised key, alpha-2) of keshvar's translated and unofficial names; a key that
+/// names two countries (in different languages) is dropped.
+fn translated_keys(list: &[celes::Country]) -> Vec<(String, &'static str)> {
+    let mut keys: Vec<(String, &'static str)> = Vec::new();
+    let mut ambiguous: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut seen: HashMap<String, &'static str> = HashMap::new();
+    for country in keshvar::CountryIterator::new() {
+        let alpha2 = country.alpha2().to_string();
+        let Some(code) = list.iter().find(|c| c.alpha2 == alpha2).map(|c| c.alpha2) else {
+            continue;
+        };
+        let translations = country.translations();
+        let names = TRANSLATION_LANGUAGES
+            .iter()
+            .filter_map(|language| translations.get(language).copied())
+            .chain(country.unofficial_name_list().iter().copied())
+            .chain([country.iso_short_name(), country.iso_long_name()]);
+        for name in names {
+            let Some(key) = normalize_to_string(name) else {
+                continue;
+            };
+            match seen.get(&key) {
+                Some(other) if *other != code => {
+                    ambiguous.insert(key);
+                }
+                Some(_) => {}
+                None => {
+                    seen.insert(key.clone(), code);
+                    keys.push((key, code));
+                }
+            }
+        }
+    }
+    keys.retain(|(key, _)| !ambiguous.contains(key));
+    keys
 }
 
 fn build() -> Countries {
@@ -420,42 +480,26 @@ pub fn normalize(value: &str, out: &mut [u8; MAX_KEY_BYTES]) -> Option<usize> {
             other => fold_latin(other)?,
         };
         let end = word_len + folded.len();
-        word.get_mut(word_len..end)?.copy_from_slice(folded);
+        for (slot, byte) in word.get_mut(word_len..end)?.iter_mut().zip(folded) {
+            *slot = byte.to_ascii_lowercase();
+        }
         word_len = end;
     }
     flush(&word[..word_len], out, &mut len)?;
     (len > 0).then_some(len)
 }
 
-/// Fold a Latin letter with a diacritic (either case) to lower-case ASCII.
+/// Fold a Latin letter with a diacritic (either case) to ASCII letters (`é` → `e`, `ß` → `ss`,
+/// `Æ` → `AE`; the caller lower-cases); `None` for letters of other scripts. The transliteration
+/// is deunicode's.
 fn fold_latin(c: char) -> Option<&'static [u8]> {
-    Some(match c {
-        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ă' | 'ą' | 'À' | 'Á' | 'Â' | 'Ã' | 'Ä' | 'Å'
-        | 'Ā' | 'Ă' | 'Ą' => b"a",
-        'æ' | 'Æ' => b"ae",
-        'ç' | 'ć' | 'č' | 'Ç' | 'Ć' | 'Č' => b"c",
-        'ď' | 'đ' | 'Ď' | 'Đ' => b"d",
-        'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ė' | 'ę' | 'ě' | 'È' | 'É' | 'Ê' | 'Ë' | 'Ē' | 'Ė' | 'Ę'
-        | 'Ě' => b"e",
-        'ğ' | 'Ğ' => b"g",
-        'ì' | 'í' | 'î' | 'ï' | 'ī' | 'į' | 'ı' | 'Ì' | 'Í' | 'Î' | 'Ï' | 'Ī' | 'Į' | 'İ' => {
-            b"i"
-        }
-        'ł' | 'ľ' | 'Ł' | 'Ľ' => b"l",
-        'ñ' | 'ń' | 'ň' | 'Ñ' | 'Ń' | 'Ň' => b"n",
-        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'ő' | 'Ò' | 'Ó' | 'Ô' | 'Õ' | 'Ö' | 'Ø' | 'Ō'
-        | 'Ő' => b"o",
-        'œ' | 'Œ' => b"oe",
-        'ř' | 'Ř' => b"r",
-        'ś' | 'ş' | 'ș' | 'š' | 'Ś' | 'Ş' | 'Ș' | 'Š' => b"s",
-        'ß' => b"ss",
-        'ţ' | 'ț' | 'ť' | 'Ţ' | 'Ț' | 'Ť' => b"t",
-        'ù' | 'ú' | 'û' | 'ü' | 'ū' | 'ů' | 'ű' | 'ų' | 'Ù' | 'Ú' | 'Û' | 'Ü' | 'Ū' | 'Ů' | 'Ű'
-        | 'Ų' => b"u",
-        'ý' | 'ÿ' | 'Ý' | 'Ÿ' => b"y",
-        'ź' | 'ż' | 'ž' | 'Ź' | 'Ż' | 'Ž' => b"z",
-        _ => return None,
-    })
+    // Latin-1 Supplement, Latin Extended-A/B and Latin Extended Additional only.
+    if !matches!(c as u32, 0x00C0..=0x024F | 0x1E00..=0x1EFF) || !c.is_alphabetic() {
+        return None;
+    }
+    let ascii = deunicode::deunicode_char(c)?;
+    (!ascii.is_empty() && ascii.bytes().all(|b| b.is_ascii_alphabetic()))
+        .then_some(ascii.as_bytes())
 }
 
 #[cfg(test)]
@@ -526,6 +570,64 @@ mod tests {
             ("Macau", "MO"),
             ("Macao", "MO"),
             ("Kosovo", "XK"),
+        ];
+        for (input, code) in cases {
+            assert_eq!(resolve_country(input), Some(*code), "{input}");
+        }
+    }
+
+    /// Names a person writes in the languages Mixport's users export in, from the dataset.
+    #[test]
+    fn names_in_other_languages_resolve() {
+        let cases: &[(&str, &str)] = &[
+            // German
+            ("Vereinigte Staaten", "US"),
+            ("Italien", "IT"),
+            ("Niederlande", "NL"),
+            ("Vereinigtes Königreich", "GB"),
+            ("Frankreich", "FR"),
+            ("Österreich", "AT"),
+            ("Spanien", "ES"),
+            ("Schweden", "SE"),
+            // French
+            ("Allemagne", "DE"),
+            ("États-Unis", "US"),
+            ("Etats-Unis", "US"),
+            ("Royaume-Uni", "GB"),
+            ("Pays-Bas", "NL"),
+            ("Espagne", "ES"),
+            // Spanish
+            ("Alemania", "DE"),
+            ("Reino Unido", "GB"),
+            ("Países Bajos", "NL"),
+            ("Francia", "FR"),
+            // Italian
+            ("Germania", "DE"),
+            ("Stati Uniti", "US"),
+            ("Regno Unito", "GB"),
+            ("Paesi Bassi", "NL"),
+            ("Svizzera", "CH"),
+            // Portuguese
+            ("Alemanha", "DE"),
+            ("Estados Unidos", "US"),
+            ("Países Baixos", "NL"),
+            ("França", "FR"),
+            // Dutch
+            ("Duitsland", "DE"),
+            ("Verenigde Staten", "US"),
+            ("Verenigd Koninkrijk", "GB"),
+            ("Frankrijk", "FR"),
+            ("België", "BE"),
+            // Abbreviations
+            ("USA", "US"),
+            ("U.S.", "US"),
+            ("UK", "GB"),
+            ("GB", "GB"),
+            ("UAE", "AE"),
+            ("BRD", "DE"),
+            ("Schweiz", "CH"),
+            ("Suisse", "CH"),
+            ("EE. UU.", "US"),
         ];
         for (input, code) in cases {
             assert_eq!(resolve_country(input), Some(*code), "{input}");
@@ -637,11 +739,14 @@ mod tests {
         // own aliases are overridden (e.g. its "Samoa" alias of American Samoa).
         let mut seen: HashMap<String, (&str, KeySource)> = HashMap::new();
         let mut overridden = Vec::new();
+        let mut translated = Vec::new();
         for (key, code, source) in key_entries() {
             if let Some((other, other_source)) = seen.get(&key)
                 && *other != code
             {
-                if *other_source == KeySource::CelesAlias {
+                if *other_source == KeySource::Translation {
+                    translated.push(format!("{key}: {other} -> {code}"));
+                } else if *other_source == KeySource::CelesAlias {
                     overridden.push(key.clone());
                 } else {
                     panic!("key {key}: {other} ({other_source:?}) vs {code} ({source:?})");
@@ -650,6 +755,9 @@ mod tests {
             seen.insert(key, (code, source));
         }
         assert_eq!(overridden, vec!["samoa".to_owned()]);
+        // A translated name that means another country in English or as a code loses.
+        translated.sort();
+        assert_eq!(translated, vec!["samoa: WS -> AS".to_owned()]);
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! `$insert_id`: validating ids from a column and deriving deterministic ones.
+//! `$insert_id`: deriving deterministic ids (the rule an id must meet is
+//! [`crate::validate::check_insert_id`]).
 //!
 //! Mixpanel deduplicates events by `(event, distinct_id, time, $insert_id)`. A derived id is a
 //! hash of exactly those fields plus the row's content, so importing the same file twice (or
@@ -25,34 +26,6 @@ use std::io;
 use xxhash_rust::xxh3::Xxh3;
 
 use crate::source::{Cell, Record};
-use crate::validate::IssueKind;
-
-/// Longest `$insert_id` Mixpanel accepts, in bytes.
-pub const MAX_INSERT_ID_BYTES: usize = 36;
-
-/// Check an `$insert_id` taken from a column against Mixpanel's rules.
-///
-/// - empty or blank, or one of Mixpanel's placeholder values ([`crate::validate::is_banned_id`],
-///   e.g. `null`, `0`, `undefined`) → [`IssueKind::BannedInsertId`] (an empty id is as useless
-///   for deduplication as a placeholder);
-/// - longer than 36 bytes → [`IssueKind::InsertIdTooLong`];
-/// - any character outside `[A-Za-z0-9-]` (including spaces around it) →
-///   [`IssueKind::InsertIdBadCharacters`].
-pub fn check_insert_id(value: &str) -> Result<(), IssueKind> {
-    if value.trim().is_empty() || crate::validate::is_banned_id(value) {
-        return Err(IssueKind::BannedInsertId);
-    }
-    if value.len() > MAX_INSERT_ID_BYTES {
-        return Err(IssueKind::InsertIdTooLong);
-    }
-    if !value
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-    {
-        return Err(IssueKind::InsertIdBadCharacters);
-    }
-    Ok(())
-}
 
 /// A 128-bit hash of the record's content: every cell with its kind, and the extra fields with
 /// their names; not the row number (see the module docs for the exact recipe).
@@ -111,12 +84,33 @@ impl io::Write for HashWriter<'_> {
     }
 }
 
-/// A deterministic `$insert_id`: 32 lower-case hex digits (valid per [`check_insert_id`]),
+/// A deterministic `$insert_id`: 32 lower-case hex digits (valid per [`crate::validate::check_insert_id`]),
 /// the same on every platform and version (see the module docs for the exact recipe).
 pub fn derive_insert_id(event: &str, distinct_id: &str, time_ms: i64, fingerprint: u128) -> String {
     let hex = derive_insert_id_hex(event, distinct_id, time_ms, fingerprint);
     // ok: the bytes are ASCII hex digits.
     String::from_utf8_lossy(&hex).into_owned()
+}
+
+/// A valid `$insert_id` for a value Mixpanel would refuse (longer than 36 bytes, or characters
+/// outside `[A-Za-z0-9-]`): 32 lower-case hex digits of XXH3-128 (seed 0) over
+/// `b"mixport-insert-id-value-v1"`, the value's length as u64 LE and its UTF-8 bytes. It depends
+/// on the value alone, so two rows with the same source ID still share one (Mixpanel still
+/// deduplicates them) and re-importing the file gives the same IDs.
+pub fn hash_insert_id(value: &str) -> [u8; 32] {
+    let mut hasher = Xxh3::new();
+    hasher.update(b"mixport-insert-id-value-v1");
+    hash_bytes(&mut hasher, value.as_bytes());
+    hex32(hasher.digest128())
+}
+
+fn hex32(hash: u128) -> [u8; 32] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut hex = [0u8; 32];
+    for (i, digit) in hex.iter_mut().enumerate() {
+        *digit = HEX[((hash >> (124 - 4 * i)) & 0xf) as usize];
+    }
+    hex
 }
 
 /// [`derive_insert_id`] as ASCII bytes on the stack, for writers that want no allocation.
@@ -126,24 +120,19 @@ pub fn derive_insert_id_hex(
     time_ms: i64,
     fingerprint: u128,
 ) -> [u8; 32] {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut hasher = Xxh3::new();
     hasher.update(b"mixport-insert-id-v1");
     hash_bytes(&mut hasher, event.as_bytes());
     hash_bytes(&mut hasher, distinct_id.as_bytes());
     hasher.update(&time_ms.to_le_bytes());
     hasher.update(&fingerprint.to_le_bytes());
-    let hash = hasher.digest128();
-    let mut hex = [0u8; 32];
-    for (i, digit) in hex.iter_mut().enumerate() {
-        *digit = HEX[((hash >> (124 - 4 * i)) & 0xf) as usize];
-    }
-    hex
+    hex32(hasher.digest128())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::validate::{IssueKind, check_insert_id};
     use serde_json::json;
 
     fn record(cells: Vec<Cell>) -> Record {
@@ -306,6 +295,24 @@ mod tests {
         assert_eq!(id, format!("{:032x}", xxhash_rust::xxh3::xxh3_128(&bytes)));
         assert_eq!(id, PINNED_ID);
     }
+
+    #[test]
+    fn hashed_value_recipe_is_pinned() {
+        let value = "ajs-next-1700000000000-5f0c8e2e-1b2c-4d5e";
+        let mut bytes = b"mixport-insert-id-value-v1".to_vec();
+        bytes.extend_from_slice(&(value.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(value.as_bytes());
+        let hex = hash_insert_id(value);
+        assert_eq!(
+            std::str::from_utf8(&hex).unwrap(),
+            format!("{:032x}", xxhash_rust::xxh3::xxh3_128(&bytes))
+        );
+        assert_eq!(std::str::from_utf8(&hex).unwrap(), PINNED_VALUE_HASH);
+        assert_eq!(check_insert_id(std::str::from_utf8(&hex).unwrap()), Ok(()));
+    }
+
+    /// Never update without a new recipe version: re-imports would duplicate events.
+    const PINNED_VALUE_HASH: &str = "eae5d145db79da72e2b77d7146a86300";
 
     #[test]
     fn derived_ids_are_valid_and_sensitive_to_every_input() {

@@ -1,4 +1,9 @@
-//! The mapping: how the columns of a file become Mixpanel events.
+//! The mapping: how the columns of a file become Mixpanel events, or user profiles.
+//!
+//! A mapping's [`ImportKind`] says which: events (the default, so templates saved before
+//! profiles existed still load) go to `/import` through [`transform::Transformer`]; user
+//! profiles go to `/engage` through [`transform::profile::ProfileTransformer`], which reads the
+//! same user, country, city and region fields and the same columns, plus [`ProfileMapping`].
 //!
 //! A [`Mapping`] is plain serde data, saved and loaded as a JSON template. It is resolved against
 //! a file's columns into a [`transform::Transformer`], which turns each [`crate::source::Record`]
@@ -8,7 +13,9 @@
 
 pub mod country;
 pub mod insert_id;
+pub mod numbers;
 pub mod suggest;
+pub mod synonyms;
 pub mod template;
 pub mod time;
 pub mod transform;
@@ -19,7 +26,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub use time::{DayOrder, TimeFormat};
-pub use typing::PropertyType;
+pub use typing::{DecimalSeparator, PropertyType};
 
 /// The current template format version, written into every saved mapping.
 pub const MAPPING_VERSION: u32 = 1;
@@ -104,6 +111,13 @@ pub struct ColumnMapping {
     /// How to type the text.
     #[serde(rename = "type")]
     pub kind: PropertyType,
+    /// For numbers: the decimal separator the column's values use (`1.234,56` is `comma`).
+    #[serde(skip_serializing_if = "DecimalSeparator::is_point")]
+    pub decimal: DecimalSeparator,
+    /// For numbers: send the currency sign or code found next to a value (`12,50 €` → `EUR`)
+    /// as this property.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub currency_property: Option<String>,
 }
 
 impl Default for ColumnMapping {
@@ -113,6 +127,8 @@ impl Default for ColumnMapping {
             include: true,
             rename: None,
             kind: PropertyType::Text,
+            decimal: DecimalSeparator::Point,
+            currency_property: None,
         }
     }
 }
@@ -124,18 +140,99 @@ impl ColumnMapping {
     }
 }
 
-/// A complete mapping from a file's columns to Mixpanel events. Saved as a JSON template.
+/// What one row of the file becomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportKind {
+    /// An event (`/import`): the default.
+    #[default]
+    Events,
+    /// A user profile update (`/engage`).
+    Profiles,
+}
+
+impl ImportKind {
+    /// What one row is, in words for people, plural (`events`, `user profiles`).
+    pub fn noun(self) -> &'static str {
+        match self {
+            ImportKind::Events => "events",
+            ImportKind::Profiles => "user profiles",
+        }
+    }
+}
+
+/// How profile properties are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub enum ProfileOperation {
+    /// `$set`: the file's values overwrite the profile's.
+    #[default]
+    #[serde(rename = "$set", alias = "set")]
+    Set,
+    /// `$set_once`: only fill properties the profile does not have yet.
+    #[serde(rename = "$set_once", alias = "set_once")]
+    SetOnce,
+}
+
+impl ProfileOperation {
+    /// Mixpanel's name for it (`$set`, `$set_once`).
+    pub fn key(self) -> &'static str {
+        match self {
+            ProfileOperation::Set => "$set",
+            ProfileOperation::SetOnce => "$set_once",
+        }
+    }
+}
+
+/// The parts of a mapping that only user profiles have. The profile's ID is
+/// [`Mapping::distinct_id`] (required), its `$country_code`, `$city` and `$region` come from
+/// [`Mapping::country`], [`Mapping::city`] and [`Mapping::region`], and every other column is a
+/// custom property as for events ([`Mapping::columns`]).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProfileMapping {
+    /// `$set` (default) or `$set_once`.
+    pub operation: ProfileOperation,
+    /// Clear (`$unset`) the mapped properties whose cell is empty; otherwise empty cells are
+    /// left out and the profile keeps its value.
+    pub unset_empty: bool,
+    /// Column → `$email`.
+    pub email: Option<String>,
+    /// Column → `$name`.
+    pub name: Option<String>,
+    /// Column → `$first_name`.
+    pub first_name: Option<String>,
+    /// Column → `$last_name`.
+    pub last_name: Option<String>,
+    /// Column → `$phone`.
+    pub phone: Option<String>,
+    /// Column → `$avatar` (an image URL).
+    pub avatar: Option<String>,
+    /// `$created`: the column, its time format and zone, read like an event time and sent as
+    /// `YYYY-MM-DDTHH:MM:SS` (UTC). Optional.
+    pub created: TimeMapping,
+}
+
+impl ProfileMapping {
+    fn is_default(&self) -> bool {
+        *self == ProfileMapping::default()
+    }
+}
+
+/// A complete mapping from a file's columns to Mixpanel events (or user profiles). Saved as a
+/// JSON template.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Mapping {
     /// Template format version ([`MAPPING_VERSION`]).
     pub version: u32,
+    /// Events (default) or user profiles.
+    pub kind: ImportKind,
     /// The file's column names when the template was made; used to re-apply a template
     /// automatically to files with the same headers.
     pub headers: Vec<String>,
     /// The event name.
     pub event: Option<ValueSource>,
-    /// The column with the user's id, sent as `distinct_id`.
+    /// The column with the user's id, sent as `distinct_id` (a profile's `$distinct_id`).
     pub distinct_id: Option<String>,
     /// Simplified ID merge: a column sent as `$user_id`.
     pub user_id: Option<String>,
@@ -148,7 +245,7 @@ pub struct Mapping {
     pub time: TimeMapping,
     /// The insert id.
     pub insert_id: InsertIdSource,
-    /// Country column → `mp_country_code`.
+    /// Country column → `mp_country_code` (a profile's `$country_code`).
     pub country: Option<CountryMapping>,
     /// City column → `$city`.
     pub city: Option<String>,
@@ -160,6 +257,9 @@ pub struct Mapping {
     pub columns: Vec<ColumnMapping>,
     /// Constant properties added to every event (e.g. the import label).
     pub constants: BTreeMap<String, serde_json::Value>,
+    /// User profiles only: reserved profile properties and the operation.
+    #[serde(skip_serializing_if = "ProfileMapping::is_default")]
+    pub profile: ProfileMapping,
 }
 
 impl Default for Mapping {
@@ -180,6 +280,8 @@ impl Default for Mapping {
             ip: None,
             columns: Vec::new(),
             constants: BTreeMap::new(),
+            kind: ImportKind::Events,
+            profile: ProfileMapping::default(),
         }
     }
 }
@@ -197,6 +299,9 @@ pub enum RequiredField {
     User,
     /// The event time.
     Time,
+    /// The user ID (`$distinct_id`) of each user profile: Mixport never creates a profile
+    /// without it.
+    ProfileUser,
 }
 
 impl RequiredField {
@@ -206,6 +311,7 @@ impl RequiredField {
             RequiredField::Event => "the event name",
             RequiredField::User => "the user ID",
             RequiredField::Time => "the event time",
+            RequiredField::ProfileUser => "the user ID of each profile",
         }
     }
 }

@@ -1,25 +1,42 @@
 //! Suggesting a mapping from column names and sample values.
 //!
-//! Each Mixpanel field (event, user, time, insert id, country, city, region, IP) is matched to
-//! a column by its name (synonyms, compared without case, spaces, `_`, `-`, `.` or `$`; close
-//! misspellings through Jaro-Winkler similarity) and then checked against the sample values: a
-//! time column must mostly parse, a country column must mostly resolve, an insert-id column must
-//! hold unique valid ids, and a column of unique UUID-like values is an insert id, never an event
-//! name. Every other column is included as a property with its type inferred from the sample.
+//! Each Mixpanel field (event, user, time, insert id, country, city, region, IP) is matched to a
+//! column by its name, in any language Mixport has a table for (see [`super::synonyms`]:
+//! English, German, French, Spanish, Italian, Portuguese, Dutch; compared without case, accents,
+//! punctuation or separators; close misspellings through Jaro-Winkler similarity), and by its
+//! values, which can confirm a name, rule it out, or decide alone when no name fits: event names
+//! are short texts repeated across rows, user IDs are identifiers repeated per user, times parse,
+//! countries resolve, IPs are IP addresses. The reason of each guess says what was seen ("92% of
+//! values are country names or codes").
+//!
+//! The insert ID is the most dangerous guess (Mixpanel deduplicates on it): a column is
+//! suggested only when its name says so and its values are unique in the sample, and never a
+//! column named like a user or device ID. Files exported by known tools (Segment, Amplitude, GA4,
+//! PostHog, Heap, Mixpanel) are recognised as [`Preset`]s and mapped as those tools write them.
+//!
+//! Every other column is included as a property with its type inferred from the sample (numbers
+//! with their decimal separator and currency; JSON values keep their JSON types).
+
+mod evidence;
+mod presets;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::source::{Cell, Record};
+use crate::source::{Format, Record, Sniff};
 
 use super::country::resolve_country;
-use super::time::{DayOrder, TimeColumnProfile, TimeFormat, profile_time_values};
-use super::transform::leaf_api::infer_type;
+use super::time::{DayOrder, TimeColumnProfile};
+use super::typing::{DecimalSeparator, NumberProfile, PropertyType, infer_column};
 use super::{
     ColumnMapping, CountryMapping, IMPORT_LABEL_PROPERTY, InsertIdSource, Mapping, TimeMapping,
     ValueSource,
 };
+use evidence::{
+    ColumnStats, column_stats, name_score, names_a_person_or_device, value_check, value_only,
+};
+pub use presets::Preset;
 
 /// The fields a suggestion fills, in the order they are shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -56,93 +73,17 @@ impl Field {
         Field::Ip,
     ];
 
-    /// Normalized column names that mean this field, best first.
-    fn synonyms(self) -> &'static [&'static str] {
+    /// The field's key in the synonym tables ([`super::synonyms`]).
+    pub fn key(self) -> &'static str {
         match self {
-            Field::Event => &[
-                "event",
-                "eventname",
-                "eventtype",
-                "action",
-                "eventaction",
-                "activity",
-                "type",
-                "name",
-                "event_name",
-            ],
-            Field::User => &[
-                "distinctid",
-                "userid",
-                "user",
-                "customerid",
-                "uid",
-                "accountid",
-                "memberid",
-                "clientid",
-                "visitorid",
-                "personid",
-                "username",
-                "email",
-                "useremail",
-                "emailaddress",
-                "customer",
-                "contactid",
-            ],
-            Field::Time => &[
-                "time",
-                "timestamp",
-                "eventtime",
-                "eventtimestamp",
-                "createdat",
-                "occurredat",
-                "datetime",
-                "date",
-                "ts",
-                "eventdate",
-                "created",
-                "happenedat",
-                "loggedat",
-                "timeutc",
-            ],
-            Field::InsertId => &[
-                "insertid",
-                "eventid",
-                "messageid",
-                "uuid",
-                "guid",
-                "id",
-                "eventuuid",
-                "recordid",
-                "rowid",
-                "logid",
-            ],
-            Field::Country => &[
-                "country",
-                "countrycode",
-                "mpcountrycode",
-                "countryname",
-                "geocountry",
-                "countryiso",
-                "nation",
-            ],
-            Field::City => &["city", "cityname", "town", "geocity"],
-            Field::Region => &[
-                "region",
-                "state",
-                "province",
-                "regionname",
-                "statecode",
-                "county",
-                "georegion",
-            ],
-            Field::Ip => &[
-                "ip",
-                "ipaddress",
-                "ipaddr",
-                "clientip",
-                "remoteip",
-                "userip",
-            ],
+            Field::Event => "event",
+            Field::User => "user",
+            Field::Time => "time",
+            Field::InsertId => "insert_id",
+            Field::Country => "country",
+            Field::City => "city",
+            Field::Region => "region",
+            Field::Ip => "ip",
         }
     }
 
@@ -159,6 +100,20 @@ impl Field {
             Field::Ip => "properties.ip",
         }
     }
+
+    /// The field in plain words ("the event name").
+    pub fn words(self) -> &'static str {
+        match self {
+            Field::Event => "the event name",
+            Field::User => "the user ID",
+            Field::Time => "the event time",
+            Field::InsertId => "a unique event ID",
+            Field::Country => "the country",
+            Field::City => "the city",
+            Field::Region => "the region or state",
+            Field::Ip => "the IP address",
+        }
+    }
 }
 
 /// How one field was matched.
@@ -170,7 +125,7 @@ pub struct FieldGuess {
     pub column: Option<String>,
     /// How sure the guess is, 0 to 1.
     pub confidence: f32,
-    /// Why, in plain words.
+    /// Why, in plain words: the name and the evidence from the values.
     pub reason: String,
 }
 
@@ -183,6 +138,21 @@ pub struct CountryValue {
     pub count: usize,
     /// Its ISO code, `None` when unresolved (the user should pick one).
     pub code: Option<String>,
+}
+
+/// How a number column's values are written, as found in the sample.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NumberColumn {
+    /// The column.
+    pub column: String,
+    /// The decimal separator its values use.
+    pub decimal: DecimalSeparator,
+    /// The currency its values carry (`EUR`), when one.
+    pub currency: Option<String>,
+    /// Sample values that are not numbers (up to 5): sent as text with a warning.
+    pub outliers: Vec<String>,
+    /// How many sample values are not numbers.
+    pub outlier_count: usize,
 }
 
 /// A suggested mapping with how it was reached.
@@ -198,6 +168,17 @@ pub struct Suggestion {
     pub ambiguous_day_order: Option<String>,
     /// The country column's distinct sample values, most frequent first.
     pub countries: Vec<CountryValue>,
+    /// Sample rows whose country cell is blank (sent without a country).
+    pub blank_countries: usize,
+    /// The export schema recognised, if any.
+    pub preset: Option<Preset>,
+    /// Number columns and how their values are written.
+    pub numbers: Vec<NumberColumn>,
+    /// A source time zone suggested by the file's title rows (the user confirms it), with the
+    /// text it came from.
+    pub timezone_hint: Option<(String, String)>,
+    /// Things the user should know about the suggestion, in plain words.
+    pub notes: Vec<String>,
 }
 
 impl Suggestion {
@@ -207,12 +188,9 @@ impl Suggestion {
     }
 }
 
-/// A column name without case, spaces, `_`, `-`, `.`, `$` or other punctuation.
+/// A column name without case, spaces, `_`, `-`, `.`, `$`, accents or other punctuation.
 pub fn normalize_name(name: &str) -> String {
-    name.chars()
-        .filter(|c| c.is_alphanumeric())
-        .flat_map(char::to_lowercase)
-        .collect()
+    super::synonyms::fold(name)
 }
 
 /// Whether `value` looks like a UUID/GUID (hex digits in 8-4-4-4-12 groups, or 32 hex digits).
@@ -235,231 +213,52 @@ pub fn is_uuid_like(value: &str) -> bool {
     }
 }
 
-/// Facts about one column's sample values.
-struct ColumnStats {
-    non_empty: usize,
-    distinct: usize,
-    uuid_like: usize,
-    valid_insert_ids: usize,
-    countries_resolved: usize,
-    ips: usize,
-    time_profile: TimeColumnProfile,
-    time_parsed: usize,
-    non_epoch_times: usize,
-    values: Vec<String>,
+/// What a suggestion knows about the file besides its columns and head rows.
+#[derive(Debug, Clone, Default)]
+pub struct SourceFacts {
+    /// The import label's stem (the file name without extensions).
+    pub label: String,
+    /// The file's format: JSON values keep their JSON types.
+    pub format: Option<Format>,
+    /// A source time zone named in the file's title rows, with the text it came from.
+    pub timezone_hint: Option<(String, String)>,
 }
 
-fn text_of(cell: &Cell) -> Option<String> {
-    match cell {
-        Cell::Text(s) | Cell::InvalidUtf8(s) => {
-            let t = s.trim();
-            (!t.is_empty()).then(|| t.to_owned())
+impl SourceFacts {
+    /// The facts of a sniffed file.
+    pub fn of(sniff: &Sniff) -> Self {
+        SourceFacts {
+            label: file_stem(&sniff.path),
+            format: Some(sniff.format),
+            timezone_hint: sniff
+                .timezone_hint
+                .as_ref()
+                .map(|h| (h.zone.clone(), h.text.clone())),
         }
-        Cell::Json(serde_json::Value::Null) | Cell::Missing => None,
-        Cell::Json(serde_json::Value::String(s)) => Some(s.clone()),
-        Cell::Json(v) => Some(v.to_string()),
-    }
-}
-
-fn column_stats(index: usize, sample: &[Record]) -> ColumnStats {
-    let values: Vec<String> = sample
-        .iter()
-        .filter_map(|r| r.cells.get(index).and_then(text_of))
-        .collect();
-    let distinct = values.iter().collect::<HashSet<_>>().len();
-    let uuid_like = values.iter().filter(|v| is_uuid_like(v)).count();
-    let valid_insert_ids = values
-        .iter()
-        .filter(|v| {
-            v.len() <= crate::validate::MAX_INSERT_ID_BYTES
-                && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-                && !crate::validate::is_banned_id(v)
-        })
-        .count();
-    let countries_resolved = values
-        .iter()
-        .filter(|v| resolve_country(v).is_some())
-        .count();
-    let ips = values
-        .iter()
-        .filter(|v| v.parse::<std::net::IpAddr>().is_ok())
-        .count();
-    let time_profile = profile_time_values(values.iter().map(String::as_str));
-    let time_parsed = values.len().saturating_sub(time_profile.unparsable);
-    let non_epoch_times = time_profile
-        .formats
-        .iter()
-        .filter(|(f, _)| !matches!(f, TimeFormat::Epoch | TimeFormat::ExcelSerial))
-        .map(|(_, n)| *n)
-        .sum();
-    ColumnStats {
-        non_empty: values.len(),
-        distinct,
-        uuid_like,
-        valid_insert_ids,
-        countries_resolved,
-        ips,
-        time_profile,
-        time_parsed,
-        non_epoch_times,
-        values,
     }
 }
 
-/// How well a column name means a field, 0 to 1, with the reason.
-fn name_score(field: Field, name: &str) -> Option<(f32, String)> {
-    let norm = normalize_name(name);
-    if norm.is_empty() {
-        return None;
-    }
-    let synonyms = field.synonyms();
-    if let Some(pos) = synonyms.iter().position(|s| *s == norm) {
-        let score = 0.95 - 0.02 * pos.min(10) as f32;
-        return Some((
-            score,
-            format!("column name '{name}' means {}", field_words(field)),
-        ));
-    }
-    let mut best = 0.0f64;
-    for s in synonyms {
-        best = best.max(strsim::jaro_winkler(&norm, s));
-    }
-    if best >= 0.92 && norm.len() >= 4 {
-        return Some((
-            (best as f32) * 0.7,
-            format!(
-                "column name '{name}' is close to a name for {}",
-                field_words(field)
-            ),
-        ));
-    }
-    // Names that contain a strong synonym ("signup_timestamp", "customer_email").
-    let strong: &[&str] = match field {
-        Field::Time => &["timestamp", "datetime", "time", "date"],
-        Field::User => &["userid", "email", "customerid", "distinctid"],
-        Field::Event => &["eventname", "event"],
-        Field::InsertId => &["insertid", "eventid", "messageid", "uuid"],
-        Field::Country => &["country"],
-        Field::City => &["city"],
-        Field::Region => &["region", "state", "province"],
-        Field::Ip => &["ipaddress"],
-    };
-    strong.iter().find(|s| norm.contains(*s)).map(|s| {
-        (
-            0.5,
-            format!(
-                "column name '{name}' contains '{s}', a name for {}",
-                field_words(field)
-            ),
-        )
-    })
-}
-
-fn field_words(field: Field) -> &'static str {
-    match field {
-        Field::Event => "the event name",
-        Field::User => "the user ID",
-        Field::Time => "the event time",
-        Field::InsertId => "a unique event ID",
-        Field::Country => "the country",
-        Field::City => "the city",
-        Field::Region => "the region or state",
-        Field::Ip => "the IP address",
-    }
-}
-
-/// Adjust a name score by what the values say. `None` rules the column out for the field.
-fn value_check(
-    field: Field,
-    stats: &ColumnStats,
-    score: f32,
-    reason: String,
-) -> Option<(f32, String)> {
-    let n = stats.non_empty;
-    if n == 0 {
-        // No values to judge by: trust the name a little less.
-        return Some((score * 0.8, format!("{reason} (no sample values)")));
-    }
-    let frac = |k: usize| k as f32 / n as f32;
-    let all_unique = stats.distinct == n;
-    match field {
-        Field::Event => {
-            if frac(stats.uuid_like) > 0.5 {
-                return None;
-            }
-            if n >= 20 && frac(stats.distinct) > 0.5 {
-                return None;
-            }
-            if frac(stats.time_parsed) > 0.8 && stats.non_epoch_times > 0 {
-                return None;
-            }
-            Some((
-                score,
-                format!("{reason}; {} distinct names in the sample", stats.distinct),
-            ))
-        }
-        Field::InsertId => {
-            if stats.valid_insert_ids < n || !all_unique || n < 2 {
-                return None;
-            }
-            if frac(stats.uuid_like) > 0.9 {
-                Some((score.max(0.9), format!("{reason}; values are unique UUIDs")))
-            } else {
-                Some((
-                    score * 0.9,
-                    format!("{reason}; values are unique and valid insert IDs"),
-                ))
-            }
-        }
-        Field::Time => {
-            let parsed = frac(stats.time_parsed);
-            if parsed < 0.8 {
-                return None;
-            }
-            Some((
-                score * (0.8 + 0.2 * parsed),
-                format!(
-                    "{reason}; {:.0}% of sample values read as times",
-                    parsed * 100.0
-                ),
-            ))
-        }
-        Field::Country => {
-            let resolved = frac(stats.countries_resolved);
-            if resolved < 0.5 {
-                return None;
-            }
-            Some((
-                score * (0.7 + 0.3 * resolved),
-                format!(
-                    "{reason}; {:.0}% of sample values are known countries",
-                    resolved * 100.0
-                ),
-            ))
-        }
-        Field::Ip => {
-            if frac(stats.ips) < 0.8 {
-                return None;
-            }
-            Some((score, format!("{reason}; values are IP addresses")))
-        }
-        Field::User => {
-            if frac(stats.uuid_like) > 0.9 && all_unique && n >= 20 {
-                // Unique per row: an event id rather than a user.
-                return Some((score * 0.6, format!("{reason}; but every value is unique")));
-            }
-            Some((score, reason))
-        }
-        Field::City | Field::Region => Some((score, reason)),
-    }
+fn file_stem(path: &std::path::Path) -> String {
+    path.file_name()
+        .and_then(|s| s.to_str())
+        .map(|s| s.split('.').next().unwrap_or(s).to_owned())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "import".to_owned())
 }
 
 /// Suggest a mapping for a file with these columns, from its first records.
 ///
 /// The import label constant is named after the date only; use [`suggest_for_file`] to name
-/// it after the file too.
+/// it after the file too, or [`suggest_for_source`] to use everything sniffing found.
 pub fn suggest(columns: &[String], sample: &[Record]) -> Suggestion {
-    suggest_with_label(columns, sample, "import")
+    suggest_with(
+        columns,
+        sample,
+        &SourceFacts {
+            label: "import".to_owned(),
+            ..SourceFacts::default()
+        },
+    )
 }
 
 /// [`suggest`], with the import label `"<file stem> <YYYY-MM-DD>"`.
@@ -468,26 +267,63 @@ pub fn suggest_for_file(
     columns: &[String],
     sample: &[Record],
 ) -> Suggestion {
-    let stem = path
-        .file_name()
-        .and_then(|s| s.to_str())
-        .map(|s| s.split('.').next().unwrap_or(s).to_owned())
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "import".to_owned());
-    suggest_with_label(columns, sample, &stem)
+    suggest_with(
+        columns,
+        sample,
+        &SourceFacts {
+            label: file_stem(path),
+            ..SourceFacts::default()
+        },
+    )
 }
 
-fn suggest_with_label(columns: &[String], sample: &[Record], label: &str) -> Suggestion {
-    let stats: Vec<ColumnStats> = (0..columns.len())
-        .map(|i| column_stats(i, sample))
-        .collect();
+/// [`suggest`] for a sniffed file: its name for the import label, its format (JSON values keep
+/// their JSON types) and the time zone its title rows name.
+pub fn suggest_for_source(sniff: &Sniff, sample: &[Record]) -> Suggestion {
+    suggest_with(&sniff.columns, sample, &SourceFacts::of(sniff))
+}
 
+/// The candidates for each field, best first, and the greedy choice of one column per field.
+fn choose_columns(
+    columns: &[String],
+    stats: &[ColumnStats],
+    preset: Option<Preset>,
+) -> BTreeMap<Field, (usize, f32, String)> {
+    let mut chosen: BTreeMap<Field, (usize, f32, String)> = BTreeMap::new();
+    let mut used: HashSet<usize> = HashSet::new();
+    if let Some(preset) = preset {
+        if let Some(device) = preset.device_for(columns) {
+            used.insert(device);
+        }
+        for field in Field::ALL {
+            if let Some(index) = preset.column_for(field, columns)
+                && !used.contains(&index)
+            {
+                let reason = format!(
+                    "{} exports write {} to '{}'",
+                    preset.name(),
+                    field.words(),
+                    columns[index]
+                );
+                chosen.insert(field, (index, 0.97, reason));
+                used.insert(index);
+            }
+        }
+    }
     // Every (field, column) candidate with its score.
     let mut candidates: Vec<(f32, Field, usize, String)> = Vec::new();
     for field in Field::ALL {
+        if chosen.contains_key(&field) {
+            continue;
+        }
         for (index, name) in columns.iter().enumerate() {
-            let named = name_score(field, name);
-            let checked = match named {
+            if used.contains(&index) {
+                continue;
+            }
+            if field == Field::InsertId && names_a_person_or_device(name) {
+                continue;
+            }
+            let checked = match name_score(field, name) {
                 Some((score, reason)) => value_check(field, &stats[index], score, reason),
                 None => value_only(field, name, &stats[index]),
             };
@@ -498,8 +334,6 @@ fn suggest_with_label(columns: &[String], sample: &[Record], label: &str) -> Sug
     }
     // Best first; ties by field order then column order, so the result is deterministic.
     candidates.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
-    let mut chosen: BTreeMap<Field, (usize, f32, String)> = BTreeMap::new();
-    let mut used: HashSet<usize> = HashSet::new();
     for (score, field, index, reason) in candidates {
         if chosen.contains_key(&field) || used.contains(&index) || score < 0.3 {
             continue;
@@ -507,6 +341,16 @@ fn suggest_with_label(columns: &[String], sample: &[Record], label: &str) -> Sug
         chosen.insert(field, (index, score, reason));
         used.insert(index);
     }
+    chosen
+}
+
+fn suggest_with(columns: &[String], sample: &[Record], facts: &SourceFacts) -> Suggestion {
+    let stats: Vec<ColumnStats> = (0..columns.len())
+        .map(|i| column_stats(i, sample))
+        .collect();
+    let preset = Preset::detect(columns);
+    let chosen = choose_columns(columns, &stats, preset);
+    let mut notes = Vec::new();
 
     let mut mapping = Mapping {
         headers: columns.to_vec(),
@@ -538,14 +382,43 @@ fn suggest_with_label(columns: &[String], sample: &[Record], label: &str) -> Sug
     }
 
     let column_of = |field: Field| chosen.get(&field).map(|(i, _, _)| columns[*i].clone());
+    let mut used: HashSet<usize> = chosen.values().map(|(i, _, _)| *i).collect();
     mapping.event = column_of(Field::Event).map(ValueSource::Column);
-    mapping.distinct_id = column_of(Field::User);
+    let device = preset.and_then(|p| p.device_for(columns));
+    match device {
+        // Simplified ID merge, as the tool's own Mixpanel integration sends users.
+        Some(device) => {
+            mapping.user_id = column_of(Field::User);
+            mapping.device_id = Some(columns[device].clone());
+            used.insert(device);
+            notes.push(format!(
+                "users are sent with simplified ID merge: '{}' as $user_id and '{}' as $device_id",
+                mapping.user_id.as_deref().unwrap_or("(none)"),
+                columns[device]
+            ));
+        }
+        None => mapping.distinct_id = column_of(Field::User),
+    }
     mapping.insert_id = column_of(Field::InsertId)
         .map(InsertIdSource::Column)
         .unwrap_or(InsertIdSource::Generate);
     mapping.city = column_of(Field::City);
     mapping.region = column_of(Field::Region);
     mapping.ip = column_of(Field::Ip);
+
+    if let Some((index, _, _)) = chosen.get(&Field::InsertId) {
+        let illegal = stats[*index]
+            .values
+            .iter()
+            .filter(|v| crate::validate::check_insert_id(v).is_err())
+            .count();
+        if illegal > 0 {
+            notes.push(format!(
+                "{illegal} sample values of '{}' are not valid Mixpanel insert IDs (longer than 36 characters, other characters than letters, digits and '-', or placeholders): they are turned into valid IDs by a stable hash (or, for placeholders, derived from the row), so deduplication still holds",
+                columns[*index]
+            ));
+        }
+    }
 
     let mut time_profile = None;
     let mut ambiguous_day_order = None;
@@ -563,8 +436,15 @@ fn suggest_with_label(columns: &[String], sample: &[Record], label: &str) -> Sug
         day_order,
         ..TimeMapping::default()
     };
+    if let Some((zone, text)) = &facts.timezone_hint {
+        mapping.time.timezone = zone.clone();
+        notes.push(format!(
+            "the file's title says '{text}': times without an offset are read in {zone}. Check that this is right."
+        ));
+    }
 
     let mut countries = Vec::new();
+    let mut blank_countries = 0;
     if let Some((index, _, _)) = chosen.get(&Field::Country) {
         let mut counts: HashMap<&str, usize> = HashMap::new();
         for v in &stats[*index].values {
@@ -579,31 +459,27 @@ fn suggest_with_label(columns: &[String], sample: &[Record], label: &str) -> Sug
             })
             .collect();
         countries.sort_by(|a, b| b.count.cmp(&a.count).then(a.value.cmp(&b.value)));
+        blank_countries = stats[*index].blanks();
         mapping.country = Some(CountryMapping {
             column: columns[*index].clone(),
             overrides: BTreeMap::new(),
         });
     }
 
-    // Every other column is a property. Names the event writes itself get a prefix.
-    let mut taken = taken_property_names();
-    for (index, name) in columns.iter().enumerate() {
-        if used.contains(&index) {
-            continue;
-        }
-        let column = property_column(
-            name,
-            stats[index].values.iter().map(String::as_str),
-            &taken,
-            columns,
-        );
-        taken.insert(column.property_name().to_owned());
-        mapping.columns.push(column);
-    }
+    let keep_json_types =
+        matches!(facts.format, Some(Format::Json | Format::Ndjson)) || has_json_values(sample);
+    let numbers = add_properties(
+        &mut mapping,
+        columns,
+        &stats,
+        &used,
+        keep_json_types,
+        &mut notes,
+    );
     let today = chrono::Utc::now().format("%Y-%m-%d");
     mapping.constants.insert(
         IMPORT_LABEL_PROPERTY.to_owned(),
-        serde_json::Value::String(format!("{label} {today}")),
+        serde_json::Value::String(format!("{} {today}", facts.label)),
     );
 
     Suggestion {
@@ -612,7 +488,66 @@ fn suggest_with_label(columns: &[String], sample: &[Record], label: &str) -> Sug
         time_profile,
         ambiguous_day_order,
         countries,
+        blank_countries,
+        preset,
+        numbers,
+        timezone_hint: facts.timezone_hint.clone(),
+        notes,
     }
+}
+
+/// Every column not used for a field becomes a property ([`typed_property`]). Returns how the
+/// number columns are written.
+fn add_properties(
+    mapping: &mut Mapping,
+    columns: &[String],
+    stats: &[ColumnStats],
+    used: &HashSet<usize>,
+    keep_json_types: bool,
+    notes: &mut Vec<String>,
+) -> Vec<NumberColumn> {
+    let mut taken = taken_property_names();
+    let mut numbers = Vec::new();
+    for (index, name) in columns.iter().enumerate() {
+        if used.contains(&index) {
+            continue;
+        }
+        let (column, profile) = typed_property(
+            name,
+            stats[index].values.iter().map(String::as_str),
+            &taken,
+            columns,
+            keep_json_types,
+        );
+        if let Some(profile) = profile {
+            if profile.outlier_count > 0 {
+                notes.push(format!(
+                    "column '{name}' is numbers except {} of {} sample values (such as {}): those are sent as text with a warning",
+                    profile.outlier_count,
+                    profile.values,
+                    profile
+                        .outliers
+                        .iter()
+                        .map(|o| format!("'{o}'"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+            numbers.push(NumberColumn {
+                column: name.clone(),
+                decimal: profile.decimal,
+                currency: profile.currency.map(str::to_owned),
+                outliers: profile.outliers,
+                outlier_count: profile.outlier_count,
+            });
+        }
+        taken.insert(column.property_name().to_owned());
+        if let Some(currency) = &column.currency_property {
+            taken.insert(currency.clone());
+        }
+        mapping.columns.push(column);
+    }
+    numbers
 }
 
 /// Property names a column cannot be sent under as it is: the ones the event writes itself and
@@ -625,36 +560,63 @@ fn taken_property_names() -> HashSet<String> {
         .collect()
 }
 
-/// How a column that no Mixpanel field uses is sent: included, with its type inferred from
-/// `values`, and renamed `source_<name>` when its name is one the event writes itself, the import
-/// label, a reserved Mixpanel name, or already `taken`.
+/// Whether a sample came from JSON (only JSON sources hold non-text cells).
+fn has_json_values(sample: &[Record]) -> bool {
+    sample.iter().any(|r| {
+        r.cells
+            .iter()
+            .chain(r.extra.iter().map(|(_, c)| c))
+            .any(|c| matches!(c, crate::source::Cell::Json(_)))
+    })
+}
+
+/// How a column that no Mixpanel field uses is sent: included, typed from `values` (numbers
+/// with their decimal separator, and their currency sent as `<name>_currency`; with
+/// `keep_json_types`, as the JSON has them), and renamed `source_<name>` when its name is one
+/// the event writes itself, the import label, a reserved Mixpanel name, or already `taken`.
+/// For a number column, also the profile of its values.
+pub fn typed_property<'a>(
+    name: &str,
+    values: impl IntoIterator<Item = &'a str> + Clone,
+    taken: &HashSet<String>,
+    columns: &[String],
+    keep_json_types: bool,
+) -> (ColumnMapping, Option<NumberProfile>) {
+    let rename = unique_property_name(name, taken, columns);
+    let mut column = ColumnMapping {
+        column: name.to_owned(),
+        rename,
+        ..ColumnMapping::default()
+    };
+    if keep_json_types {
+        // JSON values keep their JSON types: strings stay strings ("19.99" too).
+        return (column, None);
+    }
+    let typing = infer_column(values);
+    column.kind = typing.kind;
+    if typing.kind != PropertyType::Number {
+        return (column, None);
+    }
+    let profile = typing.numbers;
+    column.decimal = profile.decimal;
+    if profile.has_currency {
+        column.currency_property = Some(unique_name(
+            &format!("{}_currency", column.property_name()),
+            taken,
+            columns,
+        ));
+    }
+    (column, Some(profile))
+}
+
+/// [`typed_property`]'s column alone.
 pub fn property_column<'a>(
     name: &str,
-    values: impl IntoIterator<Item = &'a str>,
+    values: impl IntoIterator<Item = &'a str> + Clone,
     taken: &HashSet<String>,
     columns: &[String],
 ) -> ColumnMapping {
-    let kind = infer_type(values);
-    let reserved = crate::validate::RESERVED_NAMES
-        .iter()
-        .any(|r| r.eq_ignore_ascii_case(name));
-    let rename = if taken.contains(name) || reserved {
-        let mut candidate = format!("source_{}", name.trim_start_matches('$'));
-        let mut n = 2;
-        while taken.contains(&candidate) || columns.contains(&candidate) {
-            candidate = format!("source_{}_{n}", name.trim_start_matches('$'));
-            n += 1;
-        }
-        Some(candidate)
-    } else {
-        None
-    };
-    ColumnMapping {
-        column: name.to_owned(),
-        include: true,
-        rename,
-        kind,
-    }
+    typed_property(name, values, taken, columns, false).0
 }
 
 /// The columns used by Mixpanel fields (event, user, time, insert id, country, ...).
@@ -701,6 +663,7 @@ pub fn sync_property_columns(mapping: &mut Mapping, columns: &[String], sample: 
         .collect();
     let mut taken = taken_property_names();
     taken.extend(old.values().map(|c| c.property_name().to_owned()));
+    let keep_json_types = has_json_values(sample);
     let mut synced = Vec::new();
     for (index, name) in columns.iter().enumerate() {
         if used.contains(name) {
@@ -711,10 +674,15 @@ pub fn sync_property_columns(mapping: &mut Mapping, columns: &[String], sample: 
             None => {
                 let values: Vec<String> = sample
                     .iter()
-                    .filter_map(|r| r.cells.get(index).and_then(text_of))
+                    .filter_map(|r| r.cells.get(index).and_then(evidence::text_of))
                     .collect();
-                let column =
-                    property_column(name, values.iter().map(String::as_str), &taken, columns);
+                let (column, _) = typed_property(
+                    name,
+                    values.iter().map(String::as_str),
+                    &taken,
+                    columns,
+                    keep_json_types,
+                );
                 taken.insert(column.property_name().to_owned());
                 column
             }
@@ -724,32 +692,34 @@ pub fn sync_property_columns(mapping: &mut Mapping, columns: &[String], sample: 
     mapping.columns = synced;
 }
 
-/// A field recognised by its values alone (no name match): weaker guesses.
-fn value_only(field: Field, _name: &str, stats: &ColumnStats) -> Option<(f32, String)> {
-    let n = stats.non_empty;
-    if n < 5 {
+/// `None` when `name` can be sent as it is; else a `source_…` name nothing else uses.
+fn unique_property_name(name: &str, taken: &HashSet<String>, columns: &[String]) -> Option<String> {
+    let reserved = crate::validate::is_reserved_name(name);
+    if !taken.contains(name) && !reserved {
         return None;
     }
-    let frac = |k: usize| k as f32 / n as f32;
-    match field {
-        Field::InsertId if frac(stats.uuid_like) > 0.95 && stats.distinct == n => {
-            Some((0.6, "values are unique UUIDs".to_owned()))
-        }
-        Field::Time if frac(stats.time_parsed) > 0.95 && frac(stats.non_epoch_times) > 0.5 => {
-            Some((0.45, "values read as dates and times".to_owned()))
-        }
-        Field::Country if frac(stats.countries_resolved) > 0.9 && stats.distinct > 1 => {
-            Some((0.4, "values are country names or codes".to_owned()))
-        }
-        Field::Ip if frac(stats.ips) > 0.95 => Some((0.5, "values are IP addresses".to_owned())),
-        _ => None,
+    Some(unique_name(
+        &format!("source_{}", name.trim_start_matches('$')),
+        taken,
+        columns,
+    ))
+}
+
+/// `base`, or `base_2`, `base_3`, … whichever no property or column uses.
+fn unique_name(base: &str, taken: &HashSet<String>, columns: &[String]) -> String {
+    let mut candidate = base.to_owned();
+    let mut n = 2;
+    while taken.contains(&candidate) || columns.contains(&candidate) {
+        candidate = format!("{base}_{n}");
+        n += 1;
     }
+    candidate
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mapping::PropertyType;
+    use crate::source::Cell;
 
     fn cols(names: &[&str]) -> Vec<String> {
         names.iter().map(|s| (*s).to_owned()).collect()
@@ -910,8 +880,9 @@ mod tests {
     }
 
     #[test]
-    fn uuid_column_is_an_insert_id_never_an_event_name() {
-        // "name" would be an event synonym, but its values are unique UUIDs.
+    fn uuid_column_is_never_an_event_name_nor_an_insert_id_by_values_alone() {
+        // "name" would be an event synonym, but its values are unique UUIDs; its name does not
+        // say it is an event ID, so it is not the insert ID either (a wrong one drops events).
         let columns = cols(&["name", "user_id", "timestamp", "action"]);
         let mut rows = sample(&["id", "user_id", "timestamp", "action"]);
         for r in &mut rows {
@@ -919,7 +890,7 @@ mod tests {
         }
         let s = suggest(&columns, &rows);
         assert_eq!(s.mapping.event, Some(ValueSource::Column("action".into())));
-        assert_eq!(s.mapping.insert_id, InsertIdSource::Column("name".into()));
+        assert_eq!(s.mapping.insert_id, InsertIdSource::Generate);
         let s = suggest_for(&["event_id", "event", "user_id", "time"]);
         assert_eq!(
             s.mapping.insert_id,
@@ -997,6 +968,329 @@ mod tests {
         let s = suggest_for_file(std::path::Path::new("/x/spring-sale.csv.gz"), &names, &[]);
         let label = s.mapping.constants[IMPORT_LABEL_PROPERTY].as_str().unwrap();
         assert!(label.starts_with("spring-sale 20"), "{label}");
+    }
+
+    /// Rows of text cells for the given columns.
+    fn rows_of(rows: &[&[&str]]) -> Vec<Record> {
+        records(
+            &rows
+                .iter()
+                .map(|r| r.iter().map(|c| (*c).to_owned()).collect())
+                .collect::<Vec<_>>(),
+        )
+    }
+
+    /// The issue's report: a Segment export offered `anonymousId` (a per-user ID, unique in a
+    /// small sample) as the insert ID and ignored `messageId`.
+    #[test]
+    fn segment_message_id_is_the_insert_id_never_the_anonymous_id() {
+        let columns = cols(&[
+            "anonymousId",
+            "messageId",
+            "userId",
+            "event",
+            "timestamp",
+            "plan",
+        ]);
+        let rows: Vec<Vec<String>> = (0..12)
+            .map(|i| {
+                vec![
+                    uuid(i),
+                    format!("ajs-next-{i:04}-a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6"),
+                    if i % 3 == 0 {
+                        String::new()
+                    } else {
+                        format!("user-{}", i % 4)
+                    },
+                    ["Order Completed", "Page Viewed"][i % 2].to_owned(),
+                    format!("2024-03-{:02}T10:00:00.000Z", i + 1),
+                    "pro".to_owned(),
+                ]
+            })
+            .collect();
+        let s = suggest(&columns, &records(&rows));
+        assert_eq!(s.preset, Some(Preset::Segment));
+        assert_eq!(
+            s.mapping.insert_id,
+            InsertIdSource::Column("messageId".into())
+        );
+        assert_eq!(s.mapping.user_id.as_deref(), Some("userId"));
+        assert_eq!(s.mapping.device_id.as_deref(), Some("anonymousId"));
+        assert_eq!(s.mapping.distinct_id, None);
+        // The message IDs are longer than 36 bytes: the user is told they are hashed.
+        assert!(
+            s.notes.iter().any(|n| n.contains("stable hash")),
+            "{:?}",
+            s.notes
+        );
+        // Without the preset's signature, a unique UUID column named like a user or device is
+        // still never the insert ID.
+        let columns = cols(&["anonymous_id", "event", "time"]);
+        let rows: Vec<Vec<String>> = (0..12)
+            .map(|i| vec![uuid(i), "E".into(), format!("2024-03-{:02}", i + 1)])
+            .collect();
+        let s = suggest(&columns, &records(&rows));
+        assert_eq!(s.mapping.insert_id, InsertIdSource::Generate);
+    }
+
+    #[test]
+    fn an_insert_id_column_must_be_named_so_and_unique() {
+        // `$insert_id` literally: mapped.
+        let s = suggest_for(&["$insert_id", "event", "user_id", "time"]);
+        assert_eq!(
+            s.mapping.insert_id,
+            InsertIdSource::Column("$insert_id".into())
+        );
+        // Named so, but repeated values: not an insert ID (it would drop events).
+        let columns = cols(&["event_id", "event", "user_id", "time"]);
+        let rows: Vec<Vec<String>> = (0..12)
+            .map(|i| {
+                vec![
+                    format!("e{}", i % 5),
+                    "E".into(),
+                    "u".into(),
+                    format!("2024-03-{:02}", i + 1),
+                ]
+            })
+            .collect();
+        assert_eq!(
+            suggest(&columns, &records(&rows)).mapping.insert_id,
+            InsertIdSource::Generate
+        );
+        // Placeholders do not count as values, but must not be most of the column.
+        let rows: Vec<Vec<String>> = (0..12)
+            .map(|i| {
+                vec![
+                    if i < 6 {
+                        "undefined".into()
+                    } else {
+                        format!("e{i}")
+                    },
+                    "E".into(),
+                    "u".into(),
+                    format!("2024-03-{:02}", i + 1),
+                ]
+            })
+            .collect();
+        assert_eq!(
+            suggest(&columns, &records(&rows)).mapping.insert_id,
+            InsertIdSource::Generate
+        );
+    }
+
+    /// The issue's German Excel CSV: every field found by its German name, the e-mail not taken
+    /// as the user, numbers with a decimal comma.
+    #[test]
+    fn german_headers_and_values() {
+        let columns = cols(&[
+            "Ereignis",
+            "E-Mail",
+            "Benutzer-ID",
+            "Zeitpunkt",
+            "Land",
+            "Umsatz",
+        ]);
+        let rows = rows_of(&[
+            &[
+                "Kauf",
+                "a@x.de",
+                "K-1001",
+                "05.03.2024 14:07",
+                "Vereinigte Staaten",
+                "12,50",
+            ],
+            &[
+                "Anmeldung",
+                "b@x.de",
+                "K-1002",
+                "06.03.2024 09:00",
+                "Italien",
+                "1.234,56",
+            ],
+            &[
+                "Kauf",
+                "a@x.de",
+                "K-1001",
+                "13.03.2024 10:00",
+                "Niederlande",
+                "3",
+            ],
+            &[
+                "Abmeldung",
+                "c@x.de",
+                "K-1003",
+                "14.03.2024 11:00",
+                "Vereinigtes Königreich",
+                "0,99",
+            ],
+            &[
+                "Kauf",
+                "b@x.de",
+                "K-1002",
+                "15.03.2024 12:00",
+                "Frankreich",
+                "7,10",
+            ],
+            &[
+                "Anmeldung",
+                "d@x.de",
+                "K-1004",
+                "16.03.2024 13:00",
+                "",
+                "2,00",
+            ],
+        ]);
+        let s = suggest(&columns, &rows);
+        assert_eq!(
+            s.mapping.event,
+            Some(ValueSource::Column("Ereignis".into()))
+        );
+        assert_eq!(s.mapping.distinct_id.as_deref(), Some("Benutzer-ID"));
+        assert_eq!(s.mapping.time.column.as_deref(), Some("Zeitpunkt"));
+        assert_eq!(s.mapping.country.as_ref().unwrap().column, "Land");
+        assert!(
+            s.countries.iter().all(|c| c.code.is_some()),
+            "{:?}",
+            s.countries
+        );
+        assert_eq!(s.blank_countries, 1);
+        let umsatz = s
+            .mapping
+            .columns
+            .iter()
+            .find(|c| c.column == "Umsatz")
+            .unwrap();
+        assert_eq!(umsatz.kind, PropertyType::Number);
+        assert_eq!(umsatz.decimal, DecimalSeparator::Comma);
+        let country = s.guess(Field::Country).unwrap();
+        assert!(country.reason.contains("German"), "{}", country.reason);
+        assert!(
+            country.reason.contains("% of values are country names"),
+            "{}",
+            country.reason
+        );
+    }
+
+    #[test]
+    fn headers_in_each_language() {
+        for (names, language) in [
+            (["événement", "client", "date", "pays"], "French"),
+            (["evento", "cliente", "fecha", "país"], "Spanish"),
+            (["evento", "ID utente", "data", "paese"], "Italian"),
+            (["evento", "ID do usuário", "data", "país"], "Portuguese"),
+            (["gebeurtenis", "klant", "tijdstip", "land"], "Dutch"),
+        ] {
+            let columns = cols(&names);
+            let rows = rows_of(&[
+                &["Achat", "c-1", "2024-03-05 10:00", "France"],
+                &["Inscription", "c-2", "2024-03-06 10:00", "Belgique"],
+                &["Achat", "c-1", "2024-03-07 10:00", "Allemagne"],
+                &["Achat", "c-3", "2024-03-08 10:00", "Espagne"],
+            ]);
+            let s = suggest(&columns, &rows);
+            assert_eq!(
+                s.mapping.event,
+                Some(ValueSource::Column(names[0].into())),
+                "{language}"
+            );
+            assert_eq!(
+                s.mapping.distinct_id.as_deref(),
+                Some(names[1]),
+                "{language}"
+            );
+            assert_eq!(
+                s.mapping.time.column.as_deref(),
+                Some(names[2]),
+                "{language}"
+            );
+            assert_eq!(
+                s.mapping.country.as_ref().map(|c| c.column.as_str()),
+                Some(names[3])
+            );
+            assert!(
+                s.guess(Field::Event).unwrap().reason.contains(language),
+                "{language}"
+            );
+        }
+    }
+
+    /// Columns whose names mean nothing are still found by their values.
+    #[test]
+    fn values_decide_when_names_do_not() {
+        let columns = cols(&["col_a", "col_b", "col_c", "col_d", "col_e"]);
+        let countries = ["Deutschland", "France", "Italia", "España", "Nederland"];
+        let rows: Vec<Vec<String>> = (0..30)
+            .map(|i| {
+                vec![
+                    ["Purchase", "Signup", "Login"][i % 3].to_owned(),
+                    format!("cust-{:03}", i % 9),
+                    format!("2024-03-{:02} 10:{:02}:00", i % 28 + 1, i),
+                    countries[i % 5].to_owned(),
+                    format!("10.1.{}.{}", i, i + 1),
+                ]
+            })
+            .collect();
+        let s = suggest(&columns, &records(&rows));
+        assert_eq!(s.mapping.event, Some(ValueSource::Column("col_a".into())));
+        assert_eq!(s.mapping.distinct_id.as_deref(), Some("col_b"));
+        assert_eq!(s.mapping.time.column.as_deref(), Some("col_c"));
+        assert_eq!(s.mapping.country.as_ref().unwrap().column, "col_d");
+        assert_eq!(s.mapping.ip.as_deref(), Some("col_e"));
+        assert_eq!(s.mapping.insert_id, InsertIdSource::Generate);
+        let country = s.guess(Field::Country).unwrap();
+        assert!(
+            country
+                .reason
+                .starts_with("100% of values are country names"),
+            "{}",
+            country.reason
+        );
+    }
+
+    #[test]
+    fn json_values_keep_their_json_types() {
+        let columns = cols(&["event", "user_id", "time", "price"]);
+        let rows = rows_of(&[
+            &["Buy", "u1", "2024-03-05T10:00:00Z", "19.99"],
+            &["Buy", "u2", "2024-03-06T10:00:00Z", "5"],
+        ]);
+        let facts = SourceFacts {
+            label: "x".into(),
+            format: Some(Format::Ndjson),
+            timezone_hint: None,
+        };
+        let s = suggest_with(&columns, &rows, &facts);
+        assert_eq!(s.mapping.columns[0].kind, PropertyType::Text);
+        let s = suggest(&columns, &rows);
+        assert_eq!(s.mapping.columns[0].kind, PropertyType::Number);
+    }
+
+    #[test]
+    fn numbers_with_a_few_outliers_stay_numbers_and_currency_is_offered() {
+        let columns = cols(&["event", "user_id", "time", "Betrag"]);
+        let mut rows: Vec<Vec<String>> = (0..60)
+            .map(|i| {
+                vec![
+                    "Kauf".into(),
+                    format!("u{}", i % 7),
+                    format!("2024-03-{:02}", i % 28 + 1),
+                    format!("{},{:02} €", i + 1, i),
+                ]
+            })
+            .collect();
+        rows[7][3] = "k. A.".into();
+        let s = suggest(&columns, &records(&rows));
+        let betrag = &s.mapping.columns[0];
+        assert_eq!(betrag.kind, PropertyType::Number);
+        assert_eq!(betrag.decimal, DecimalSeparator::Comma);
+        assert_eq!(betrag.currency_property.as_deref(), Some("Betrag_currency"));
+        assert_eq!(s.numbers[0].currency.as_deref(), Some("EUR"));
+        assert_eq!(s.numbers[0].outliers, vec!["k. A.".to_owned()]);
+        assert!(
+            s.notes.iter().any(|n| n.contains("'k. A.'")),
+            "{:?}",
+            s.notes
+        );
     }
 
     #[test]

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use super::numbers::{DecimalSeparator, NumberProfile, parse_locale_number};
+
 /// The type a column's text is sent as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -51,15 +53,38 @@ pub struct TypeMismatch {
 
 /// Infer a column's type from sample values, ignoring empty (or blank) ones.
 ///
-/// - every value a number (`39.77`, `-3`, `1e5`) → [`PropertyType::Number`]; but a value with a
-///   leading zero (`0123`, `00123`) or an integer of more than 15 digits (which a JSON number
-///   would round) makes the column Text, so ids and zip codes keep their digits;
+/// - at least 98% of the values numbers (`39.77`, `-3`, `1e5`, and locale forms such as `12,50`,
+///   `1.234,56`, `1,234.56`, `€12`: see [`NumberProfile`]) → [`PropertyType::Number`]; the few
+///   others are sent as text with a warning. But a value with a leading zero (`0123`, `00123`)
+///   or an integer of more than 15 digits (which a JSON number would round) makes the column
+///   Text, so ids and zip codes keep their digits;
 /// - every value `true/false/yes/no` (any case) → Boolean;
 /// - every value an ISO date or date-time (`2024-03-05`, `2024-03-05T14:07:00Z`) → Date;
 /// - every value a JSON array (`["a","b"]`) → List;
 /// - anything else, mixes of these, or no values at all → Text.
-pub fn infer_type<'a>(values: impl IntoIterator<Item = &'a str>) -> PropertyType {
-    let (mut number, mut boolean, mut date, mut list) = (true, true, true, true);
+pub fn infer_type<'a>(values: impl IntoIterator<Item = &'a str> + Clone) -> PropertyType {
+    infer_column(values).kind
+}
+
+/// What [`infer_column`] found: the type, and for numbers how they are written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnTyping {
+    /// The inferred type.
+    pub kind: PropertyType,
+    /// For numbers: the values' profile (separator, currency, outliers).
+    pub numbers: NumberProfile,
+}
+
+/// [`infer_type`], with the number profile behind the decision.
+pub fn infer_column<'a>(values: impl IntoIterator<Item = &'a str> + Clone) -> ColumnTyping {
+    let numbers = NumberProfile::of(values.clone());
+    if numbers.is_number_column() {
+        return ColumnTyping {
+            kind: PropertyType::Number,
+            numbers,
+        };
+    }
+    let (mut boolean, mut date, mut list) = (true, true, true);
     let mut any = false;
     for value in values {
         let text = value.trim();
@@ -67,22 +92,42 @@ pub fn infer_type<'a>(values: impl IntoIterator<Item = &'a str>) -> PropertyType
             continue;
         }
         any = true;
-        number = number && is_inferable_number(text);
         boolean = boolean && parse_yes_no(text).is_some();
         date = date && super::time::is_iso_date_time(text);
         list = list && is_json_array(text);
-        if !(number || boolean || date || list) {
-            return PropertyType::Text;
+        if !(boolean || date || list) {
+            break;
         }
     }
-    match (any, number, boolean, date, list) {
+    let kind = match (any, boolean, date, list) {
         (false, ..) => PropertyType::Text,
-        (_, true, ..) => PropertyType::Number,
-        (_, _, true, ..) => PropertyType::Boolean,
-        (_, _, _, true, _) => PropertyType::Date,
-        (_, _, _, _, true) => PropertyType::List,
+        (_, true, ..) => PropertyType::Boolean,
+        (_, _, true, _) => PropertyType::Date,
+        (_, _, _, true) => PropertyType::List,
         _ => PropertyType::Text,
+    };
+    ColumnTyping { kind, numbers }
+}
+
+/// Append `text` as a number written with `decimal` (JSON-number text as it is; locale forms,
+/// thousands groups and currency signs read by [`parse_locale_number`]). Returns the currency
+/// the text carried; `None` (and nothing written) when it is not a number.
+pub fn write_number_with(
+    text: &str,
+    decimal: DecimalSeparator,
+    out: &mut Vec<u8>,
+) -> Option<Option<&'static str>> {
+    let trimmed = text.trim();
+    if decimal == DecimalSeparator::Point && write_number(trimmed, out).is_some() {
+        return Some(None);
     }
+    let number = parse_locale_number(trimmed, decimal)?;
+    if json_number_kind(&number.json).is_some() {
+        out.extend_from_slice(number.json.as_bytes());
+    } else {
+        write_number(&number.json, out)?;
+    }
+    Some(number.currency)
 }
 
 /// Append `text` as a JSON value of type `kind` to `out`.
@@ -112,7 +157,9 @@ pub fn write_typed(text: &str, kind: PropertyType, out: &mut Vec<u8>) -> Result<
             write_json_string(text, out);
             Ok(())
         }
-        PropertyType::Number => write_number(trimmed, out).ok_or_else(mismatch),
+        PropertyType::Number => write_number_with(trimmed, DecimalSeparator::Point, out)
+            .map(|_| ())
+            .ok_or_else(mismatch),
         PropertyType::Boolean => {
             let value = parse_yes_no(trimmed)
                 .or(match trimmed {
@@ -284,16 +331,6 @@ fn json_number_kind(text: &str) -> Option<bool> {
     Some(integer)
 }
 
-/// A number inference accepts: JSON grammar (so no leading zeros), and integers of at most 15
-/// digits (beyond that a double cannot hold every integer: they are ids, not quantities).
-fn is_inferable_number(text: &str) -> bool {
-    match json_number_kind(text) {
-        Some(true) => text.trim_start_matches('-').len() <= 15,
-        Some(false) => true,
-        None => false,
-    }
-}
-
 /// Write a number; `None` (and nothing written) when `text` is not a finite number.
 fn write_number(text: &str, out: &mut Vec<u8>) -> Option<()> {
     if json_number_kind(text).is_some() {
@@ -374,7 +411,10 @@ mod tests {
         assert_eq!(infer_type(["12", "00123"]), PropertyType::Text);
         assert_eq!(infer_type(["0123"]), PropertyType::Text);
         assert_eq!(infer_type(["-012"]), PropertyType::Text);
-        assert_eq!(infer_type(["1,234"]), PropertyType::Text);
+        // Locale forms and currency signs are numbers too.
+        assert_eq!(infer_type(["1,234"]), PropertyType::Number);
+        assert_eq!(infer_type(["12,50", "1.234,56"]), PropertyType::Number);
+        assert_eq!(infer_type(["€12", "€3,50"]), PropertyType::Number);
         assert_eq!(infer_type(["1e999"]), PropertyType::Text);
         assert_eq!(infer_type(["NaN"]), PropertyType::Text);
         assert_eq!(infer_type(["123456789012345"]), PropertyType::Number);

@@ -1,4 +1,7 @@
 //! Batches of serialized events: at most 2000 events and ~9 MB of uncompressed NDJSON each.
+//!
+//! An entry's JSON is one record per line: an event is one line, a user-profile row one or two
+//! (`$set` and `$unset`). The 2000 limit counts records, as Mixpanel does.
 
 /// Mixpanel's per-request event limit.
 pub const MAX_BATCH_EVENTS: usize = 2000;
@@ -12,7 +15,8 @@ pub struct BatchEvent {
     pub row: u64,
     /// The event's JSON line (no trailing newline).
     pub json: Vec<u8>,
-    /// Its `$insert_id` (to match Mixpanel's `failed_records`).
+    /// The key that matches Mixpanel's `failed_records` to it: its `$insert_id` (events), or
+    /// its `$distinct_id` (user profiles, whose JSON may hold two records, one a line).
     pub insert_id: String,
 }
 
@@ -53,12 +57,19 @@ impl Batch {
     }
 }
 
+/// How many records an entry's JSON holds: one per line.
+pub fn records_in(json: &[u8]) -> usize {
+    1 + memchr::memchr_iter(b'\n', json).count()
+}
+
 /// Groups events into batches within the limits.
 #[derive(Debug)]
 pub struct Batcher {
     max_events: usize,
     max_bytes: usize,
     current: Batch,
+    /// Records in `current`.
+    records: usize,
 }
 
 impl Default for Batcher {
@@ -74,21 +85,26 @@ impl Batcher {
             max_events: max_events.max(1),
             max_bytes,
             current: Batch::default(),
+            records: 0,
         }
     }
 
-    /// Add an event; returns a full batch when adding it would exceed a limit.
+    /// Add an event; returns a full batch when adding it would exceed a limit (of records or
+    /// bytes).
     pub fn push(&mut self, event: BatchEvent) -> Option<Batch> {
         let size = event.json.len() + 1;
+        let records = records_in(&event.json);
         let full = !self.current.events.is_empty()
-            && (self.current.events.len() >= self.max_events
+            && (self.records + records > self.max_events
                 || self.current.bytes + size > self.max_bytes);
         let done = if full {
+            self.records = 0;
             Some(std::mem::take(&mut self.current))
         } else {
             None
         };
         self.current.bytes += size;
+        self.records += records;
         self.current.events.push(event);
         done
     }
@@ -98,6 +114,7 @@ impl Batcher {
         if self.current.events.is_empty() {
             None
         } else {
+            self.records = 0;
             Some(std::mem::take(&mut self.current))
         }
     }
@@ -115,18 +132,19 @@ pub struct BatchCounter {
 }
 
 impl BatchCounter {
-    /// Count one event of `json_len` bytes.
-    pub fn add(&mut self, json_len: usize) {
-        let size = json_len + 1;
+    /// Count one entry (its JSON, one record per line), as [`Batcher::push`] would batch it.
+    pub fn add(&mut self, json: &[u8]) {
+        let size = json.len() + 1;
+        let records = records_in(json);
         if self.events_in_current > 0
-            && (self.events_in_current >= MAX_BATCH_EVENTS
+            && (self.events_in_current + records > MAX_BATCH_EVENTS
                 || self.bytes_in_current + size > MAX_BATCH_BYTES)
         {
             self.requests += 1;
             self.events_in_current = 0;
             self.bytes_in_current = 0;
         }
-        self.events_in_current += 1;
+        self.events_in_current += records;
         self.bytes_in_current += size;
         self.bytes += size as u64;
     }
@@ -175,12 +193,33 @@ mod tests {
         let mut counter = BatchCounter::default();
         let mut requests = 0;
         for row in 0..4500 {
-            counter.add(100);
+            counter.add(&[b'x'; 100]);
             requests += usize::from(batcher.push(event(row, 100)).is_some());
         }
         requests += usize::from(batcher.finish().is_some());
         assert_eq!(counter.total_requests(), requests as u64);
         assert_eq!(requests, 3);
+    }
+
+    #[test]
+    fn the_limit_counts_records_of_two_line_entries() {
+        let two = |row: u64| BatchEvent {
+            row,
+            json: b"{\"a\":1}\n{\"b\":2}".to_vec(),
+            insert_id: row.to_string(),
+        };
+        let mut batcher = Batcher::default();
+        let mut counter = BatchCounter::default();
+        let mut batches = Vec::new();
+        for row in 0..2500 {
+            counter.add(&two(row).json);
+            batches.extend(batcher.push(two(row)));
+        }
+        batches.extend(batcher.finish());
+        let sizes: Vec<usize> = batches.iter().map(|b| b.events.len()).collect();
+        assert_eq!(sizes, vec![1000, 1000, 500]);
+        assert_eq!(counter.total_requests(), 3);
+        assert_eq!(records_in(b"{}"), 1);
     }
 
     #[test]

@@ -1,10 +1,12 @@
-//! The HTTP client: one batch to `/import` with retries, backoff and splitting, and the
-//! connection check.
+//! The HTTP client: one batch to `/import` (or, for user profiles, `/engage`) with retries,
+//! backoff and splitting, and the connection check.
 //!
 //! [`MixpanelClient::import_batch`] sends one [`Batch`] (gzip NDJSON, `strict=1`, `ip=0`) and
 //! returns what happened to every one of its events: accepted, rejected by Mixpanel (with its
 //! field and message), failed after all retries (with the reason), or not sent because the run
-//! stopped. No event is ever dropped silently.
+//! stopped. No event is ever dropped silently. A client made with
+//! [`MixpanelClient::for_profiles`] sends the same way to `/engage` (see [`super::engage`]): an
+//! uncompressed JSON array with the project token in each record, `strict=1&verbose=1&ip=0`.
 
 use std::io::Write;
 use std::time::Duration;
@@ -12,10 +14,11 @@ use std::time::Duration;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 
-use super::auth::Credentials;
+use super::auth::{Credentials, Secret};
 use super::batch::Batch;
+use super::engage::{engage_body, map_engage_failures, parse_engage_reply, record_count};
 use super::flow::Flow;
-use super::region::{Region, validate_api_base};
+use super::region::{Region, is_loopback_base, validate_api_base};
 use super::response::{FailedRecord, ImportReply, parse_import_reply, summarize_body};
 
 /// Retry timings. Mixpanel's advice: start at 2 s, double up to 60 s, add 1–5 s of jitter.
@@ -35,6 +38,10 @@ pub struct BackoffPolicy {
     pub max_rate_limited_tries: u32,
     /// Largest `Retry-After` honoured.
     pub max_retry_after: Duration,
+    /// When no connection to the host has ever succeeded, stop trying after this long: the
+    /// host is unreachable (no network, a wrong address, a firewall), and waiting minutes for
+    /// every batch's retries helps nobody.
+    pub unreachable_after: Duration,
 }
 
 impl Default for BackoffPolicy {
@@ -47,6 +54,7 @@ impl Default for BackoffPolicy {
             max_tries: 10,
             max_rate_limited_tries: 100,
             max_retry_after: Duration::from_secs(300),
+            unreachable_after: Duration::from_secs(30),
         }
     }
 }
@@ -62,6 +70,7 @@ impl BackoffPolicy {
             jitter_min: Duration::ZERO,
             jitter_max: base,
             max_retry_after: base * 30,
+            unreachable_after: base * 15,
             ..Self::default()
         }
     }
@@ -96,16 +105,29 @@ pub struct ClientConfig {
     pub backoff: BackoffPolicy,
     /// Per-request timeout.
     pub timeout: Duration,
+    /// The proxy for HTTPS hosts (`HTTPS_PROXY`), used only through a CONNECT tunnel and never
+    /// for a loopback API base.
+    pub https_proxy: Option<String>,
+    /// Hosts that bypass the proxy (`NO_PROXY`).
+    pub no_proxy: Option<String>,
 }
 
 impl ClientConfig {
-    /// Defaults for a region.
+    /// Defaults for a region; the proxy settings come from `HTTPS_PROXY` and `NO_PROXY`
+    /// (upper or lower case). `HTTP_PROXY` and `ALL_PROXY` are never used.
     pub fn new(region: Region) -> Self {
+        let env = |names: [&str; 2]| {
+            names
+                .iter()
+                .find_map(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
+        };
         Self {
             region,
             api_base: None,
             backoff: BackoffPolicy::default(),
             timeout: Duration::from_secs(120),
+            https_proxy: env(["HTTPS_PROXY", "https_proxy"]),
+            no_proxy: env(["NO_PROXY", "no_proxy"]),
         }
     }
 }
@@ -116,9 +138,17 @@ pub enum ClientError {
     /// The `--api-base` override is refused.
     #[error(transparent)]
     ApiBase(#[from] super::region::ApiBaseError),
+    /// `HTTPS_PROXY` is not a usable proxy URL.
+    #[error("HTTPS_PROXY {0}: use a URL such as http://proxy.example.com:3128")]
+    Proxy(String),
     /// The HTTP stack could not start (e.g. no system certificates).
     #[error("cannot start the HTTP client: {0}")]
     Http(String),
+    /// A service account cannot send user profiles without the project's token.
+    #[error(
+        "user profiles need the project's token in every record: add the project token (Mixpanel → Project Settings → Access Keys) to the connection"
+    )]
+    MissingProjectToken,
 }
 
 /// One event of a batch that did not get imported, and why.
@@ -181,6 +211,31 @@ pub enum Fatal {
         /// The region's name.
         region: String,
     },
+    /// A redirect: never followed (Mixpanel's API does not redirect, and following one would
+    /// send the events and the secret to another host).
+    #[error(
+        "{host} answered HTTP {status} redirecting to {location}; Mixport never follows redirects (Mixpanel's import API does not redirect), so nothing was sent there. Check the API address and the region. Nothing more was sent."
+    )]
+    Redirected {
+        /// HTTP status (301, 302, 307, ...).
+        status: u16,
+        /// The host that answered.
+        host: String,
+        /// Where it pointed.
+        location: String,
+    },
+    /// No connection to the host ever succeeded within the time allowed.
+    #[error(
+        "cannot reach {host} ({detail}); gave up after {waited_secs} s without a single answer. Check the internet connection, a proxy (HTTPS_PROXY) or the API address; nothing was imported, and resuming sends everything once the host is reachable."
+    )]
+    Unreachable {
+        /// The host.
+        host: String,
+        /// The last network error.
+        detail: String,
+        /// Seconds spent trying.
+        waited_secs: u64,
+    },
     /// Another status (404, 405, 3xx, ...): the host is not Mixpanel's ingestion API.
     #[error(
         "the server answered HTTP {status} ({message}), which Mixpanel's import API never does: the address or region is wrong. Nothing more was sent."
@@ -240,6 +295,19 @@ pub struct MixpanelClient {
     region: Region,
     backoff: BackoffPolicy,
     api_base: Option<String>,
+    /// The ingestion host (and port), for messages.
+    host: String,
+    /// `Some` when this client sends user profiles to `/engage`.
+    profiles: Option<ProfilesTarget>,
+}
+
+/// Where and with which token user-profile updates go.
+#[derive(Debug, Clone)]
+struct ProfilesTarget {
+    /// `…/engage?strict=1&verbose=1&ip=0[&project_id=…]`.
+    url: String,
+    /// The project token put in each record.
+    token: Secret,
 }
 
 impl MixpanelClient {
@@ -257,14 +325,44 @@ impl MixpanelClient {
             import_url.push_str("&project_id=");
             import_url.push_str(project_id);
         }
-        let http = reqwest::Client::builder()
+        // Traffic goes only where it was pointed: redirects are never followed (Mixpanel's API
+        // does not redirect, and a redirect would carry the secret elsewhere), no proxy is taken
+        // from the environment except `HTTPS_PROXY`, which is used for HTTPS hosts only (so
+        // always through a CONNECT tunnel: the proxy sees the host name, never the request),
+        // and a loopback API base never goes through a proxy.
+        let mut builder = reqwest::Client::builder()
             .timeout(config.timeout)
             .connect_timeout(Duration::from_secs(30))
             .user_agent(concat!("mixport/", env!("CARGO_PKG_VERSION")))
             .tcp_nodelay(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy();
+        if let Some(proxy_url) = &config.https_proxy
+            && import_base.starts_with("https://")
+            && !is_loopback_base(&import_base)
+        {
+            let proxy = reqwest::Proxy::https(proxy_url.as_str())
+                .map_err(|e| ClientError::Proxy(format!("'{proxy_url}': {e}")))?
+                .no_proxy(
+                    config
+                        .no_proxy
+                        .as_deref()
+                        .and_then(reqwest::NoProxy::from_string),
+                );
+            builder = builder.proxy(proxy);
+        }
+        let http = builder
             .build()
             .map_err(|e| ClientError::Http(e.to_string()))?;
+        let host = reqwest::Url::parse(&import_base)
+            .ok()
+            .and_then(|u| {
+                u.host_str()
+                    .map(|h| u.port().map_or(h.to_owned(), |p| format!("{h}:{p}")))
+            })
+            .unwrap_or_else(|| import_base.clone());
         Ok(Self {
+            host,
             http,
             import_url,
             app_url: format!("{app_base}/api/app/me"),
@@ -275,7 +373,43 @@ impl MixpanelClient {
                 .api_base
                 .as_deref()
                 .map(|b| b.trim().trim_end_matches('/').to_owned()),
+            profiles: None,
         })
+    }
+
+    /// This client, sending user-profile updates to `/engage` (on the same host as `/import`)
+    /// instead of events. Every record carries the project's token: `token`, or the
+    /// connection's own token when it is a project token. A service account without a token
+    /// is refused ([`ClientError::MissingProjectToken`]).
+    pub fn for_profiles(mut self, token: Option<Secret>) -> Result<Self, ClientError> {
+        let token = match (token.filter(|t| !t.is_empty()), &self.credentials) {
+            (Some(token), _) => token,
+            (None, Credentials::ProjectToken { token }) => token.clone(),
+            (None, Credentials::ServiceAccount { .. }) => {
+                return Err(ClientError::MissingProjectToken);
+            }
+        };
+        let base = self.import_url.split("/import?").next().unwrap_or_default();
+        let mut url = format!("{base}/engage?strict=1&verbose=1&ip=0");
+        if let Some(project_id) = self.credentials.project_id() {
+            url.push_str("&project_id=");
+            url.push_str(project_id);
+        }
+        self.profiles = Some(ProfilesTarget { url, token });
+        Ok(self)
+    }
+
+    /// Whether this client sends user profiles (to `/engage`).
+    pub fn sends_profiles(&self) -> bool {
+        self.profiles.is_some()
+    }
+
+    /// The URL batches are posted to (`/import` or `/engage`, with their query).
+    fn batch_url(&self) -> &str {
+        match &self.profiles {
+            Some(target) => &target.url,
+            None => &self.import_url,
+        }
     }
 
     /// The region this client targets.
@@ -296,7 +430,7 @@ impl MixpanelClient {
     /// The destination in words for the resume journal key: ingestion URL and project (or a
     /// hash of the token). Never a secret.
     pub fn target_label(&self) -> String {
-        let base = self.import_url.split('?').next().unwrap_or_default();
+        let base = self.batch_url().split('?').next().unwrap_or_default();
         format!("{base} {}", self.credentials.target_tag())
     }
 
@@ -339,6 +473,14 @@ impl MixpanelClient {
             Err(e) => return check(ConnectionStatus::Unreachable, describe_http_error(&e)),
         };
         let status = response.status().as_u16();
+        if response.status().is_redirection() {
+            // Never followed: Mixpanel does not redirect, and the secret must not go elsewhere.
+            let location = location_of(&response);
+            return check(
+                ConnectionStatus::NotMixpanel,
+                format!("HTTP {status}: redirects to {location} (redirects are never followed)"),
+            );
+        }
         let body = response.bytes().await.unwrap_or_default();
         let detail = |message: &str| format!("HTTP {status}: {message}");
         match status {
@@ -399,22 +541,48 @@ impl MixpanelClient {
                 outcome.unsent.extend(offset..offset + sub.events.len());
                 continue;
             }
-            let body = gzip_ndjson(&sub);
+            let body = match &self.profiles {
+                Some(target) => engage_body(&sub, target.token.expose()),
+                None => gzip_ndjson(&sub),
+            };
             let mut failures = 0u32;
             let mut rate_limits = 0u32;
             loop {
                 outcome.requests += 1;
-                outcome.bytes_sent += body.len() as u64;
                 let (reply, retry_reason) = match self.send(body.clone()).await {
-                    Ok(reply) => (Some(reply), None),
-                    Err(reason) => (None, Some(reason)),
+                    Ok(reply) => {
+                        // Only bytes a server answered count as sent.
+                        outcome.bytes_sent += body.len() as u64;
+                        flow.note_answer();
+                        (Some(reply), None)
+                    }
+                    Err(SendFailure::Redirected { status, location }) => {
+                        outcome.bytes_sent += body.len() as u64;
+                        flow.note_answer();
+                        outcome.fatal = Some(Fatal::Redirected {
+                            status,
+                            host: self.host.clone(),
+                            location,
+                        });
+                        flow.stop();
+                        outcome.unsent.extend(offset..offset + sub.events.len());
+                        break;
+                    }
+                    Err(SendFailure::Network { message, connect }) => {
+                        (None, Some((message, connect)))
+                    }
                 };
                 let wait = match reply {
                     Some(ImportReply::Ok {
                         num_records_imported,
                     }) => {
                         outcome.accepted += sub.events.len();
-                        check_count(&mut outcome, num_records_imported, sub.events.len());
+                        let expected = if self.profiles.is_some() {
+                            record_count(&sub)
+                        } else {
+                            sub.events.len()
+                        };
+                        check_count(&mut outcome, num_records_imported, expected);
                         flow.limit.on_success();
                         break;
                     }
@@ -423,10 +591,14 @@ impl MixpanelClient {
                         failed,
                         whole_batch,
                     }) => {
-                        let rejected =
-                            map_failures(&sub, offset, &failed, whole_batch, &mut outcome);
-                        let expected = sub.events.len() - rejected;
-                        outcome.accepted += expected;
+                        let (rejected, expected) = if self.profiles.is_some() {
+                            map_engage_failures(&sub, offset, &failed, whole_batch, &mut outcome)
+                        } else {
+                            let rejected =
+                                map_failures(&sub, offset, &failed, whole_batch, &mut outcome);
+                            (rejected, sub.events.len() - rejected)
+                        };
+                        outcome.accepted += sub.events.len() - rejected;
                         check_count(&mut outcome, num_records_imported, expected);
                         flow.limit.on_success();
                         break;
@@ -494,13 +666,34 @@ impl MixpanelClient {
                     }
                     None => {
                         failures += 1;
-                        let reason = retry_reason.unwrap_or_default();
-                        if failures >= self.backoff.max_tries {
-                            let reason = format!("gave up after {failures} tries: {reason}");
-                            fail_all(&sub, offset, &reason, &mut outcome.failed);
-                            break;
+                        let (reason, connect) = retry_reason.unwrap_or_default();
+                        let delay = self.backoff.delay(failures, None, fastrand::f64());
+                        if connect && let Some(since) = flow.note_unreachable() {
+                            // Nothing ever answered: give up on the host after
+                            // `unreachable_after`, whatever the tries left.
+                            let left = self
+                                .backoff
+                                .unreachable_after
+                                .saturating_sub(since.elapsed());
+                            if left.is_zero() {
+                                outcome.fatal = Some(Fatal::Unreachable {
+                                    host: self.host.clone(),
+                                    detail: reason,
+                                    waited_secs: since.elapsed().as_secs(),
+                                });
+                                flow.stop();
+                                outcome.unsent.extend(offset..offset + sub.events.len());
+                                break;
+                            }
+                            delay.min(left)
+                        } else {
+                            if failures >= self.backoff.max_tries {
+                                let reason = format!("gave up after {failures} tries: {reason}");
+                                fail_all(&sub, offset, &reason, &mut outcome.failed);
+                                break;
+                            }
+                            delay
                         }
-                        self.backoff.delay(failures, None, fastrand::f64())
                     }
                 };
                 outcome.retries += 1;
@@ -517,21 +710,42 @@ impl MixpanelClient {
         outcome
     }
 
-    /// One POST; `Err` is a network-level failure (timeout, refused, dropped) worth retrying.
-    async fn send(&self, body: Vec<u8>) -> Result<ImportReply, String> {
+    /// One POST; `Err` is a network-level failure (timeout, refused, dropped) worth retrying,
+    /// or a redirect (never followed).
+    async fn send(&self, body: Vec<u8>) -> Result<ImportReply, SendFailure> {
         let (user, pass) = self.credentials.basic_auth();
-        let response = self
+        let request = self
             .http
-            .post(&self.import_url)
+            .post(self.batch_url())
             .basic_auth(user, Some(pass))
-            .header(reqwest::header::CONTENT_TYPE, "application/x-ndjson")
-            .header(reqwest::header::CONTENT_ENCODING, "gzip")
-            .header(reqwest::header::ACCEPT, "application/json")
+            .header(reqwest::header::ACCEPT, "application/json");
+        // `/engage` reads no gzip bodies: profiles go as a plain JSON array.
+        let request = match &self.profiles {
+            Some(_) => request.header(reqwest::header::CONTENT_TYPE, "application/json"),
+            None => request
+                .header(reqwest::header::CONTENT_TYPE, "application/x-ndjson")
+                .header(reqwest::header::CONTENT_ENCODING, "gzip"),
+        };
+        let parse = if self.profiles.is_some() {
+            parse_engage_reply
+        } else {
+            parse_import_reply
+        };
+        let response = request
             .body(body)
             .send()
             .await
-            .map_err(|e| describe_http_error(&e))?;
+            .map_err(|e| SendFailure::Network {
+                message: describe_http_error(&e),
+                connect: e.is_connect(),
+            })?;
         let status = response.status().as_u16();
+        if response.status().is_redirection() {
+            return Err(SendFailure::Redirected {
+                status,
+                location: location_of(&response),
+            });
+        }
         let retry_after = response
             .headers()
             .get(reqwest::header::RETRY_AFTER)
@@ -544,17 +758,37 @@ impl MixpanelClient {
             // 400 leaves the events' fate unknown, so the batch is retried (harmless: insert
             // ids are deterministic and Mixpanel deduplicates).
             Err(_) if matches!(status, 401 | 403 | 408 | 413 | 429 | 500..=599) => {
-                return Ok(parse_import_reply(status, retry_after.as_deref(), b""));
+                return Ok(parse(status, retry_after.as_deref(), b""));
             }
             Err(e) => {
-                return Err(format!(
-                    "the connection broke while reading the answer (HTTP {status}): {}",
-                    describe_http_error(&e)
-                ));
+                return Err(SendFailure::Network {
+                    message: format!(
+                        "the connection broke while reading the answer (HTTP {status}): {}",
+                        describe_http_error(&e)
+                    ),
+                    connect: false,
+                });
             }
         };
-        Ok(parse_import_reply(status, retry_after.as_deref(), &body))
+        Ok(parse(status, retry_after.as_deref(), &body))
     }
+}
+
+/// Why one POST did not bring an answer to act on.
+enum SendFailure {
+    /// No answer: refused, timed out, dropped. `connect` when no connection was made at all.
+    Network { message: String, connect: bool },
+    /// A 3xx answer, which is never followed.
+    Redirected { status: u16, location: String },
+}
+
+/// The `Location` header of a response, in words.
+fn location_of(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .unwrap_or_else(|| "no Location given".to_owned())
 }
 
 /// The batch's events as gzip-compressed NDJSON, compressed fast (the body is small and the
@@ -577,7 +811,7 @@ fn check_count(outcome: &mut BatchOutcome, reported: Option<u64>, expected: usiz
         && reported != expected as u64
     {
         outcome.notes.push(format!(
-            "Mixpanel reported {reported} events imported where {expected} were expected from its list of failures"
+            "Mixpanel reported {reported} records imported where {expected} were expected from its list of failures"
         ));
     }
 }
@@ -922,18 +1156,59 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn connection_refused_is_a_failure_not_a_loss() {
+    async fn a_host_that_never_answers_is_unreachable_and_nothing_is_lost() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         drop(listener);
-        let c = client(&base, service_account(), 2);
-        let out = c.import_batch(batch(2), &flow()).await;
-        assert_eq!(out.failed.len(), 2);
+        let c = client(&base, service_account(), 50);
+        let f = flow();
+        let out = c.import_batch(batch(2), &f).await;
+        let fatal = out.fatal.clone().expect("unreachable is fatal");
+        assert!(matches!(fatal, Fatal::Unreachable { .. }), "{fatal:?}");
         assert!(
-            out.failed[0].message.contains("could not connect"),
-            "{}",
-            out.failed[0].message
+            fatal.to_string().starts_with("cannot reach 127.0.0.1:"),
+            "{fatal}"
         );
+        assert_eq!(out.unsent, vec![0, 1], "every event accounted for");
+        assert_eq!(
+            out.bytes_sent, 0,
+            "nothing answered, so nothing counts as sent"
+        );
+        assert!(out.requests > 1 && out.requests < 50, "{}", out.requests);
+        assert!(f.is_stopping());
+    }
+
+    #[tokio::test]
+    async fn a_redirect_is_not_followed() {
+        let target = TestServer::start(|_, r| ok(r.lines.len())).await;
+        let location = format!("{}/import", target.base);
+        let redirect = location.clone();
+        let server = TestServer::start(move |_, _| {
+            Some((
+                307,
+                vec![("Location".into(), redirect.clone())],
+                String::new(),
+            ))
+        })
+        .await;
+        let c = client(&server.base, service_account(), 3);
+        let out = c.import_batch(batch(2), &flow()).await;
+        let fatal = out.fatal.expect("a redirect is fatal");
+        assert!(fatal.to_string().contains(&location), "{fatal}");
+        assert_eq!(out.accepted, 0);
+        assert_eq!(out.unsent, vec![0, 1]);
+        assert!(target.seen().is_empty(), "the redirect was followed");
+    }
+
+    #[test]
+    fn proxies_apply_to_https_hosts_only() {
+        let mut config = ClientConfig::new(Region::Us);
+        config.https_proxy = Some("not a url at all".into());
+        let err = MixpanelClient::new(service_account(), config.clone()).unwrap_err();
+        assert!(matches!(err, ClientError::Proxy(_)), "{err}");
+        // A loopback base never looks at the proxy, so even a broken one does not matter.
+        config.api_base = Some("http://127.0.0.1:9".into());
+        MixpanelClient::new(service_account(), config).unwrap();
     }
 
     #[tokio::test]

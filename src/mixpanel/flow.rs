@@ -98,6 +98,10 @@ pub struct Flow {
     retrying: AtomicU64,
     retries: AtomicU64,
     rate_limited: AtomicU64,
+    /// Whether any request of the run got an HTTP answer.
+    answered: AtomicBool,
+    /// When the first connection failure happened, while nothing has answered yet.
+    unreachable_since: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 impl Flow {
@@ -115,7 +119,27 @@ impl Flow {
             retrying: AtomicU64::new(0),
             retries: AtomicU64::new(0),
             rate_limited: AtomicU64::new(0),
+            answered: AtomicBool::new(false),
+            unreachable_since: std::sync::Mutex::new(None),
         }
+    }
+
+    /// A request got an HTTP answer: the host is reachable.
+    pub(crate) fn note_answer(&self) {
+        self.answered.store(true, Ordering::SeqCst);
+    }
+
+    /// A connection could not be made. While nothing has ever answered, returns when the first
+    /// such failure happened (the host may be unreachable); once something answered, `None`.
+    pub(crate) fn note_unreachable(&self) -> Option<std::time::Instant> {
+        if self.answered.load(Ordering::SeqCst) {
+            return None;
+        }
+        let mut since = self
+            .unreachable_since
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        Some(*since.get_or_insert_with(std::time::Instant::now))
     }
 
     /// Stop retrying and sending: a fatal error happened.

@@ -143,19 +143,10 @@ pub fn validate_api_base(url: &str) -> Result<String, ApiBaseError> {
             reason: "no host".to_owned(),
         });
     }
-    let bare = host_text.trim_start_matches('[').trim_end_matches(']');
-    let host = match bare.parse::<IpAddr>() {
-        Ok(ip) => HostKind::Ip(ip),
-        Err(_) => HostKind::Domain(host_text.clone()),
-    };
     match parsed.scheme() {
         "https" => {}
         "http" => {
-            let loopback = match &host {
-                HostKind::Ip(ip) => ip.is_loopback(),
-                HostKind::Domain(d) => d == "localhost",
-            };
-            if !loopback {
+            if !host_is_loopback(&parsed) {
                 return Err(ApiBaseError::InsecureRemote {
                     url: url.to_owned(),
                     host: host_text,
@@ -171,9 +162,22 @@ pub fn validate_api_base(url: &str) -> Result<String, ApiBaseError> {
     Ok(parsed.as_str().trim_end_matches('/').to_owned())
 }
 
-enum HostKind {
-    Domain(String),
-    Ip(IpAddr),
+/// Whether `url` (an API base already accepted by [`validate_api_base`]) names this machine
+/// (127.0.0.0/8, `localhost`, `[::1]`). Such a base is never reached through a proxy.
+pub fn is_loopback_base(url: &str) -> bool {
+    let Ok(parsed) = reqwest::Url::parse(url.trim()) else {
+        return false;
+    };
+    host_is_loopback(&parsed)
+}
+
+fn host_is_loopback(parsed: &reqwest::Url) -> bool {
+    let host_text = parsed.host_str().unwrap_or_default().to_ascii_lowercase();
+    let bare = host_text.trim_start_matches('[').trim_end_matches(']');
+    match bare.parse::<IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => host_text == "localhost",
+    }
 }
 
 #[cfg(test)]

@@ -14,6 +14,8 @@ pub struct FailedRecord {
     pub index: Option<usize>,
     /// The event's insert id, when given (`insert_id` or `$insert_id`).
     pub insert_id: Option<String>,
+    /// The profile's `$distinct_id` (an `/engage` failure), when given.
+    pub distinct_id: Option<String>,
     /// The field Mixpanel names, e.g. `properties.time`.
     pub field: Option<String>,
     /// Mixpanel's message.
@@ -161,6 +163,7 @@ fn parse_failed_record(item: &Value) -> FailedRecord {
     FailedRecord {
         index,
         insert_id: text("insert_id").or_else(|| text("$insert_id")),
+        distinct_id: text("$distinct_id").or_else(|| text("distinct_id")),
         field: text("field"),
         message: text("message")
             .or_else(|| text("error"))

@@ -14,8 +14,10 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::mapping::ImportKind;
 use crate::mapping::Mapping;
-use crate::mapping::transform::{TransformOptions, Transformed, Transformer};
+use crate::mapping::transform::row::{RepeatedKey, RowTransformer};
+use crate::mapping::transform::{TransformOptions, Transformed};
 use crate::mixpanel::batch::BatchCounter;
 use crate::source::{self, Compression, Format, Record, RecordReader, Sniff, TextEncoding};
 use crate::validate::{Issue, IssueKind, Severity};
@@ -92,6 +94,9 @@ pub struct IssueGroup {
 /// What the check found. Serialized as the `--json` output.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckReport {
+    /// Events or user profiles.
+    #[serde(default)]
+    pub kind: ImportKind,
     /// The file checked.
     pub file: PathBuf,
     /// Its format.
@@ -119,8 +124,12 @@ pub struct CheckReport {
     pub errors: Vec<IssueGroup>,
     /// Warning groups (including mapping-wide ones and duplicate insert ids), by kind then field.
     pub warnings: Vec<IssueGroup>,
-    /// Valid rows whose `$insert_id` was already seen earlier in the file.
+    /// Valid rows whose `$insert_id` was already seen earlier in the file (events).
     pub duplicate_insert_ids: u64,
+    /// Valid rows whose user ID was already seen earlier in the file (user profiles: the later
+    /// row's update is applied after the earlier one's).
+    #[serde(default)]
+    pub duplicate_user_ids: u64,
     /// The duplicate check covered every row up to this one (all rows unless the cap was hit).
     pub duplicate_check_rows: u64,
     /// Requests an import would send.
@@ -225,7 +234,7 @@ pub fn run_check(
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<CheckReport, PipelineError> {
     // Resolve the mapping before opening the file, so a mapping error comes first.
-    Transformer::new(mapping, &sniff.columns, options.transform)?;
+    RowTransformer::new(mapping, &sniff.columns, options.transform)?;
     super::guard_failed_out(&sniff.path, options.failed_out.as_deref())?;
     let mut reader = source::open(sniff)?;
     run_check_reader(sniff, reader.as_mut(), mapping, options, control, progress)
@@ -241,7 +250,8 @@ pub fn run_check_reader(
     control: &RunControl,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<CheckReport, PipelineError> {
-    let mut transformer = Transformer::new(mapping, &sniff.columns, options.transform)?;
+    let mut transformer = RowTransformer::new(mapping, &sniff.columns, options.transform)?;
+    let kind = transformer.kind();
     let rejected = match &options.failed_out {
         Some(path) => Some(RejectedWriter::create(path, &sniff.columns)?),
         None => None,
@@ -257,6 +267,7 @@ pub fn run_check_reader(
         clock: ProgressClock::new(),
         total_bytes: sniff.file_size,
         groups,
+        repeated_key: transformer.repeated_key(),
         seen: HashSet::default(),
         dedup_full_at: None,
         duplicates: 0,
@@ -344,7 +355,17 @@ pub fn run_check_reader(
         rows_with_warnings: with_warnings,
         errors,
         warnings,
-        duplicate_insert_ids: duplicates,
+        kind,
+        duplicate_insert_ids: if kind == ImportKind::Events {
+            duplicates
+        } else {
+            0
+        },
+        duplicate_user_ids: if kind == ImportKind::Profiles {
+            duplicates
+        } else {
+            0
+        },
         duplicate_check_rows,
         requests: counter.total_requests(),
         bytes: counter.bytes,
@@ -367,6 +388,8 @@ struct CheckSink<'a> {
     clock: ProgressClock,
     total_bytes: u64,
     groups: Groups,
+    /// How a repeated key (insert id or user ID) is reported.
+    repeated_key: RepeatedKey,
     seen: HashSet<u64, BuildHasherDefault<PassThroughHasher>>,
     dedup_full_at: Option<u64>,
     duplicates: u64,
@@ -399,25 +422,20 @@ impl CheckSink<'_> {
         }
     }
 
-    fn note_duplicate(&mut self, row: u64, insert_id: &str) {
+    fn note_duplicate(&mut self, row: u64, key: &str) {
         self.duplicates += 1;
+        let issue = self.repeated_key.issue(row, key);
         let group = self.duplicate_group.get_or_insert_with(|| IssueGroup {
-            kind: IssueKind::DuplicateInsertId,
+            kind: issue.kind,
             severity: Severity::Warning,
-            title: IssueKind::DuplicateInsertId.title().to_owned(),
-            field: "properties.$insert_id".to_owned(),
+            title: issue.kind.title().to_owned(),
+            field: issue.field.clone(),
             count: 0,
             examples: Vec::new(),
         });
         group.count += 1;
         if group.examples.len() < MAX_EXAMPLES {
-            group.examples.push(IssueExample {
-                row,
-                column: None,
-                message: format!(
-                    "row {row}: insert ID '{insert_id}' appeared earlier in the file; Mixpanel keeps only one event per (event, user, time, insert ID)."
-                ),
-            });
+            group.examples.push(example(&issue));
         }
     }
 
@@ -466,13 +484,15 @@ impl RowSink for CheckSink<'_> {
         let mut warned = out.has_warnings();
         if out.is_valid() {
             self.valid += 1;
-            self.counter.add(out.json.len());
-            self.first_time = Some(self.first_time.map_or(out.time_ms, |t| t.min(out.time_ms)));
-            self.last_time = Some(self.last_time.map_or(out.time_ms, |t| t.max(out.time_ms)));
-            let hash = xxhash_rust::xxh3::xxh3_64(out.insert_id.as_bytes());
+            self.counter.add(&out.json);
+            if out.kind == ImportKind::Events {
+                self.first_time = Some(self.first_time.map_or(out.time_ms, |t| t.min(out.time_ms)));
+                self.last_time = Some(self.last_time.map_or(out.time_ms, |t| t.max(out.time_ms)));
+            }
+            let hash = xxhash_rust::xxh3::xxh3_64(out.key().as_bytes());
             if self.seen.contains(&hash) {
                 warned = true;
-                self.note_duplicate(record.row, &out.insert_id);
+                self.note_duplicate(record.row, out.key());
             } else if self.seen.len() < self.options.dedup_cap {
                 self.seen.insert(hash);
             } else if self.dedup_full_at.is_none() {
@@ -558,6 +578,9 @@ mod tests {
             encoding: TextEncoding::Utf8,
             delimiter: b',',
             has_header: true,
+            skip_rows: 0,
+            header_row: 1,
+            timezone_hint: None,
             sheet: None,
             sheets: Vec::new(),
             columns: vec!["event".into(), "user".into(), "time".into(), "id".into()],

@@ -19,6 +19,7 @@
 //! (unsent rows count as `skipped`, and `--resume` sends them later). A fatal error (401/403)
 //! stops everything at once.
 
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::ops::ControlFlow;
 use std::path::PathBuf;
@@ -26,8 +27,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
-use crate::mapping::Mapping;
-use crate::mapping::transform::{TransformOptions, Transformed, Transformer};
+use crate::mapping::transform::row::RowTransformer;
+use crate::mapping::transform::{TransformOptions, Transformed};
+use crate::mapping::{ImportKind, Mapping};
 use crate::mixpanel::batch::{Batch, BatchEvent, Batcher};
 use crate::mixpanel::client::{BatchOutcome, MixpanelClient};
 use crate::mixpanel::flow::{DEFAULT_WORKERS, Flow};
@@ -82,7 +84,18 @@ pub fn run_import(
     control: &RunControl,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<RunReport, PipelineError> {
-    let mut transformer = Transformer::new(mapping, &sniff.columns, settings.transform)?;
+    let mut transformer = RowTransformer::new(mapping, &sniff.columns, settings.transform)?;
+    if (transformer.kind() == ImportKind::Profiles) != client.sends_profiles() {
+        return Err(PipelineError::Fatal(format!(
+            "the mapping is for {} but the connection was set up for {}",
+            transformer.kind().noun(),
+            if client.sends_profiles() {
+                ImportKind::Profiles.noun()
+            } else {
+                ImportKind::Events.noun()
+            }
+        )));
+    }
     super::guard_failed_out(&sniff.path, settings.failed_out.as_deref())?;
     let reader = source::open(sniff)?;
     let key = match &settings.data_dir {
@@ -216,6 +229,11 @@ pub fn run_with(
     let started = ProgressClock::new();
     let started_at = now_rfc3339();
     let mut report = RunReport {
+        kind: if client.sends_profiles() {
+            ImportKind::Profiles
+        } else {
+            ImportKind::Events
+        },
         file: input.file.display().to_string(),
         region: client.region().code().to_owned(),
         project_id: client.credentials().project_id().map(str::to_owned),
@@ -615,7 +633,7 @@ impl RowSink for ImportSink<'_> {
             row: record.row,
             // Copies of exact size: `out` keeps its grown buffers for the next record.
             json: out.json.clone(),
-            insert_id: out.insert_id.clone(),
+            insert_id: out.key().to_owned(),
         };
         if let Some(full) = self.batcher.push(event) {
             // The new event went into a fresh batch: its original cells belong to the next one.
@@ -709,6 +727,27 @@ fn read_loop(
     Ok(())
 }
 
+/// A batch taken from the queue that waits until no batch in flight shares a user with it.
+struct Held {
+    work: Work,
+    keys: HashSet<u64>,
+}
+
+/// Hashes of a batch's keys (the `$distinct_id`s of a profile batch).
+fn batch_keys(batch: &Batch) -> HashSet<u64> {
+    batch
+        .events
+        .iter()
+        .map(|e| xxhash_rust::xxh3::xxh3_64(e.insert_id.as_bytes()))
+        .collect()
+}
+
+/// Sends batches while fewer than the adaptive limit are in flight (and not paused).
+///
+/// User profiles are sent in file order per user: Mixpanel applies the updates of one request
+/// in order, but two requests in flight at once may land in either order. So a profile batch
+/// that shares a `$distinct_id` with a batch in flight is held back until that one is settled;
+/// batches of other users pass by as usual (only the held one waits, the queue behind it too).
 async fn dispatch(
     mut work_rx: tokio::sync::mpsc::Receiver<Work>,
     done_tx: mpsc::Sender<Done>,
@@ -716,42 +755,83 @@ async fn dispatch(
     flow: Arc<Flow>,
     shared: &Shared,
 ) {
+    let ordered = client.sends_profiles();
     let client = Arc::new(client);
     let mut in_flight: tokio::task::JoinSet<Done> = tokio::task::JoinSet::new();
+    let mut keys_in_flight: HashMap<tokio::task::Id, HashSet<u64>> = HashMap::new();
+    let mut held: Option<Held> = None;
     let mut closed = false;
+    let unsent = |work: Work| {
+        let outcome = BatchOutcome {
+            events: work.batch.events.len(),
+            unsent: (0..work.batch.events.len()).collect(),
+            ..BatchOutcome::default()
+        };
+        let _ = done_tx.send(Done {
+            originals: work.originals,
+            outcome,
+        });
+    };
+    let spawn = |work: Work,
+                 keys: HashSet<u64>,
+                 in_flight: &mut tokio::task::JoinSet<Done>,
+                 keys_in_flight: &mut HashMap<tokio::task::Id, HashSet<u64>>| {
+        shared
+            .sent
+            .fetch_add(work.batch.events.len() as u64, Ordering::Relaxed);
+        let client = client.clone();
+        let flow = flow.clone();
+        let handle = in_flight.spawn(async move {
+            let outcome = client.import_batch(work.batch, &flow).await;
+            Done {
+                originals: work.originals,
+                outcome,
+            }
+        });
+        if !keys.is_empty() {
+            keys_in_flight.insert(handle.id(), keys);
+        }
+    };
     loop {
-        if closed && in_flight.is_empty() {
+        let room = !flow.control.is_paused() && in_flight.len() < flow.limit.current();
+        if let Some(h) = held.take() {
+            if flow.is_stopping() {
+                unsent(h.work);
+            } else if room && keys_in_flight.values().all(|k| k.is_disjoint(&h.keys)) {
+                spawn(h.work, h.keys, &mut in_flight, &mut keys_in_flight);
+            } else {
+                held = Some(h);
+            }
+        }
+        if closed && in_flight.is_empty() && held.is_none() {
             break;
         }
         let stopping = flow.is_stopping();
-        let can_take = !closed
-            && (stopping || (!flow.control.is_paused() && in_flight.len() < flow.limit.current()));
+        let can_take = !closed && held.is_none() && (stopping || room);
         tokio::select! {
-            joined = in_flight.join_next(), if !in_flight.is_empty() => {
-                if let Some(Ok(done)) = joined {
-                    let _ = done_tx.send(done);
+            joined = in_flight.join_next_with_id(), if !in_flight.is_empty() => {
+                match joined {
+                    Some(Ok((id, done))) => {
+                        keys_in_flight.remove(&id);
+                        let _ = done_tx.send(done);
+                    }
+                    Some(Err(error)) => {
+                        keys_in_flight.remove(&error.id());
+                    }
+                    None => {}
                 }
             }
             work = work_rx.recv(), if can_take => {
                 match work {
                     None => closed = true,
-                    Some(work) if flow.is_stopping() => {
-                        let unsent = (0..work.batch.events.len()).collect();
-                        let outcome = BatchOutcome {
-                            events: work.batch.events.len(),
-                            unsent,
-                            ..BatchOutcome::default()
-                        };
-                        let _ = done_tx.send(Done { originals: work.originals, outcome });
-                    }
+                    Some(work) if flow.is_stopping() => unsent(work),
                     Some(work) => {
-                        shared.sent.fetch_add(work.batch.events.len() as u64, Ordering::Relaxed);
-                        let client = client.clone();
-                        let flow = flow.clone();
-                        in_flight.spawn(async move {
-                            let outcome = client.import_batch(work.batch, &flow).await;
-                            Done { originals: work.originals, outcome }
-                        });
+                        let keys = if ordered { batch_keys(&work.batch) } else { HashSet::new() };
+                        if keys_in_flight.values().all(|k| k.is_disjoint(&keys)) {
+                            spawn(work, keys, &mut in_flight, &mut keys_in_flight);
+                        } else {
+                            held = Some(Held { work, keys });
+                        }
                     }
                 }
             }

@@ -11,6 +11,9 @@ use serde::{Deserialize, Serialize};
 /// What an import did.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RunReport {
+    /// Events or user profiles.
+    #[serde(default)]
+    pub kind: crate::mapping::ImportKind,
     /// The file imported.
     pub file: String,
     /// Region code (`us`, `eu`, `in`).

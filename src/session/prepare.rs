@@ -64,9 +64,10 @@ pub enum Blocker {
     Mapping(MappingError),
 }
 
-/// The suggestion for `file`, with the import label named after the file.
+/// The suggestion for `file`: the import label named after the file, JSON values kept as
+/// JSON, and the time zone its title rows name.
 pub fn suggest(file: &OpenedFile) -> suggest::Suggestion {
-    suggest::suggest_for_file(file.path(), file.columns(), &file.head)
+    suggest::suggest_for_source(&file.sniff, &file.head)
 }
 
 /// The mapping a session starts with: the `remembered` one when it was made for this file's

@@ -58,6 +58,21 @@ pub enum RunEnd {
         /// What the answer said.
         message: String,
     },
+    /// The host answered with a redirect, which is never followed: a wrong address.
+    Redirected {
+        /// HTTP status.
+        status: u16,
+        /// Where it pointed.
+        location: String,
+    },
+    /// No connection to the host ever succeeded: nothing was imported; resuming sends
+    /// everything once the host is reachable.
+    Unreachable {
+        /// The host.
+        host: String,
+        /// The last network error.
+        detail: String,
+    },
     /// Some events could not be delivered after every retry (network, server errors): resuming
     /// sends them again.
     Undelivered,
@@ -172,9 +187,15 @@ impl RunRecord {
     /// journal is still there.
     pub fn can_resume(&self, runs_dir: &Path) -> bool {
         let stopped = match self.end {
-            RunEnd::Cancelled | RunEnd::Undelivered | RunEnd::Interrupted => true,
+            RunEnd::Cancelled
+            | RunEnd::Undelivered
+            | RunEnd::Interrupted
+            | RunEnd::Unreachable { .. } => true,
             RunEnd::Refused { .. } => self.connection_changed,
-            RunEnd::Finished | RunEnd::NotMixpanel { .. } | RunEnd::FileBroken { .. } => false,
+            RunEnd::Finished
+            | RunEnd::NotMixpanel { .. }
+            | RunEnd::Redirected { .. }
+            | RunEnd::FileBroken { .. } => false,
         };
         // A journal the engine marked complete has nothing left to send.
         stopped
@@ -268,6 +289,19 @@ fn run_end(report: &RunReport) -> RunEnd {
             service_account: *service_account,
             project_id: project_id.clone(),
             message: message.clone(),
+        },
+        (
+            Some(Fatal::Redirected {
+                status, location, ..
+            }),
+            _,
+        ) => RunEnd::Redirected {
+            status: *status,
+            location: location.clone(),
+        },
+        (Some(Fatal::Unreachable { host, detail, .. }), _) => RunEnd::Unreachable {
+            host: host.clone(),
+            detail: detail.clone(),
         },
         (Some(Fatal::NotMixpanel { status, message }), _) => RunEnd::NotMixpanel {
             status: *status,

@@ -57,11 +57,14 @@ pub(crate) struct CsvRecordReader {
 }
 
 impl CsvRecordReader {
-    /// Start reading `text` (UTF-8 bytes after any BOM). When `has_header`, the first record is
-    /// skipped (the sniffed column names are used) and data rows start at row 2.
+    /// Start reading `text` (UTF-8 bytes after any BOM). The first `skip_rows` records (a
+    /// title, notes) are skipped; then, when `has_header`, the header record is skipped too (the
+    /// sniffed column names are used). Rows keep their numbers in the file: data after a header
+    /// on row 1 starts at row 2.
     pub(crate) fn new(
         text: Box<dyn Read + Send>,
         delimiter: u8,
+        skip_rows: usize,
         has_header: bool,
         column_count: usize,
         context: InputContext,
@@ -79,11 +82,14 @@ impl CsvRecordReader {
         let mut fields = csv::ByteRecord::new();
         let mut next_row = 1;
         let mut offset_correction = 0;
-        if has_header {
-            reader
+        for _ in 0..skip_rows + usize::from(has_header) {
+            if !reader
                 .read_byte_record(&mut fields)
-                .map_err(|e| csv_error(&context, e, 0))?;
-            next_row = 2;
+                .map_err(|e| csv_error(&context, e, next_row - 1))?
+            {
+                break;
+            }
+            next_row += 1;
             offset_correction = u64::from(crlf);
         }
         Ok(CsvRecordReader {

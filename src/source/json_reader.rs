@@ -334,9 +334,54 @@ impl JsonRecordReader {
                         self.place(key, value, lossy, record);
                     }
                 }
+            } else if SPREAD_CONTAINERS.contains(&key.as_str()) && is_container(&value) {
+                self.flattened += 1;
+                self.spread(value, lossy, record);
+            } else if DOTTED_CONTAINERS.contains(&key.as_str()) && value.is_object() {
+                self.flattened += 1;
+                self.place_dotted(key, value, lossy, record, 1);
             } else {
                 self.place(key, value, lossy, record);
             }
+        }
+    }
+
+    /// Spread a properties container into top-level keys: an object's keys as they are, or a
+    /// GA4-style list of `{"key": k, "value": {"string_value": …}}` as `k: value`.
+    fn spread(&self, value: Value, lossy: bool, record: &mut Record) {
+        match value {
+            Value::Object(map) => {
+                for (key, value) in map {
+                    self.place(key, value, lossy, record);
+                }
+            }
+            Value::Array(items) => {
+                for item in items {
+                    if let Some((key, value)) = key_value_param(item) {
+                        self.place(key, value, lossy, record);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Flatten a nested object to dotted keys (`context.location.country`), as a column each.
+    fn place_dotted(
+        &self,
+        prefix: String,
+        value: Value,
+        lossy: bool,
+        record: &mut Record,
+        depth: usize,
+    ) {
+        match value {
+            Value::Object(map) if depth <= 4 => {
+                for (key, value) in map {
+                    self.place_dotted(format!("{prefix}.{key}"), value, lossy, record, depth + 1);
+                }
+            }
+            other => self.place(prefix, other, lossy, record),
         }
     }
 
@@ -351,6 +396,45 @@ impl JsonRecordReader {
             _ => record.extra.push((key, cell)),
         }
     }
+}
+
+/// Keys of vendor exports whose content is the event's properties: spread into top-level keys
+/// (Amplitude's `event_properties` and `user_properties`, GA4's `event_params` and
+/// `user_properties` lists).
+const SPREAD_CONTAINERS: &[&str] = &["event_properties", "user_properties", "event_params"];
+
+/// Keys of vendor exports whose nested objects are flattened to dotted keys (Segment's
+/// `context.ip`, `context.location.country`; GA4's `geo.country`, `device.category`).
+const DOTTED_CONTAINERS: &[&str] = &["context", "geo", "device", "traffic_source", "app_info"];
+
+fn is_container(value: &Value) -> bool {
+    match value {
+        Value::Object(_) => true,
+        Value::Array(items) => items
+            .iter()
+            .all(|item| key_value_param(item.clone()).is_some()),
+        _ => false,
+    }
+}
+
+/// A GA4 parameter `{"key": "page", "value": {"string_value": "/home", "int_value": null, …}}`
+/// as `("page", "/home")`: the first value that is not null.
+fn key_value_param(item: Value) -> Option<(String, Value)> {
+    let Value::Object(mut map) = item else {
+        return None;
+    };
+    let Some(Value::String(key)) = map.remove("key") else {
+        return None;
+    };
+    let value = match map.remove("value")? {
+        Value::Object(typed) => typed
+            .into_iter()
+            .map(|(_, v)| v)
+            .find(|v| !v.is_null())
+            .unwrap_or(Value::Null),
+        other => other,
+    };
+    Some((key, value))
 }
 
 fn json_kind(value: &Value) -> &'static str {
@@ -451,8 +535,9 @@ pub(crate) fn sniff_json(sniff: &mut Sniff, text: String, at_eof: bool) -> Resul
     }
     if reader.flattened > 0 {
         sniff.notes.push(
-            "records are Mixpanel-shaped ({\"event\": …, \"properties\": {…}}): the keys of \
-             \"properties\" are read as columns"
+            "records hold nested properties ({\"event\": …, \"properties\": {…}}, \
+             event_properties, event_params, context, geo): their keys are read as columns, as \
+             Mixpanel receives them"
                 .to_string(),
         );
     }

@@ -71,6 +71,9 @@ pub struct SourceOptions {
     pub delimiter: Option<u8>,
     /// Force whether the first row is a header (CSV and Excel).
     pub has_header: Option<bool>,
+    /// Force the header row (CSV and Excel): its 1-based row number; the rows above it (titles,
+    /// notes, blank rows) are skipped.
+    pub header_row: Option<usize>,
     /// The Excel sheet to read (default: the first).
     pub sheet: Option<String>,
 }
@@ -90,8 +93,20 @@ pub struct Sniff {
     pub encoding: TextEncoding,
     /// CSV delimiter (`b','` for non-CSV formats).
     pub delimiter: u8,
-    /// Whether the first row is a header row (CSV/Excel). JSON formats always have keys.
+    /// Whether the file has a header row (CSV/Excel). JSON formats always have keys.
     pub has_header: bool,
+    /// How many rows above the header (or above the first data row without a header) are
+    /// skipped: titles, notes and blank rows (CSV/Excel; 0 for most files).
+    #[serde(default)]
+    pub skip_rows: usize,
+    /// The 1-based row number of the header as a user finds it (of the first data row when
+    /// there is no header): `skip_rows + 1` for CSV, the sheet's row number for Excel.
+    #[serde(default = "first_row")]
+    pub header_row: u64,
+    /// A source time zone named in the skipped title rows ("Zeitzone: Europe/Berlin", "times in
+    /// CET"), for the user to confirm.
+    #[serde(default)]
+    pub timezone_hint: Option<TimezoneHint>,
     /// Excel: the sheet being read.
     pub sheet: Option<String>,
     /// Excel: every sheet name in the workbook.
@@ -103,6 +118,19 @@ pub struct Sniff {
     /// Human-readable remarks about what was guessed or repaired, e.g. "header 'id' appears twice:
     /// the second is named 'id_2'" or "not valid UTF-8: read as Windows-1252".
     pub notes: Vec<String>,
+}
+
+fn first_row() -> u64 {
+    1
+}
+
+/// A time zone named in a file's title rows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimezoneHint {
+    /// The IANA zone (`Europe/Berlin`, `UTC`).
+    pub zone: String,
+    /// The text that named it (`Zeitzone: Europe/Berlin`).
+    pub text: String,
 }
 
 /// One cell of a record.
@@ -247,6 +275,7 @@ pub fn open(sniff: &Sniff) -> Result<Box<dyn RecordReader>, SourceError> {
         Format::Csv => Box::new(csv_reader::CsvRecordReader::new(
             text,
             sniff.delimiter,
+            sniff.skip_rows,
             sniff.has_header,
             sniff.columns.len(),
             context,

@@ -77,6 +77,9 @@ pub(crate) fn sniff(path: &Path, options: &SourceOptions) -> Result<Sniff, Sourc
         encoding,
         delimiter: b',',
         has_header: true,
+        skip_rows: 0,
+        header_row: 1,
+        timezone_hint: None,
         sheet: None,
         sheets: Vec::new(),
         columns: Vec::new(),
@@ -290,7 +293,7 @@ fn sniff_csv(
     };
     sniff.delimiter = delimiter;
     let rows = head_rows(text, delimiter, at_eof, HEAD_ROWS);
-    let Some(first) = rows.first() else {
+    if rows.is_empty() {
         if at_eof {
             return Err(empty(&sniff.path, "the file has no rows"));
         }
@@ -304,11 +307,26 @@ fn sniff_csv(
                 HEAD_BYTES / 1024
             ),
         });
+    }
+    let skip = match options.header_row {
+        Some(row) => row.saturating_sub(1).min(rows.len().saturating_sub(1)),
+        None => preamble_rows(&rows),
     };
+    sniff.skip_rows = skip;
+    sniff.header_row = skip as u64 + 1;
+    sniff.timezone_hint = timezone_hint(&rows[..=skip.min(rows.len() - 1)]);
+    let rows = &rows[skip..];
+    let first = &rows[0];
+    if skip > 0 && options.header_row.is_none() {
+        sniff.notes.push(format!(
+            "the header is on row {}: the {skip} row(s) above it (a title, notes or blank rows) are skipped. Choose another header row if that is wrong.",
+            skip + 1
+        ));
+    }
     let has_header = match options.has_header {
         Some(has_header) => has_header,
         None => {
-            let guess = guess_header(&rows);
+            let guess = guess_header(rows);
             if !guess {
                 let example = first.iter().find(|cell| looks_like_value(cell)).cloned();
                 sniff.notes.push(format!(
@@ -336,6 +354,130 @@ fn sniff_csv(
             .collect();
     }
     Ok(())
+}
+
+/// Non-empty cells of a row.
+fn filled(row: &[String]) -> usize {
+    row.iter().filter(|cell| !cell.trim().is_empty()).count()
+}
+
+/// How many rows above the header are a preamble: titles, notes, blank rows. A preamble row is
+/// blank, or has one long text, or fills at most a third of the table's width; the header
+/// after it is a row of short, distinct labels that fills most of the width. 0 when the first
+/// row is the header (or data), or when the head does not show that shape.
+pub(crate) fn preamble_rows(rows: &[Vec<String>]) -> usize {
+    let mut counts: Vec<usize> = rows.iter().map(|r| filled(r)).filter(|n| *n > 0).collect();
+    counts.sort_unstable();
+    // The table's width: the most common number of filled cells.
+    let mut width = 0;
+    let mut best_run = 0;
+    let mut run = 0;
+    for (i, &count) in counts.iter().enumerate() {
+        run = if i > 0 && counts[i - 1] == count {
+            run + 1
+        } else {
+            1
+        };
+        if run > best_run || (run == best_run && count > width) {
+            best_run = run;
+            width = count;
+        }
+    }
+    if width < 2 {
+        return 0;
+    }
+    for (index, row) in rows.iter().enumerate().take(30) {
+        let n = filled(row);
+        if n * 10 >= width * 7 {
+            return if is_label_row(row) { index } else { 0 };
+        }
+        if n > 1 && n * 3 > width {
+            return 0;
+        }
+    }
+    0
+}
+
+/// Short, distinct labels, none of which looks like a data value.
+fn is_label_row(row: &[String]) -> bool {
+    let labels: Vec<&str> = row
+        .iter()
+        .map(|c| c.trim())
+        .filter(|c| !c.is_empty())
+        .collect();
+    let distinct: HashSet<&str> = labels.iter().copied().collect();
+    distinct.len() == labels.len()
+        && labels
+            .iter()
+            .all(|l| l.chars().count() <= 60 && !looks_like_value(l))
+}
+
+/// A time zone named in the preamble rows or the header (`Zeitzone: Europe/Berlin`, `(UTC)`,
+/// `times in CET`): the first one found, with the cell that named it.
+pub(crate) fn timezone_hint(rows: &[Vec<String>]) -> Option<super::TimezoneHint> {
+    rows.iter().flatten().find_map(|cell| {
+        timezone_in_text(cell).map(|zone| super::TimezoneHint {
+            zone,
+            text: cell.trim().chars().take(120).collect(),
+        })
+    })
+}
+
+/// Zone abbreviations people write in report titles, and the IANA zone each stands for.
+const ZONE_ABBREVIATIONS: &[(&str, &str)] = &[
+    ("UTC", "UTC"),
+    ("GMT", "UTC"),
+    ("CET", "Europe/Berlin"),
+    ("CEST", "Europe/Berlin"),
+    ("MEZ", "Europe/Berlin"),
+    ("MESZ", "Europe/Berlin"),
+    ("WET", "Europe/Lisbon"),
+    ("WEST", "Europe/Lisbon"),
+    ("EET", "Europe/Athens"),
+    ("EEST", "Europe/Athens"),
+    ("BST", "Europe/London"),
+    ("EST", "America/New_York"),
+    ("EDT", "America/New_York"),
+    ("CST", "America/Chicago"),
+    ("CDT", "America/Chicago"),
+    ("MST", "America/Denver"),
+    ("MDT", "America/Denver"),
+    ("PST", "America/Los_Angeles"),
+    ("PDT", "America/Los_Angeles"),
+    ("JST", "Asia/Tokyo"),
+    ("AEST", "Australia/Sydney"),
+    ("AEDT", "Australia/Sydney"),
+];
+
+/// The IANA zone a text names: an IANA name (`Europe/Berlin`, any case) or a common
+/// abbreviation written in capitals (`UTC`, `CET`, `PST`).
+pub(crate) fn timezone_in_text(text: &str) -> Option<String> {
+    let tokens = text.split(|c: char| {
+        c.is_whitespace()
+            || matches!(
+                c,
+                '(' | ')' | '[' | ']' | ',' | ';' | ':' | '"' | '\'' | '='
+            )
+    });
+    for token in tokens {
+        let token = token.trim_matches(|c: char| matches!(c, '.' | '-' | '—'));
+        if token.len() < 3 {
+            continue;
+        }
+        if token.contains('/') {
+            if let Some(tz) = chrono_tz::TZ_VARIANTS
+                .iter()
+                .find(|tz| tz.name().eq_ignore_ascii_case(token))
+            {
+                return Some(tz.name().to_owned());
+            }
+            continue;
+        }
+        if let Some((_, zone)) = ZONE_ABBREVIATIONS.iter().find(|(abbr, _)| *abbr == token) {
+            return Some((*zone).to_owned());
+        }
+    }
+    None
 }
 
 /// Guess whether the first of `rows` is a header: it is, unless one of its cells looks like a

@@ -601,7 +601,7 @@ fn mixpanel_shaped_objects_are_flattened() {
         sniffed
             .notes
             .iter()
-            .any(|note| note.contains("Mixpanel-shaped"))
+            .any(|note| note.contains("nested properties"))
     );
     let records = read_all(&sniffed).unwrap();
     assert_eq!(records[1].cells[0], Cell::Text("Login".into()));
@@ -863,4 +863,165 @@ mod properties {
             exercise(&gzip(&bytes));
         }
     }
+}
+
+/// The issue's report: a header under a title row was read as one column named after the title.
+#[test]
+fn csv_title_and_blank_rows_above_the_header_are_skipped() {
+    let text = "Umsatzexport März 2024 (Zeitzone: Europe/Berlin);;;\n\
+                ;;;\n\
+                Ereignis;Benutzer-ID;Zeitpunkt;Umsatz\n\
+                Kauf;K-1;05.03.2024 14:07;12,50\n\
+                Kauf;K-2;06.03.2024 09:00;3,00\n";
+    let (_dir, sniffed) = sniff_bytes("export.csv", text.as_bytes());
+    let sniffed = sniffed.unwrap();
+    assert_eq!(sniffed.delimiter, b';');
+    assert_eq!(sniffed.skip_rows, 2);
+    assert_eq!(sniffed.header_row, 3);
+    assert_eq!(
+        sniffed.columns,
+        ["Ereignis", "Benutzer-ID", "Zeitpunkt", "Umsatz"]
+    );
+    let hint = sniffed.timezone_hint.clone().unwrap();
+    assert_eq!(hint.zone, "Europe/Berlin");
+    assert!(hint.text.contains("Zeitzone"), "{}", hint.text);
+    assert!(
+        sniffed.notes.iter().any(|n| n.contains("row 3")),
+        "{:?}",
+        sniffed.notes
+    );
+    let records = read_all(&sniffed).unwrap();
+    assert_eq!(records.len(), 2);
+    assert_eq!(records[0].row, 4);
+    assert_eq!(
+        texts(&records[0]),
+        ["Kauf", "K-1", "05.03.2024 14:07", "12,50"]
+    );
+    assert_eq!(records[0].ragged, None);
+}
+
+#[test]
+fn header_row_can_be_chosen() {
+    let text = "Report,,\nnote: generated,,\nevent,user,time\nBuy,u1,2024-03-05\n";
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(&dir, "r.csv", text.as_bytes());
+    // Sniffed: the title and the note are skipped.
+    let sniffed = sniff(&path, &SourceOptions::default()).unwrap();
+    assert_eq!(sniffed.skip_rows, 2);
+    assert_eq!(sniffed.columns, ["event", "user", "time"]);
+    // Forced to row 2: the note is the header.
+    let options = SourceOptions {
+        header_row: Some(2),
+        ..Default::default()
+    };
+    let forced = sniff(&path, &options).unwrap();
+    assert_eq!(forced.skip_rows, 1);
+    assert_eq!(forced.columns, ["note: generated", "column_2", "column_3"]);
+    let records = read_all(&forced).unwrap();
+    assert_eq!(records[0].row, 3);
+    assert_eq!(texts(&records[0]), ["event", "user", "time"]);
+    // A file that starts with its header keeps it.
+    let (_d, plain) = sniff_bytes("p.csv", b"event,user,time\nBuy,u1,2024-03-05\n");
+    assert_eq!(plain.unwrap().skip_rows, 0);
+}
+
+#[test]
+fn title_rows_name_time_zones() {
+    for (title, zone) in [
+        ("Zeitzone: Europe/Berlin", "Europe/Berlin"),
+        ("All times (UTC)", "UTC"),
+        ("times in CET", "Europe/Berlin"),
+        ("Export — timezone America/New_York", "America/New_York"),
+        ("Heure de Paris (europe/paris)", "Europe/Paris"),
+    ] {
+        assert_eq!(
+            super::sniff::timezone_in_text(title).as_deref(),
+            Some(zone),
+            "{title}"
+        );
+    }
+    for title in ["Sales report March", "ET cetera", "Order export 2024"] {
+        assert_eq!(super::sniff::timezone_in_text(title), None, "{title}");
+    }
+}
+
+#[test]
+fn xlsx_title_row_above_the_header_is_skipped() {
+    use rust_xlsxwriter::Workbook;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("titled.xlsx");
+    let mut workbook = Workbook::new();
+    let sheet = workbook.add_worksheet();
+    sheet
+        .write_string(0, 0, "Event export, all times in UTC")
+        .unwrap();
+    for (column, name) in ["event", "user_id", "time"].iter().enumerate() {
+        sheet.write_string(2, column as u16, *name).unwrap();
+    }
+    sheet.write_string(3, 0, "Buy").unwrap();
+    sheet.write_string(3, 1, "u1").unwrap();
+    sheet.write_string(3, 2, "2024-03-05 10:00").unwrap();
+    workbook.save(&path).unwrap();
+    let sniffed = sniff(&path, &SourceOptions::default()).unwrap();
+    assert_eq!(sniffed.columns, ["event", "user_id", "time"]);
+    assert_eq!(sniffed.skip_rows, 1);
+    assert_eq!(
+        sniffed.timezone_hint.as_ref().map(|h| h.zone.as_str()),
+        Some("UTC")
+    );
+    let records = read_all(&sniffed).unwrap();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].row, 4);
+    assert_eq!(texts(&records[0]), ["Buy", "u1", "2024-03-05 10:00"]);
+}
+
+/// Vendor exports nest their properties: they are flattened the way Mixpanel receives them.
+#[test]
+fn vendor_containers_are_flattened() {
+    let ndjson = concat!(
+        r#"{"event_type":"Play","user_id":"u1","event_properties":{"song":"A","secs":30},"user_properties":{"plan":"pro"}}"#,
+        "\n",
+        r#"{"event_name":"page_view","event_params":[{"key":"page","value":{"string_value":"/home","int_value":null}},{"key":"n","value":{"string_value":null,"int_value":3}}],"geo":{"country":"Germany","city":"Berlin"}}"#,
+        "\n",
+        r#"{"event":"Signup","messageId":"m1","properties":{"plan":"free"},"context":{"ip":"10.0.0.1","location":{"country":"France"}}}"#,
+        "\n",
+    );
+    let (_dir, sniffed) = sniff_bytes("vendor.ndjson", ndjson.as_bytes());
+    let sniffed = sniffed.unwrap();
+    for column in [
+        "event_type",
+        "song",
+        "secs",
+        "plan",
+        "page",
+        "n",
+        "geo.country",
+        "geo.city",
+        "context.ip",
+        "context.location.country",
+    ] {
+        assert!(
+            sniffed.columns.iter().any(|c| c == column),
+            "{column} in {:?}",
+            sniffed.columns
+        );
+    }
+    let records = read_all(&sniffed).unwrap();
+    let cell = |record: &Record, name: &str| {
+        let index = sniffed.columns.iter().position(|c| c == name).unwrap();
+        record.cells[index].clone()
+    };
+    assert_eq!(cell(&records[0], "song"), Cell::Text("A".into()));
+    assert_eq!(cell(&records[0], "secs"), Cell::Json(serde_json::json!(30)));
+    assert_eq!(cell(&records[1], "page"), Cell::Text("/home".into()));
+    assert_eq!(cell(&records[1], "n"), Cell::Json(serde_json::json!(3)));
+    assert_eq!(
+        cell(&records[1], "geo.country"),
+        Cell::Text("Germany".into())
+    );
+    assert_eq!(
+        cell(&records[2], "context.location.country"),
+        Cell::Text("France".into())
+    );
+    assert_eq!(cell(&records[2], "plan"), Cell::Text("free".into()));
 }

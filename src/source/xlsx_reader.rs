@@ -14,7 +14,10 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use calamine::{DataRef, Reader, Xlsx};
 
 use super::input::{CountingReader, InputProgress};
-use super::sniff::{HEAD_ROWS, empty, guess_header, looks_like_value, unique_column_names};
+use super::sniff::{
+    HEAD_ROWS, empty, guess_header, looks_like_value, preamble_rows, timezone_hint,
+    unique_column_names,
+};
 use super::{
     Cell, Compression, Format, Record, RecordReader, Sniff, SourceError, SourceOptions,
     TextEncoding, csv_reader,
@@ -236,10 +239,15 @@ pub(crate) fn sniff_xlsx(
         Ok(_) | Err(_) => return Err(stopped(path)),
     };
     let mut rows: Vec<Vec<String>> = Vec::new();
+    // The sheet row number of each non-empty row read (blank rows are not sent).
+    let mut numbers: Vec<u64> = Vec::new();
     let mut complete = false;
     while rows.len() < HEAD_ROWS {
         match receiver.recv() {
-            Ok(XlsxMessage::Row { cells, .. }) => rows.push(dense_row(cells)),
+            Ok(XlsxMessage::Row { row, cells }) => {
+                numbers.push(row);
+                rows.push(dense_row(cells));
+            }
             Ok(XlsxMessage::End) => {
                 complete = true;
                 break;
@@ -250,12 +258,29 @@ pub(crate) fn sniff_xlsx(
         }
     }
     drop(receiver);
-    let Some(first) = rows.first() else {
+    if rows.is_empty() {
         return Err(empty(path, &format!("the sheet '{chosen}' has no rows")));
-    };
+    }
     let mut notes = Vec::new();
+    let skip = match options.header_row {
+        // The first non-empty row at or below the chosen sheet row.
+        Some(row) => numbers
+            .iter()
+            .position(|n| *n >= row as u64)
+            .unwrap_or(rows.len() - 1),
+        None => preamble_rows(&rows),
+    };
+    let header_row = numbers.get(skip).copied().unwrap_or(1);
+    let timezone_hint = timezone_hint(&rows[..=skip]);
+    if skip > 0 && options.header_row.is_none() {
+        notes.push(format!(
+            "the header is on row {header_row}: the row(s) above it (a title, notes) are skipped. Choose another header row if that is wrong."
+        ));
+    }
+    let rows = &rows[skip..];
+    let first = &rows[0];
     let has_header = options.has_header.unwrap_or_else(|| {
-        let guess = guess_header(&rows);
+        let guess = guess_header(rows);
         if !guess {
             let example = first.iter().find(|cell| looks_like_value(cell)).cloned();
             notes.push(format!(
@@ -286,6 +311,9 @@ pub(crate) fn sniff_xlsx(
         encoding: TextEncoding::Utf8,
         delimiter: b',',
         has_header,
+        skip_rows: skip,
+        header_row,
+        timezone_hint,
         sheet: Some(chosen),
         sheets,
         columns,
@@ -311,7 +339,8 @@ pub(crate) struct XlsxRecordReader {
     receiver: Receiver<XlsxMessage>,
     path: PathBuf,
     column_count: usize,
-    skip_header: bool,
+    /// Rows still to skip: the preamble and the header.
+    skip: usize,
     finished: bool,
     progress: InputProgress,
 }
@@ -325,7 +354,7 @@ pub(crate) fn open(sniff: &Sniff) -> Result<XlsxRecordReader, SourceError> {
         receiver,
         path: sniff.path.clone(),
         column_count: sniff.columns.len(),
-        skip_header: sniff.has_header,
+        skip: sniff.skip_rows + usize::from(sniff.has_header),
         finished: false,
         progress,
     })
@@ -340,8 +369,8 @@ impl RecordReader for XlsxRecordReader {
             match self.receiver.recv() {
                 Ok(XlsxMessage::Sheets { .. }) => {}
                 Ok(XlsxMessage::Row { row, cells }) => {
-                    if self.skip_header {
-                        self.skip_header = false;
+                    if self.skip > 0 {
+                        self.skip -= 1;
                         continue;
                     }
                     self.fill(record, row, cells);

@@ -85,6 +85,7 @@ fn mapping() -> Mapping {
         include: true,
         rename: None,
         kind,
+        ..ColumnMapping::default()
     };
     let mut constants = BTreeMap::new();
     constants.insert("import_label".to_owned(), serde_json::json!("bench"));

@@ -199,6 +199,9 @@ pub struct Faults {
     pub latency: Duration,
     /// Answer 401 to every request regardless of credentials.
     pub force_401: bool,
+    /// Answer every `/import` with `307 Temporary Redirect` to this URL (a client must never
+    /// follow it).
+    pub redirect_to: Option<String>,
 }
 
 impl Default for Faults {
@@ -213,6 +216,7 @@ impl Default for Faults {
             drop_mode: DropMode::MidBody,
             latency: Duration::ZERO,
             force_401: false,
+            redirect_to: None,
         }
     }
 }
@@ -569,6 +573,7 @@ struct Reply {
     body: Vec<u8>,
     retry_after: Option<u64>,
     drop: Option<DropMode>,
+    location: Option<String>,
 }
 
 impl Reply {
@@ -579,6 +584,7 @@ impl Reply {
             body: body.into(),
             retry_after: None,
             drop: None,
+            location: None,
         }
     }
     fn html(status: u16, body: impl Into<Vec<u8>>) -> Self {
@@ -773,6 +779,7 @@ fn reason(status: u16) -> &'static str {
         401 => "Unauthorized",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        307 => "Temporary Redirect",
         413 => "Request Entity Too Large",
         429 => "Too Many Requests",
         502 => "Bad Gateway",
@@ -791,6 +798,9 @@ fn reply_head(reply: &Reply, close: bool) -> Vec<u8> {
     );
     if let Some(secs) = reply.retry_after {
         head.push_str(&format!("Retry-After: {secs}\r\n"));
+    }
+    if let Some(location) = &reply.location {
+        head.push_str(&format!("Location: {location}\r\n"));
     }
     if close {
         head.push_str("Connection: close\r\n");
@@ -946,7 +956,12 @@ async fn handle_import(shared: &Shared, request: Request) -> Reply {
     }
     let every = |n: u64| n > 0 && number.is_multiple_of(n);
     let mut events_in_body = 0usize;
-    let mut reply = if faults.force_401 || authenticate(&config, &request) == Auth::Invalid {
+    let mut reply = if let Some(to) = &faults.redirect_to {
+        Reply {
+            location: Some(to.clone()),
+            ..Reply::html(307, "<html><body>Moved</body></html>")
+        }
+    } else if faults.force_401 || authenticate(&config, &request) == Auth::Invalid {
         Reply::json(401, BODY_401)
     } else if every(faults.rate_limit_every) {
         Reply {
