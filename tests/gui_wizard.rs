@@ -244,10 +244,10 @@ fn connect_saves_the_secret_only_in_the_keychain_and_never_shows_it() {
     let store = SecretStore::mock();
     let config_dir = dir.path().join("config");
     let mut h = connect_harness(Secrets::with_store(store.clone()), config_dir.clone());
-    h.run();
+    settle(&mut h, "the connect step");
     h.get_by_role_and_label(Role::Button, "Add a connection")
         .click();
-    h.run();
+    settle(&mut h, "the connect step");
     type_into(&mut h, "Connection name", "Test project");
     type_into(&mut h, "Project ID", "4242");
     type_into(&mut h, "Service account username", "sa.user");
@@ -259,7 +259,7 @@ fn connect_saves_the_secret_only_in_the_keychain_and_never_shows_it() {
     );
     h.get_by_role_and_label(Role::Button, "Save connection")
         .click();
-    h.run();
+    settle(&mut h, "the connect step");
 
     assert_eq!(
         store
@@ -286,13 +286,13 @@ fn connect_saves_the_secret_only_in_the_keychain_and_never_shows_it() {
     // Editing shows every field but the secret, which starts empty.
     h.get_by_role_and_label(Role::Button, "Edit Test project")
         .click();
-    h.run();
+    settle(&mut h, "the connect step");
     let form = h.state().step.form.clone().expect("form open");
     assert_eq!(form.name, "Test project");
     assert!(form.secret.is_empty());
     assert!(h.query_by_value("s3cret-value").is_none());
     h.get_by_role_and_label(Role::Button, "Cancel").click();
-    h.run();
+    settle(&mut h, "the connect step");
 
     // A restart lists the saved connection again.
     let mut again = connect_harness(Secrets::with_store(store.clone()), config_dir.clone());
@@ -301,7 +301,7 @@ fn connect_saves_the_secret_only_in_the_keychain_and_never_shows_it() {
 
     h.get_by_role_and_label(Role::Button, "Delete Test project")
         .click();
-    h.run();
+    settle(&mut h, "the connect step");
     assert_eq!(store.get("Test project").expect("keychain"), None);
     assert!(h.state().session.connection.is_none());
     assert!(h.query_by_label("Edit Test project").is_none());
@@ -315,20 +315,20 @@ fn without_a_keychain_the_secret_is_kept_for_this_session_only() {
         Secrets::unavailable("no Secret Service on the session bus"),
         config_dir.clone(),
     );
-    h.run();
+    settle(&mut h, "the connect step");
     h.get_by_label_contains("No keychain is available on this computer");
     h.get_by_role_and_label(Role::Button, "Add a connection")
         .click();
-    h.run();
+    settle(&mut h, "the connect step");
     h.get_by_label_contains("Use for this session only");
     type_into(&mut h, "Connection name", "Token project");
     h.get_by_role_and_label(Role::RadioButton, "Project token")
         .click();
-    h.run();
+    settle(&mut h, "the connect step");
     type_into_role(&mut h, Role::PasswordInput, "Project token", "tok123");
     h.get_by_role_and_label(Role::Button, "Save connection")
         .click();
-    h.run();
+    settle(&mut h, "the connect step");
     let active = h
         .state()
         .session
@@ -997,7 +997,7 @@ fn add_connection(
 ) {
     h.get_by_role_and_label(Role::Button, "Add a connection")
         .click();
-    h.run();
+    settle(h, "the connect step");
     type_into(h, "Connection name", name);
     match user {
         Some(user) => {
@@ -1008,13 +1008,13 @@ fn add_connection(
         None => {
             h.get_by_role_and_label(Role::RadioButton, "Project token")
                 .click();
-            h.run();
+            settle(h, "the connect step");
             type_into_role(h, Role::PasswordInput, "Project token", secret);
         }
     }
     h.get_by_role_and_label(Role::Button, "Save connection")
         .click();
-    h.run();
+    settle(h, "the connect step");
 }
 
 fn test_connection_message(h: &mut Harness<'static, ConnectHarnessState>) -> String {

@@ -94,6 +94,9 @@ pub fn mapping_error(error: &MappingError) -> String {
         MappingError::Unmapped {
             field: RequiredField::Time,
         } => "Choose the Time column under Mixpanel fields: every event needs the time it happened.".to_owned(),
+        MappingError::Unmapped {
+            field: RequiredField::ProfileUser,
+        } => "Choose the User ID column: Mixport never creates a profile without it.".to_owned(),
         MappingError::UnknownTimeZone(zone) => format!(
             "'{zone}' is not a time zone Mixport knows: pick one with “Search time zones” under Time."
         ),
@@ -201,6 +204,8 @@ pub fn run_headline(end: &RunEnd) -> &'static str {
         RunEnd::Cancelled => "The import was cancelled.",
         RunEnd::Refused { .. } => "Mixpanel refused the connection: the import stopped.",
         RunEnd::NotMixpanel { .. } => "The server is not Mixpanel: the import stopped.",
+        RunEnd::Redirected { .. } => "The server sent the import elsewhere: the import stopped.",
+        RunEnd::Unreachable { .. } => "Mixpanel could not be reached: the import stopped.",
         RunEnd::Undelivered => "The import ended, but some events were not delivered.",
         RunEnd::FileBroken { .. } => "The file could not be read to its end: the import stopped.",
         RunEnd::Interrupted => "The import did not finish (Mixport was closed or stopped).",
@@ -248,6 +253,12 @@ pub fn run_outcome(record: &RunRecord) -> String {
         ),
         RunEnd::NotMixpanel { status, .. } => format!(
             " The server answered HTTP {status}, which Mixpanel's import never does: check the connection's region (and the server address), then start the import again."
+        ),
+        RunEnd::Redirected { status, location } => format!(
+            " The server answered HTTP {status} pointing to {location}; Mixport never follows such a redirect. Check the connection's region (and the server address), then start the import again."
+        ),
+        RunEnd::Unreachable { host, detail } => format!(
+            " No connection to {host} succeeded ({detail}). Check your internet connection, proxy or firewall, then start the import again: rows already sent are skipped."
         ),
         RunEnd::Undelivered => {
             " Mixpanel or the network kept failing for those: start the import again later to send them (rows already sent are skipped).".to_owned()
