@@ -687,3 +687,104 @@ fn template_typos_and_unknown_versions_are_refused_with_the_key_path() {
     let (code, _) = check_json(&input, &["--mapping", good.to_str().unwrap()]);
     assert_eq!(code, 0, "the untouched template still works");
 }
+
+fn error_examples(report: &serde_json::Value) -> Vec<(u64, String)> {
+    report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|g| g["examples"].as_array().unwrap().clone())
+        .map(|e| {
+            (
+                e["row"].as_u64().unwrap(),
+                e["message"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Item 2: a row over the per-row cap (16 MB) in CSV, gzipped NDJSON and a JSON array is
+/// rejected as too large with its position, and the rows after it are read.
+#[test]
+fn a_row_over_the_cap_is_rejected_with_its_position_and_reading_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let huge = "a".repeat(mixport::source::MAX_RECORD_BYTES + 1024);
+    let good = |user: &str| format!("Sign Up,{user},2024-03-05T14:07:00Z\n");
+    let csv = dir.path().join("huge.csv");
+    std::fs::write(
+        &csv,
+        format!(
+            "event,user_id,timestamp\n{}\"{huge}\",u2,2024-03-05T14:07:00Z\n{}",
+            good("u1"),
+            good("u3")
+        ),
+    )
+    .unwrap();
+    let line = |event: &str, user: &str| {
+        format!(r#"{{"event":"{event}","user_id":"{user}","timestamp":"2024-03-05T14:07:00Z"}}"#)
+    };
+    let ndjson = dir.path().join("huge.ndjson.gz");
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    writeln!(
+        encoder,
+        "{}\n{}\n{}",
+        line("A", "u1"),
+        line(&huge, "u2"),
+        line("C", "u3")
+    )
+    .unwrap();
+    std::fs::write(&ndjson, encoder.finish().unwrap()).unwrap();
+    let json = dir.path().join("huge.json");
+    std::fs::write(
+        &json,
+        format!(
+            "[{},\n{},\n{}]",
+            line("A", "u1"),
+            line(&huge, "u2"),
+            line("C", "u3")
+        ),
+    )
+    .unwrap();
+    for (path, big_row) in [(&csv, 3), (&ndjson, 2), (&json, 2)] {
+        let (code, report) = check_json(path, &[]);
+        assert_eq!(code, 1, "{report:#}");
+        assert_eq!(
+            report["rows"],
+            3,
+            "{}: every row is counted: {report:#}",
+            path.display()
+        );
+        assert_eq!(report["valid"], 2, "{}: {report:#}", path.display());
+        let examples = error_examples(&report);
+        assert_eq!(examples.len(), 1, "{examples:?}");
+        assert_eq!(examples[0].0, big_row, "{examples:?}");
+        assert!(examples[0].1.contains("16 MB"), "{examples:?}");
+    }
+}
+
+/// Item 7: an unclosed quote no longer swallows the rest of the file silently: the row where
+/// it opened is rejected, naming its line and how many lines it spans.
+#[test]
+fn an_unclosed_quote_is_reported_where_it_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("quote.csv");
+    let mut text = String::from("event,user_id,timestamp\n");
+    for i in 0..4 {
+        text.push_str(&format!("Sign Up,u{i},2024-03-05T14:07:00Z\n"));
+    }
+    text.push_str("\"Sign Up,u4,2024-03-05T14:07:00Z\n");
+    for i in 5..10 {
+        text.push_str(&format!("Sign Up,u{i},2024-03-05T14:07:00Z\n"));
+    }
+    std::fs::write(&path, text).unwrap();
+    let (code, report) = check_json(&path, &[]);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(report["valid"], 4, "{report:#}");
+    let examples = error_examples(&report);
+    assert_eq!(examples.len(), 1, "{examples:?}");
+    assert_eq!(examples[0].0, 6, "{examples:?}");
+    assert!(
+        examples[0].1.contains("line 6") && examples[0].1.contains("6 line(s)"),
+        "{examples:?}"
+    );
+}

@@ -2,6 +2,7 @@
 
 use std::io::{Cursor, Read};
 
+use super::csv_guard::{CsvGuard, Marker};
 use super::input::InputContext;
 use super::{Cell, Record, RecordReader, SourceError};
 
@@ -77,7 +78,8 @@ impl CsvRecordReader {
             .read_to_end(&mut start)
             .map_err(|e| context.io_error(e, 0))?;
         let crlf = memchr::memchr(b'\n', &start).is_some_and(|i| i > 0 && start[i - 1] == b'\r');
-        let text: Box<dyn Read + Send> = Box::new(Cursor::new(start).chain(text));
+        let text: Box<dyn Read + Send> =
+            Box::new(CsvGuard::new(Cursor::new(start).chain(text), delimiter));
         let mut reader = csv_builder(delimiter).from_reader(text);
         let mut fields = csv::ByteRecord::new();
         let mut next_row = 1;
@@ -131,6 +133,16 @@ impl RecordReader for CsvRecordReader {
         self.offset_correction = u64::from(self.crlf);
         record.error = None;
         record.extra.clear();
+        if self.fields.len() == 1
+            && let Some(marker) = self.fields.get(0).and_then(Marker::decode)
+        {
+            // A row too large to keep, or an unclosed quote: the row is invalid, reading goes on.
+            record.ragged = None;
+            record.cells.clear();
+            record.cells.resize(self.column_count, Cell::Missing);
+            record.error = Some(marker.message());
+            return Ok(true);
+        }
         let field_count = self.fields.len();
         record.ragged = (field_count != self.column_count).then_some(field_count);
         record.cells.resize(self.column_count, Cell::Missing);

@@ -13,10 +13,8 @@ use serde_json::{Map, Value};
 
 use super::input::{InputContext, InputProgress};
 use super::sniff::{HEAD_BYTES, empty};
-use super::{Cell, Format, Record, RecordReader, Sniff, SourceError};
+use super::{Cell, Format, MAX_RECORD_BYTES, Record, RecordReader, Sniff, SourceError};
 
-/// An element or line larger than this is refused (memory stays bounded).
-pub(crate) const MAX_RECORD_BYTES: usize = 64 * 1024 * 1024;
 /// How many records of the head are looked at for the column names.
 pub(crate) const HEAD_RECORDS: usize = 1000;
 
@@ -44,6 +42,8 @@ pub(crate) struct JsonRecordReader {
     columns: HashMap<String, usize>,
     column_count: usize,
     context: InputContext,
+    /// Set when the element just scanned was larger than [`MAX_RECORD_BYTES`]: its size.
+    too_large: Option<u64>,
     /// How many records were Mixpanel-shaped (`{"event", "properties"}`) and flattened.
     pub(crate) flattened: u64,
 }
@@ -71,6 +71,7 @@ impl JsonRecordReader {
             column_count: columns.len(),
             context,
             flattened: 0,
+            too_large: None,
         }
     }
 
@@ -170,8 +171,10 @@ impl JsonRecordReader {
     }
 
     /// Copy one element's bytes into `buffer`: up to its matching closing bracket, or for a bare
-    /// value up to the next `,` or `]` outside strings.
+    /// value up to the next `,` or `]` outside strings. An element larger than
+    /// [`MAX_RECORD_BYTES`] is scanned to its end without being kept (`too_large` is then set).
     fn scan_element(&mut self) -> Result<u64, SourceError> {
+        self.too_large = None;
         let start = self.offset;
         self.index += 1;
         self.buffer.clear();
@@ -228,20 +231,16 @@ impl JsonRecordReader {
                 }
             }
             let take = end.unwrap_or(chunk.len());
-            self.buffer.extend_from_slice(&chunk[..take]);
+            match &mut self.too_large {
+                Some(bytes) => *bytes += take as u64,
+                None if self.buffer.len() + take > MAX_RECORD_BYTES => {
+                    self.too_large = Some((self.buffer.len() + take) as u64);
+                    self.buffer = Vec::new();
+                }
+                None => self.buffer.extend_from_slice(&chunk[..take]),
+            }
             self.input.consume(take);
             self.offset += take as u64;
-            if self.buffer.len() > MAX_RECORD_BYTES {
-                return Err(SourceError::Syntax {
-                    path: self.context.path.clone(),
-                    row: self.index,
-                    byte_offset: start,
-                    message: format!(
-                        "this element is larger than {} MB: the brackets probably do not match",
-                        MAX_RECORD_BYTES / (1024 * 1024)
-                    ),
-                });
-            }
             if end.is_some() {
                 return Ok(start);
             }
@@ -448,6 +447,18 @@ fn json_kind(value: &Value) -> &'static str {
     }
 }
 
+impl JsonRecordReader {
+    /// Make `record` an unreadable row with `error` (the cells all missing).
+    fn unreadable(&self, record: &mut Record, error: String) {
+        record.row = self.index;
+        record.cells.clear();
+        record.cells.resize(self.column_count, Cell::Missing);
+        record.extra.clear();
+        record.ragged = None;
+        record.error = Some(error);
+    }
+}
+
 impl RecordReader for JsonRecordReader {
     fn read_into(&mut self, record: &mut Record) -> Result<bool, SourceError> {
         if self.lines {
@@ -456,15 +467,11 @@ impl RecordReader for JsonRecordReader {
             };
             record.byte_offset = start;
             if too_long {
-                record.row = self.index;
-                record.cells.clear();
-                record.cells.resize(self.column_count, Cell::Missing);
-                record.extra.clear();
-                record.ragged = None;
-                record.error = Some(format!(
+                let error = format!(
                     "this line is longer than {} MB: split it into one event per line",
                     MAX_RECORD_BYTES / (1024 * 1024)
-                ));
+                );
+                self.unreadable(record, error);
                 return Ok(true);
             }
         } else {
@@ -472,6 +479,15 @@ impl RecordReader for JsonRecordReader {
                 return Ok(false);
             };
             record.byte_offset = start;
+            if let Some(bytes) = self.too_large.take() {
+                let error = format!(
+                    "this element is {:.1} MB, more than the {} MB a row may have: it was skipped",
+                    bytes as f64 / 1e6,
+                    MAX_RECORD_BYTES / (1024 * 1024)
+                );
+                self.unreadable(record, error);
+                return Ok(true);
+            }
         }
         self.fill_record(record);
         Ok(true)

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+mod csv_guard;
 mod csv_reader;
 mod decode;
 mod input;
@@ -18,6 +19,12 @@ mod xlsx_reader;
 
 #[cfg(test)]
 mod tests;
+
+/// The most bytes one row may have in any format (a CSV record, an NDJSON line, a JSON array
+/// element, an Excel cell). A larger row is rejected as too large with its position and
+/// reading goes on, so memory stays bounded whatever the file holds. Mixpanel refuses events
+/// over 1 MB anyway.
+pub const MAX_RECORD_BYTES: usize = 16 * 1024 * 1024;
 
 /// The container format of an events file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -862,6 +862,52 @@ mod properties {
             exercise(&bytes);
             exercise(&gzip(&bytes));
         }
+
+        /// gzip streams that are cut short or damaged anywhere, around any bytes.
+        #[test]
+        fn cut_and_damaged_gzip_never_panics(
+            bytes in proptest::collection::vec(any::<u8>(), 0..2000),
+            cut in any::<prop::sample::Index>(),
+            flip in any::<prop::sample::Index>(),
+            mask in 1u8..,
+        ) {
+            let mut text = b"event,user_id,timestamp\n".to_vec();
+            text.extend_from_slice(&bytes);
+            let packed = gzip(&text);
+            exercise(&packed[..cut.index(packed.len() + 1)]);
+            let mut damaged = packed.clone();
+            let at = flip.index(damaged.len());
+            damaged[at] ^= mask;
+            exercise(&damaged);
+        }
+
+        /// A real workbook cut short or with bytes changed anywhere (zip directory, XML,
+        /// shared strings) is read or refused, never a panic or a hang.
+        #[test]
+        fn cut_and_damaged_xlsx_never_panics(
+            cut in any::<prop::sample::Index>(),
+            flips in proptest::collection::vec((any::<prop::sample::Index>(), 1u8..), 1..4),
+        ) {
+            let packed = workbook_bytes();
+            exercise(&packed[..cut.index(packed.len() + 1)]);
+            let mut damaged = packed.to_vec();
+            for (at, mask) in flips {
+                let at = at.index(damaged.len());
+                damaged[at] ^= mask;
+            }
+            exercise(&damaged);
+        }
+    }
+
+    /// The bytes of the test workbook, made once.
+    fn workbook_bytes() -> &'static [u8] {
+        static BYTES: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+        BYTES.get_or_init(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("w.xlsx");
+            write_workbook(&path);
+            std::fs::read(path).unwrap()
+        })
     }
 }
 

@@ -25,6 +25,9 @@ use super::{
 
 /// Rows buffered between the reading thread and the consumer.
 const CHANNEL_ROWS: usize = 256;
+/// The largest shared-string table (uncompressed XML) read: calamine loads the table whole, so
+/// a larger one (a giant cell, or a very large workbook) is refused before it is loaded.
+pub(crate) const MAX_SHARED_STRINGS_BYTES: u64 = 128 * 1024 * 1024;
 
 /// Why the workbook thread stopped early.
 #[derive(Debug)]
@@ -35,6 +38,8 @@ enum XlsxFailure {
     SheetMissing { wanted: String, sheets: Vec<String> },
     /// Reading failed after the last row sent.
     Read(String),
+    /// A part of the workbook is too large to load.
+    TooLarge(String),
 }
 
 /// Messages from the workbook thread.
@@ -43,9 +48,12 @@ enum XlsxMessage {
     /// First message: every sheet name and the one being read.
     Sheets { sheets: Vec<String>, chosen: String },
     /// One non-empty row: its 1-based sheet row number and (0-based column, text) cells.
+    /// `too_large` holds the (0-based) column and size of a cell over the per-row cap (the
+    /// row's cells are then dropped).
     Row {
         row: u64,
         cells: Vec<(usize, String)>,
+        too_large: Option<(usize, usize)>,
     },
     /// The sheet was read to its end.
     End,
@@ -83,6 +91,9 @@ fn read_workbook(
     let fail = |failure| {
         let _ = sender.send(XlsxMessage::Failed(failure));
     };
+    if let Some(message) = oversized_shared_strings(path) {
+        return fail(XlsxFailure::TooLarge(message));
+    }
     let file = match File::open(path) {
         Ok(file) => file,
         Err(e) => return fail(XlsxFailure::Read(e.to_string())),
@@ -121,12 +132,17 @@ fn read_workbook(
     let first_column = cells_reader.dimensions().start.1;
     let mut current_row: Option<u32> = None;
     let mut cells: Vec<(usize, String)> = Vec::new();
-    let flush = |row: Option<u32>, cells: &mut Vec<(usize, String)>| -> bool {
+    let mut too_large: Option<(usize, usize)> = None;
+    let flush = |row: Option<u32>,
+                 cells: &mut Vec<(usize, String)>,
+                 too_large: &mut Option<(usize, usize)>|
+     -> bool {
         match row {
-            Some(row) if !cells.is_empty() => sender
+            Some(row) if !cells.is_empty() || too_large.is_some() => sender
                 .send(XlsxMessage::Row {
                     row: u64::from(row) + 1,
                     cells: std::mem::take(cells),
+                    too_large: too_large.take(),
                 })
                 .is_ok(),
             _ => true,
@@ -137,28 +153,51 @@ fn read_workbook(
             Ok(Some(cell)) => {
                 let (row, column) = cell.get_position();
                 if current_row != Some(row) {
-                    if !flush(current_row, &mut cells) {
+                    if !flush(current_row, &mut cells, &mut too_large) {
                         return;
                     }
                     current_row = Some(row);
                 }
                 let text = cell_text(cell.get_value());
-                if !text.is_empty() {
-                    cells.push((column.saturating_sub(first_column) as usize, text));
+                let column = column.saturating_sub(first_column) as usize;
+                if text.len() > crate::source::MAX_RECORD_BYTES {
+                    too_large.get_or_insert((column, text.len()));
+                    cells.clear();
+                } else if !text.is_empty() && too_large.is_none() {
+                    cells.push((column, text));
                 }
             }
             Ok(None) => {
-                if flush(current_row, &mut cells) {
+                if flush(current_row, &mut cells, &mut too_large) {
                     let _ = sender.send(XlsxMessage::End);
                 }
                 return;
             }
             Err(e) => {
-                let _ = flush(current_row, &mut cells);
+                let _ = flush(current_row, &mut cells, &mut too_large);
                 return fail(XlsxFailure::Read(e.to_string()));
             }
         }
     }
+}
+
+/// A message when the workbook's shared-string table is larger than
+/// [`MAX_SHARED_STRINGS_BYTES`] (read from the zip directory, before anything is loaded).
+fn oversized_shared_strings(path: &Path) -> Option<String> {
+    let file = File::open(path).ok()?;
+    let mut archive = zip::ZipArchive::new(BufReader::new(file)).ok()?;
+    let name = archive
+        .file_names()
+        .find(|n| n.eq_ignore_ascii_case("xl/sharedStrings.xml"))?
+        .to_owned();
+    let size = archive.by_name(&name).ok()?.size();
+    (size > MAX_SHARED_STRINGS_BYTES).then(|| {
+        format!(
+            "the workbook's table of texts is {:.0} MB, more than the {} MB Mixport reads from an Excel file (a giant cell, or a very large workbook). Save the sheet as CSV and use that file: CSV rows are read one at a time",
+            size as f64 / 1e6,
+            MAX_SHARED_STRINGS_BYTES / (1024 * 1024)
+        )
+    })
 }
 
 /// The text of an Excel cell: numbers as text (integers without `.0`), dates and times as ISO
@@ -211,6 +250,10 @@ fn failure_error(path: &Path, failure: XlsxFailure) -> SourceError {
                 sheets.join(", ")
             ),
         },
+        XlsxFailure::TooLarge(message) => SourceError::Excel {
+            path: path.to_path_buf(),
+            message,
+        },
         XlsxFailure::Read(message) => SourceError::Excel {
             path: path.to_path_buf(),
             message: format!("{message}. Open the file in Excel, save it again, and retry."),
@@ -244,9 +287,17 @@ pub(crate) fn sniff_xlsx(
     let mut complete = false;
     while rows.len() < HEAD_ROWS {
         match receiver.recv() {
-            Ok(XlsxMessage::Row { row, cells }) => {
+            Ok(XlsxMessage::Row {
+                row,
+                cells,
+                too_large,
+            }) => {
                 numbers.push(row);
-                rows.push(dense_row(cells));
+                rows.push(if too_large.is_some() {
+                    Vec::new()
+                } else {
+                    dense_row(cells)
+                });
             }
             Ok(XlsxMessage::End) => {
                 complete = true;
@@ -368,12 +419,25 @@ impl RecordReader for XlsxRecordReader {
         loop {
             match self.receiver.recv() {
                 Ok(XlsxMessage::Sheets { .. }) => {}
-                Ok(XlsxMessage::Row { row, cells }) => {
+                Ok(XlsxMessage::Row {
+                    row,
+                    cells,
+                    too_large,
+                }) => {
                     if self.skip > 0 {
                         self.skip -= 1;
                         continue;
                     }
                     self.fill(record, row, cells);
+                    if let Some((column, bytes)) = too_large {
+                        record.ragged = None;
+                        record.error = Some(format!(
+                            "the cell in column {} is {:.1} MB, more than the {} MB a row may have: the row was skipped",
+                            column + 1,
+                            bytes as f64 / 1e6,
+                            crate::source::MAX_RECORD_BYTES / (1024 * 1024)
+                        ));
+                    }
                     return Ok(true);
                 }
                 Ok(XlsxMessage::End) => {
