@@ -23,6 +23,9 @@ pub struct CheckArgs {
     /// Write rejected rows here: the original columns plus `_row`, `_field`, `_reason`.
     #[arg(long, value_name = "REJECTED.csv")]
     pub failed_out: Option<PathBuf>,
+    /// Events or user profiles (default: the mapping's kind, else the suggestion's).
+    #[command(flatten)]
+    pub kind: super::KindArgs,
     /// How to read the file.
     #[command(flatten)]
     pub source: super::SourceArgs,
@@ -41,7 +44,12 @@ pub fn run(args: CheckArgs) -> ExitCode {
         Ok(v) => v,
         Err(message) => return super::fail(message),
     };
-    let mapping = match resolve_mapping(&args.file, args.mapping.as_deref(), &opened) {
+    let mapping = match resolve_mapping(
+        &args.file,
+        args.mapping.as_deref(),
+        args.kind.kind(),
+        &opened,
+    ) {
         Ok(m) => m,
         Err(message) => return super::fail(message),
     };
@@ -162,13 +170,24 @@ pub fn human_report(report: &CheckReport) -> String {
         "Rows: {}   valid: {}   invalid: {}   with warnings: {}",
         report.rows, report.valid, report.invalid, report.rows_with_warnings
     );
+    let (one, many) = match report.kind {
+        crate::mapping::ImportKind::Events => ("event", "events"),
+        crate::mapping::ImportKind::Profiles => ("user profile", "user profiles"),
+    };
     let _ = writeln!(
         out,
         "An import would send {} in {} ({} uncompressed).",
-        plural(report.valid, "event", "events"),
+        plural(report.valid, one, many),
         plural(report.requests, "request", "requests"),
         human_bytes(report.bytes)
     );
+    if report.duplicate_user_ids > 0 {
+        let _ = writeln!(
+            out,
+            "{} repeat a user ID of an earlier row: Mixpanel applies profile updates in file order (see the warnings).",
+            plural(report.duplicate_user_ids, "row", "rows")
+        );
+    }
     if let (Some(first), Some(last)) = (report.first_time_ms, report.last_time_ms) {
         let fmt = |ms: i64| {
             chrono::DateTime::from_timestamp_millis(ms)
@@ -191,7 +210,11 @@ pub fn human_report(report: &CheckReport) -> String {
     if report.duplicate_check_rows < report.rows && report.rows > 0 {
         let _ = writeln!(
             out,
-            "  note: the duplicate insert ID check covered the first {} rows only.",
+            "  note: the duplicate {} check covered the first {} rows only.",
+            match report.kind {
+                crate::mapping::ImportKind::Events => "insert ID",
+                crate::mapping::ImportKind::Profiles => "user ID",
+            },
             report.duplicate_check_rows
         );
     }

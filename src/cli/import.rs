@@ -67,6 +67,11 @@ pub struct ImportArgs {
     /// Per-request timeout in seconds (default 120).
     #[arg(long, hide = true)]
     pub timeout_secs: Option<u64>,
+    /// Events or user profiles (default: the mapping's kind, else the suggestion's). User
+    /// profiles need the project token: MP_TOKEN (also with a service account), or the token
+    /// saved with the connection.
+    #[command(flatten)]
+    pub kind: super::KindArgs,
     /// How to read the file.
     #[command(flatten)]
     pub source: super::SourceArgs,
@@ -84,6 +89,9 @@ pub fn run(args: ImportArgs) -> ExitCode {
 struct Target {
     credentials: Credentials,
     region: Region,
+    /// The project token for user profiles: `MP_TOKEN` beside a service account, or the token
+    /// saved with the connection.
+    project_token: Option<Secret>,
 }
 
 fn env_value(name: &str) -> Option<String> {
@@ -122,6 +130,7 @@ fn resolve_target_with(
         return Ok(Target {
             credentials,
             region,
+            project_token: env_value("MP_TOKEN").map(Secret::new),
         });
     }
     if let Some(token) = env_value("MP_TOKEN") {
@@ -130,6 +139,7 @@ fn resolve_target_with(
         return Ok(Target {
             credentials,
             region,
+            project_token: None,
         });
     }
     Err("no Mixpanel credentials: set MP_ACCT, MP_PASS and MP_PROJECT (service account) or MP_TOKEN (project token), or pass --connection NAME for a connection saved in the app".to_owned())
@@ -170,9 +180,16 @@ fn connection_target_in(
     }
     let credentials = crate::session::connection::credentials(&connection, secret, project_arg)
         .map_err(|e| format!("--connection {name}: {e}"))?;
+    // The project token saved beside the connection (for user profiles); the token itself
+    // when the connection is a project token.
+    let project_token = secrets
+        .get(&crate::session::connection::project_token_entry(name))
+        .ok()
+        .flatten();
     Ok(Target {
         credentials,
         region: saved_region,
+        project_token,
     })
 }
 
@@ -214,7 +231,24 @@ fn prepare_and_run(args: ImportArgs) -> Result<ExitCode, String> {
     })?;
 
     let opened = super::input::read_head(&args.file, &args.source)?;
-    let mapping = super::input::resolve_mapping(&args.file, args.mapping.as_deref(), &opened)?;
+    let mapping = super::input::resolve_mapping(
+        &args.file,
+        args.mapping.as_deref(),
+        args.kind.kind(),
+        &opened,
+    )?;
+    let client = crate::session::connection::client_for(
+        mapping.kind,
+        client,
+        target.project_token.clone(),
+        args.connection.as_deref().unwrap_or("MP_ACCT"),
+    )
+    .map_err(|e| match (e, &args.connection) {
+        (crate::session::connection::ConnectionError::MissingProjectToken { .. }, None) => {
+            "user profiles carry the project's token in every record: set MP_TOKEN to the project token (Mixpanel → Project Settings → Access Keys) beside MP_ACCT and MP_PASS".to_owned()
+        }
+        (e, _) => e.to_string(),
+    })?;
     let sniff = opened.sniff.clone();
     let options = opened.options.clone();
     drop(opened);
@@ -314,8 +348,9 @@ fn finish(args: &ImportArgs, report: &RunReport) -> Result<ExitCode, String> {
         );
     } else if report.failed > 0 {
         eprintln!(
-            "mixport: {} events could not be delivered after all retries; run the same command with --resume to send them again",
-            report.failed
+            "mixport: {} {} could not be delivered after all retries; run the same command with --resume to send them again",
+            report.failed,
+            report.kind.noun()
         );
     }
     if report.rejected > 0 {
@@ -376,12 +411,23 @@ fn confirm(
     let mut stderr = std::io::stderr();
     let _ = writeln!(
         stderr,
-        "\nReady to import {valid} events from {file} into Mixpanel {project} ({region} region, {host}) with the {kind}.",
+        "\nReady to import {valid} {noun} from {file} into Mixpanel {project} ({region} region, {host}) with the {kind}.",
         valid = check.valid,
+        noun = mapping.kind.noun(),
         file = args.file.display(),
         region = target.region.label(),
         kind = target.credentials.kind_label(),
     );
+    if mapping.kind == crate::mapping::ImportKind::Profiles {
+        let _ = writeln!(stderr, "{}", mapping.profile.confirmation(check.valid));
+        if check.duplicate_user_ids > 0 {
+            let _ = writeln!(
+                stderr,
+                "{} rows repeat the user ID of an earlier row: the later row is applied last.",
+                check.duplicate_user_ids
+            );
+        }
+    }
     if check.invalid > 0 {
         let _ = writeln!(
             stderr,
@@ -389,10 +435,15 @@ fn confirm(
             check.invalid, check.rows
         );
     }
-    let _ = writeln!(
-        stderr,
-        "An import cannot be undone: Mixpanel cannot delete imported events by run. Try a test project first."
-    );
+    let undo = match mapping.kind {
+        crate::mapping::ImportKind::Events => {
+            "An import cannot be undone: Mixpanel cannot delete imported events by run. Try a test project first."
+        }
+        crate::mapping::ImportKind::Profiles => {
+            "Profile updates cannot be undone: Mixpanel keeps no earlier values. Try a test project first."
+        }
+    };
+    let _ = writeln!(stderr, "{undo}");
     let _ = write!(stderr, "Type yes to import: ");
     let _ = stderr.flush();
     let mut answer = String::new();

@@ -56,6 +56,31 @@ pub struct SourceArgs {
     pub sheet: Option<String>,
 }
 
+/// Events or user profiles, when the suggestion's guess (or a mapping file's kind) is not
+/// what the user wants.
+#[derive(Debug, Clone, Copy, Default, clap::Args)]
+pub struct KindArgs {
+    /// The file holds user profiles (one row per person), sent to /engage.
+    #[arg(long, conflicts_with = "events")]
+    pub profiles: bool,
+    /// The file holds events (the default unless the file looks like user profiles).
+    #[arg(long)]
+    pub events: bool,
+}
+
+impl KindArgs {
+    /// The kind asked for, if any.
+    pub fn kind(self) -> Option<crate::mapping::ImportKind> {
+        if self.profiles {
+            Some(crate::mapping::ImportKind::Profiles)
+        } else if self.events {
+            Some(crate::mapping::ImportKind::Events)
+        } else {
+            None
+        }
+    }
+}
+
 /// `--format` values.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum FormatArg {

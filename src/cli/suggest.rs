@@ -11,6 +11,9 @@ pub struct SuggestArgs {
     /// Write the mapping here instead of printing it.
     #[arg(short, long)]
     pub output: Option<PathBuf>,
+    /// Suggest a mapping for events or user profiles (default: whichever the file looks like).
+    #[command(flatten)]
+    pub kind: super::KindArgs,
     /// How to read the file.
     #[command(flatten)]
     pub source: super::SourceArgs,
@@ -28,7 +31,11 @@ pub fn run(args: SuggestArgs) -> ExitCode {
         Err(message) => return super::fail(message),
     };
     let suggestion = crate::session::prepare::suggest(&opened);
-    let json = match serde_json::to_string_pretty(&suggestion.mapping) {
+    let mut mapping = suggestion.mapping.clone();
+    if let Some(kind) = args.kind.kind() {
+        crate::session::prepare::set_kind(&mut mapping, kind, &opened);
+    }
+    let json = match serde_json::to_string_pretty(&mapping) {
         Ok(j) => j,
         Err(e) => return super::fail(format!("cannot print the mapping: {e}")),
     };
@@ -45,7 +52,51 @@ pub fn run(args: SuggestArgs) -> ExitCode {
             opened.sniff.header_row
         );
     }
-    for guess in &suggestion.fields {
+    match (&suggestion.profiles.reason, mapping.kind) {
+        (Some(reason), crate::mapping::ImportKind::Profiles) => {
+            eprintln!("user profiles: {reason} (pass --events for events)");
+        }
+        (Some(reason), crate::mapping::ImportKind::Events) => {
+            eprintln!("events, as asked; the file looks like user profiles: {reason}");
+        }
+        (None, crate::mapping::ImportKind::Profiles) => {
+            eprintln!("user profiles, as asked");
+        }
+        (None, crate::mapping::ImportKind::Events) => {}
+    }
+    if mapping.kind == crate::mapping::ImportKind::Profiles {
+        let profiles = &suggestion.profiles;
+        for guess in std::iter::once(&profiles.id).chain(&profiles.fields) {
+            match &guess.column {
+                Some(column) => eprintln!(
+                    "{:<28} <- '{}' ({:.0}% sure: {})",
+                    guess.property,
+                    column,
+                    guess.confidence * 100.0,
+                    guess.reason
+                ),
+                None => eprintln!("{:<28} <- nothing: {}", guess.property, guess.reason),
+            }
+        }
+        for (field, column) in [
+            (
+                "$country_code",
+                mapping.country.as_ref().map(|c| c.column.as_str()),
+            ),
+            ("$city", mapping.city.as_deref()),
+            ("$region", mapping.region.as_deref()),
+        ] {
+            if let Some(column) = column {
+                eprintln!("{field:<28} <- '{column}'");
+            }
+        }
+    }
+    let event_guesses = if mapping.kind == crate::mapping::ImportKind::Events {
+        &suggestion.fields[..]
+    } else {
+        &[]
+    };
+    for guess in event_guesses {
         if let Some(column) = &guess.column {
             eprintln!(
                 "{:<28} <- '{}' ({:.0}% sure: {})",

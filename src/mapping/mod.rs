@@ -216,6 +216,29 @@ impl ProfileMapping {
     fn is_default(&self) -> bool {
         *self == ProfileMapping::default()
     }
+
+    /// The sentence that says what an import of `count` profiles will do, for the
+    /// confirmation: "N user profiles will be created or updated; existing values of the
+    /// mapped properties are overwritten." (kept, for `$set_once`; and what clearing does).
+    pub fn confirmation(&self, count: u64) -> String {
+        let noun = if count == 1 {
+            "user profile"
+        } else {
+            "user profiles"
+        };
+        let effect = match self.operation {
+            ProfileOperation::Set => "existing values of the mapped properties are overwritten",
+            ProfileOperation::SetOnce => {
+                "existing values of the mapped properties are kept (only empty ones are filled)"
+            }
+        };
+        let clear = if self.unset_empty {
+            " Properties whose cell is empty in the file are cleared."
+        } else {
+            ""
+        };
+        format!("{count} {noun} will be created or updated; {effect}.{clear}")
+    }
 }
 
 /// A complete mapping from a file's columns to Mixpanel events (or user profiles). Saved as a

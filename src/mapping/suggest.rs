@@ -22,6 +22,8 @@ mod presets;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+pub mod profiles;
+
 use serde::{Deserialize, Serialize};
 
 use crate::source::{Format, Record, Sniff};
@@ -168,6 +170,11 @@ pub struct Suggestion {
     pub ambiguous_day_order: Option<String>,
     /// The country column's distinct sample values, most frequent first.
     pub countries: Vec<CountryValue>,
+    /// The profile fields, and whether the file looks like user profiles (then `mapping` is a
+    /// profiles mapping).
+    pub profiles: profiles::ProfileSuggestion,
+    /// The import label offered for events (`"<file> <date>"`).
+    pub import_label: String,
     /// Sample rows whose country cell is blank (sent without a country).
     pub blank_countries: usize,
     /// The export schema recognised, if any.
@@ -477,12 +484,13 @@ fn suggest_with(columns: &[String], sample: &[Record], facts: &SourceFacts) -> S
         &mut notes,
     );
     let today = chrono::Utc::now().format("%Y-%m-%d");
+    let import_label = format!("{} {today}", facts.label);
     mapping.constants.insert(
         IMPORT_LABEL_PROPERTY.to_owned(),
-        serde_json::Value::String(format!("{} {today}", facts.label)),
+        serde_json::Value::String(import_label.clone()),
     );
 
-    Suggestion {
+    let mut suggestion = Suggestion {
         mapping,
         fields,
         time_profile,
@@ -493,7 +501,26 @@ fn suggest_with(columns: &[String], sample: &[Record], facts: &SourceFacts) -> S
         numbers,
         timezone_hint: facts.timezone_hint.clone(),
         notes,
+        profiles: profiles::ProfileSuggestion {
+            reason: None,
+            id: profiles::ProfileGuess {
+                property: "$distinct_id",
+                column: None,
+                confidence: 0.0,
+                reason: String::new(),
+            },
+            fields: Vec::new(),
+            created_day_order: None,
+        },
+        import_label,
+    };
+    suggestion.profiles = profiles::suggest_profiles(columns, sample, &suggestion);
+    if suggestion.profiles.reason.is_some() {
+        let mut mapping = std::mem::take(&mut suggestion.mapping);
+        profiles::use_profiles(&mut mapping, &suggestion.profiles, columns, sample);
+        suggestion.mapping = mapping;
     }
+    suggestion
 }
 
 /// Every column not used for a field becomes a property ([`typed_property`]). Returns how the
@@ -622,6 +649,30 @@ pub fn property_column<'a>(
 /// The columns used by Mixpanel fields (event, user, time, insert id, country, ...).
 pub fn field_columns(mapping: &Mapping) -> Vec<&str> {
     let mut used = Vec::new();
+    if mapping.kind == super::ImportKind::Profiles {
+        let p = &mapping.profile;
+        used.extend(
+            [
+                &mapping.distinct_id,
+                &mapping.city,
+                &mapping.region,
+                &p.email,
+                &p.name,
+                &p.first_name,
+                &p.last_name,
+                &p.phone,
+                &p.avatar,
+                &p.created.column,
+            ]
+            .into_iter()
+            .flatten()
+            .map(String::as_str),
+        );
+        if let Some(country) = &mapping.country {
+            used.push(country.column.as_str());
+        }
+        return used;
+    }
     if let Some(ValueSource::Column(c)) = &mapping.event {
         used.push(c.as_str());
     }

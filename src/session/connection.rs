@@ -5,11 +5,16 @@
 //! lives in the OS keychain, or for this session only in memory ([`Secrets`]). Both shells turn
 //! a saved connection into [`Credentials`] with [`credentials`], so the app and
 //! `mixport import --connection NAME` send exactly the same thing.
+//!
+//! User profiles carry the project's token in every record (shared API doc §10), so a service
+//! account connection may also keep the project token: it is stored beside the secret, in the
+//! keychain entry [`project_token_entry`], and [`client_for`] uses it for a profile import.
 
 use std::path::Path;
 
 use crate::config::{ConfigError, ConfigStore, Connection, ConnectionKind};
 use crate::credentials::{SecretStore, SecretString, SessionSecrets};
+use crate::mapping::ImportKind;
 use crate::mixpanel::auth::{Credentials, CredentialsError};
 use crate::mixpanel::client::{ClientConfig, ClientError, ConnectionCheck, MixpanelClient};
 
@@ -20,6 +25,9 @@ pub struct ActiveConnection {
     pub saved: Connection,
     /// The secret or token. Never printed.
     pub secret: SecretString,
+    /// A service account's project token, for user profiles (a project-token connection's
+    /// secret is the token already). Never printed.
+    pub project_token: Option<SecretString>,
 }
 
 impl std::fmt::Debug for ActiveConnection {
@@ -27,6 +35,7 @@ impl std::fmt::Debug for ActiveConnection {
         f.debug_struct("ActiveConnection")
             .field("saved", &self.saved)
             .field("secret", &self.secret)
+            .field("project_token", &self.project_token)
             .finish()
     }
 }
@@ -40,6 +49,21 @@ impl ActiveConnection {
     /// A client for this connection's project (`api_base`: another host, for tests).
     pub fn client(&self, api_base: Option<&str>) -> Result<MixpanelClient, ConnectionError> {
         client(&self.saved, self.secret.clone(), api_base)
+    }
+
+    /// A client for an import of `kind`: events to `/import`, user profiles to `/engage` with
+    /// the project token in each record.
+    pub fn client_for(
+        &self,
+        kind: ImportKind,
+        api_base: Option<&str>,
+    ) -> Result<MixpanelClient, ConnectionError> {
+        client_for(
+            kind,
+            self.client(api_base)?,
+            self.project_token.clone(),
+            &self.saved.name,
+        )
     }
 
     /// A short identity of the destination, never a secret: the name, region, project, kind and
@@ -77,6 +101,40 @@ pub enum ConnectionError {
     /// The client could not be built (bad server address, no TLS).
     #[error(transparent)]
     Client(#[from] ClientError),
+    /// A user-profile import through a service account needs the project's token.
+    #[error(
+        "connection '{name}' has no project token: user profiles carry the project's token in every record. Add it to the connection (Mixpanel → Project Settings → Access Keys → Project Token)."
+    )]
+    MissingProjectToken {
+        /// The connection.
+        name: String,
+    },
+}
+
+/// `client` for an import of `kind`: as it is for events; for user profiles sending to
+/// `/engage` with `project_token` (or the connection's own token) in each record. `name` names
+/// the connection in the error when a service account has no token.
+pub fn client_for(
+    kind: ImportKind,
+    client: MixpanelClient,
+    project_token: Option<SecretString>,
+    name: &str,
+) -> Result<MixpanelClient, ConnectionError> {
+    match kind {
+        ImportKind::Events => Ok(client),
+        ImportKind::Profiles => client.for_profiles(project_token).map_err(|e| match e {
+            ClientError::MissingProjectToken => ConnectionError::MissingProjectToken {
+                name: name.to_owned(),
+            },
+            other => ConnectionError::Client(other),
+        }),
+    }
+}
+
+/// The keychain entry holding a connection's project token (beside its secret, which is
+/// stored under the connection's name).
+pub fn project_token_entry(connection: &str) -> String {
+    format!("{connection} (project token)")
 }
 
 /// The credentials of a saved connection with its secret; `project_override` replaces the saved
@@ -213,6 +271,11 @@ impl Secrets {
             }
         }
         if let Some(old) = renamed_from.filter(|old| *old != connection.name) {
+            // The project token moves with the connection.
+            let token = self.project_token(old)?;
+            if token.is_some() {
+                self.save_project_token(&connection.name, token, session_only)?;
+            }
             self.delete_connection(config_dir, old)?;
         }
         Ok(())
@@ -234,8 +297,44 @@ impl Secrets {
         self.session.contains(connection)
     }
 
-    /// Delete a connection: its settings and its secret everywhere.
+    /// Keep (or with `None`, forget) a connection's project token: in the keychain, or for this
+    /// session only when `session_only` (or there is no keychain and a token is being kept
+    /// with a session-only secret).
+    pub fn save_project_token(
+        &mut self,
+        connection: &str,
+        token: Option<SecretString>,
+        session_only: bool,
+    ) -> Result<(), SecretsError> {
+        let entry = project_token_entry(connection);
+        let token = token.filter(|t| !t.is_empty());
+        match (&self.store, session_only, token) {
+            (_, true, Some(token)) => {
+                self.session.set(&entry, token);
+            }
+            (Ok(keychain), false, Some(token)) => {
+                keychain.set(&entry, &token)?;
+                self.session.remove(&entry);
+            }
+            (Err(reason), false, Some(_)) => return Err(SecretsError::NoKeychain(reason.clone())),
+            (store, _, None) => {
+                self.session.remove(&entry);
+                if let Ok(keychain) = store {
+                    keychain.delete(&entry)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A connection's project token, if one is kept: this session's, else the keychain's.
+    pub fn project_token(&self, connection: &str) -> Result<Option<SecretString>, SecretsError> {
+        self.get(&project_token_entry(connection))
+    }
+
+    /// Delete a connection: its settings, its secret and its project token everywhere.
     pub fn delete_connection(&mut self, config_dir: &Path, name: &str) -> Result<(), SecretsError> {
+        self.save_project_token(name, None, false)?;
         self.session.remove(name);
         let store = ConfigStore::at(config_dir);
         match &self.store {
@@ -342,6 +441,83 @@ mod tests {
             .map(|c| c.name)
             .collect();
         assert_eq!(names, vec!["New".to_owned()]);
+    }
+
+    #[test]
+    fn a_project_token_is_kept_beside_the_connection_and_follows_it() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = SecretStore::mock();
+        let mut secrets = Secrets::with_store(store.clone());
+        let mut connection = Connection {
+            name: "Prod".to_owned(),
+            region: Region::Us,
+            project_id: Some("42".to_owned()),
+            kind: ConnectionKind::ServiceAccount,
+            username: Some("svc".to_owned()),
+        };
+        secrets
+            .save_connection(
+                dir.path(),
+                connection.clone(),
+                SecretString::new("pw"),
+                false,
+                None,
+            )
+            .expect("save");
+        assert_eq!(secrets.project_token("Prod").expect("read"), None);
+        let active = ActiveConnection {
+            saved: connection.clone(),
+            secret: SecretString::new("pw"),
+            project_token: None,
+        };
+        let err = active
+            .client_for(ImportKind::Profiles, Some("http://127.0.0.1:9"))
+            .expect_err("no token");
+        assert!(err.to_string().contains("no project token"), "{err}");
+        assert!(
+            active
+                .client_for(ImportKind::Events, Some("http://127.0.0.1:9"))
+                .is_ok()
+        );
+        secrets
+            .save_project_token("Prod", Some(SecretString::new("sentinel-9f3")), false)
+            .expect("token");
+        assert_eq!(
+            store
+                .get(&project_token_entry("Prod"))
+                .expect("get")
+                .map(|t| t.expose().to_owned()),
+            Some("sentinel-9f3".to_owned())
+        );
+        let active = ActiveConnection {
+            project_token: secrets.project_token("Prod").expect("read"),
+            ..active
+        };
+        let client = active
+            .client_for(ImportKind::Profiles, Some("http://127.0.0.1:9"))
+            .expect("client");
+        assert!(client.sends_profiles());
+        assert!(!format!("{active:?}").contains("sentinel-9f3"));
+        // Renamed: the token moves; deleted: it goes.
+        connection.name = "Production".to_owned();
+        secrets
+            .save_connection(
+                dir.path(),
+                connection,
+                SecretString::new("pw"),
+                false,
+                Some("Prod"),
+            )
+            .expect("rename");
+        assert_eq!(store.get(&project_token_entry("Prod")).expect("get"), None);
+        assert!(secrets.project_token("Production").expect("read").is_some());
+        secrets
+            .delete_connection(dir.path(), "Production")
+            .expect("delete");
+        assert_eq!(
+            store.get(&project_token_entry("Production")).expect("get"),
+            None
+        );
     }
 
     #[test]

@@ -11,8 +11,9 @@
 use std::path::Path;
 
 use crate::mapping::suggest::{self, FieldGuess};
-use crate::mapping::transform::{TransformOptions, Transformer, settle_day_order};
-use crate::mapping::{IMPORT_LABEL_PROPERTY, Mapping, MappingError};
+use crate::mapping::transform::row::RowTransformer;
+use crate::mapping::transform::{TransformOptions, settle_day_order};
+use crate::mapping::{IMPORT_LABEL_PROPERTY, ImportKind, Mapping, MappingError};
 
 use super::file::OpenedFile;
 use super::memory::{self, Remembered};
@@ -65,7 +66,8 @@ pub enum Blocker {
 }
 
 /// The suggestion for `file`: the import label named after the file, JSON values kept as
-/// JSON, and the time zone its title rows name.
+/// JSON, and the time zone its title rows name. It proposes user profiles when the file holds
+/// one row per person and no event times (see [`crate::mapping::suggest::profiles`]).
 pub fn suggest(file: &OpenedFile) -> suggest::Suggestion {
     suggest::suggest_for_source(&file.sniff, &file.head)
 }
@@ -98,18 +100,43 @@ pub fn initial_mapping(
         },
     };
     mapping.headers = columns.to_vec();
-    if !mapping.constants.contains_key(IMPORT_LABEL_PROPERTY)
-        && let Some(label) = suggestion.mapping.constants.get(IMPORT_LABEL_PROPERTY)
+    // Events carry an import label; on user profiles it would be overwritten by every import.
+    if mapping.kind == ImportKind::Events && !mapping.constants.contains_key(IMPORT_LABEL_PROPERTY)
     {
-        mapping
-            .constants
-            .insert(IMPORT_LABEL_PROPERTY.to_owned(), label.clone());
+        mapping.constants.insert(
+            IMPORT_LABEL_PROPERTY.to_owned(),
+            serde_json::Value::String(suggestion.import_label.clone()),
+        );
     }
     suggest::sync_property_columns(&mut mapping, columns, &file.head);
     Prepared {
         mapping,
         origin,
         guesses: suggestion.fields,
+    }
+}
+
+/// Make `mapping` a mapping of `kind` for `file`: switching to user profiles fills the profile
+/// fields the suggestion finds (a field already chosen keeps its column) and drops the import
+/// label; switching to events offers the import label again. The property columns follow.
+pub fn set_kind(mapping: &mut Mapping, kind: ImportKind, file: &OpenedFile) {
+    if mapping.kind == kind {
+        return;
+    }
+    let suggestion = suggest(file);
+    match kind {
+        ImportKind::Profiles => suggest::profiles::use_profiles(
+            mapping,
+            &suggestion.profiles,
+            file.columns(),
+            &file.head,
+        ),
+        ImportKind::Events => suggest::profiles::use_events(
+            mapping,
+            &suggestion.import_label,
+            file.columns(),
+            &file.head,
+        ),
     }
 }
 
@@ -132,7 +159,7 @@ pub fn review(mapping: &mut Mapping, file: &OpenedFile) -> Vec<Blocker> {
         }
         Err(other) => blockers.push(Blocker::Mapping(other)),
     }
-    if let Err(e) = Transformer::new(mapping, file.columns(), TransformOptions::now()) {
+    if let Err(e) = RowTransformer::new(mapping, file.columns(), TransformOptions::now()) {
         blockers.push(Blocker::Mapping(e));
     }
     blockers

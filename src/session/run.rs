@@ -29,6 +29,8 @@ pub enum RunKind {
     /// Events through `/import`.
     #[default]
     Events,
+    /// User profiles through `/engage`.
+    Profiles,
 }
 
 /// How a run ended. Each shell words it for its user.
@@ -364,7 +366,10 @@ pub fn import(
     let credentials = client.credentials();
     let mut record = RunRecord {
         id,
-        kind: RunKind::Events,
+        kind: match request.mapping.kind {
+            crate::mapping::ImportKind::Events => RunKind::Events,
+            crate::mapping::ImportKind::Profiles => RunKind::Profiles,
+        },
         file: request.sniff.path.clone(),
         options: request.options.clone(),
         mapping: request.mapping.clone(),

@@ -1,12 +1,11 @@
 //! Where: the country (resolved to an ISO code), city, region and IP.
 
-use crate::mapping::country::resolve_country;
 use crate::mapping::typing::write_json_string;
 use crate::source::Record;
 use crate::validate::{Issue, IssueKind};
 
 use super::cells::{CellText, cell_text, push_invalid_utf8, shorten};
-use super::resolve::{COUNTRY_CACHE_MAX, CountryLookup};
+use super::resolve::CountryLookup;
 use super::{Transformed, Transformer};
 
 impl Transformer {
@@ -59,26 +58,7 @@ impl Transformer {
         if text.is_empty() {
             return 0;
         }
-        let lookup = match spec.cache.get(text) {
-            Some(l) => *l,
-            None => {
-                let lookup = match spec.overrides.get(text) {
-                    Some(code) if code.is_empty() => CountryLookup::Skip,
-                    Some(code) => match resolve_country(code) {
-                        Some(c) => CountryLookup::Code(c),
-                        None => CountryLookup::Unknown,
-                    },
-                    None => match resolve_country(text) {
-                        Some(c) => CountryLookup::Code(c),
-                        None => CountryLookup::Unknown,
-                    },
-                };
-                if spec.cache.len() < COUNTRY_CACHE_MAX {
-                    spec.cache.insert(text.to_owned(), lookup);
-                }
-                lookup
-            }
-        };
+        let lookup = spec.lookup(text);
         match lookup {
             CountryLookup::Code(code) => {
                 out.json.extend_from_slice(b",\"mp_country_code\":\"");

@@ -54,8 +54,8 @@ use cells::{
     CellText, cell_text, check_long_string, push_invalid_utf8, push_long_name, shorten, type_name,
 };
 use resolve::{
-    COUNTRY_CACHE_MAX, CountryLookup, CountrySpec, EventFrom, PropertySpec, find_column,
-    find_optional, mapping_warning, property_key,
+    CountryLookup, CountrySpec, EventFrom, PropertySpec, find_column, find_optional,
+    mapping_warning, property_key,
 };
 
 /// Settings of a transform that do not belong in the mapping template.

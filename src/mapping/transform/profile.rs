@@ -28,12 +28,12 @@
 //! `$email` without `@`, a short or long row. Duplicate IDs are found by the check, which sees
 //! the whole file.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use crate::mapping::time::{TimeParser, write_iso_utc};
 use crate::mapping::typing::PropertyType;
 use crate::mapping::{
-    CountryMapping, ImportKind, Mapping, MappingError, ProfileOperation, RequiredField, TimeMapping,
+    ImportKind, Mapping, MappingError, ProfileOperation, RequiredField, TimeMapping,
 };
 use crate::source::{Cell, Record};
 use crate::validate::{self, Issue, IssueKind};
@@ -41,8 +41,8 @@ use crate::validate::{self, Issue, IssueKind};
 use crate::mapping::typing::{write_json_string, write_typed};
 
 use super::{
-    COUNTRY_CACHE_MAX, CellText, CountryLookup, CountrySpec, TransformOptions, Transformed,
-    cell_text, check_long_string, find_column, find_optional, mapping_warning, property_key,
+    CellText, CountryLookup, CountrySpec, TransformOptions, Transformed, cell_text,
+    check_long_string, find_column, find_optional, mapping_warning, property_key,
     push_invalid_utf8, push_long_name, shorten, type_name,
 };
 
@@ -618,57 +618,6 @@ impl ProfileTransformer {
             out.json.extend_from_slice(b"]}");
             check_record_size(out, start);
         }
-    }
-}
-
-impl CountrySpec {
-    /// Resolve a country mapping against the file's columns: the column's index and the
-    /// overrides with their codes upper-cased (`""` = send no country). `field` names what the
-    /// column is sent as, for the error when it is missing.
-    pub(super) fn resolve(
-        mapping: &CountryMapping,
-        columns: &[String],
-        field: &str,
-    ) -> Result<Self, MappingError> {
-        let index = find_column(columns, field, &mapping.column)?;
-        let mut overrides = HashMap::new();
-        for (value, code) in &mapping.overrides {
-            let code = code.trim().to_ascii_uppercase();
-            if !code.is_empty() && !crate::mapping::country::is_alpha2(&code) {
-                return Err(MappingError::BadCountryOverride {
-                    value: value.clone(),
-                    code,
-                });
-            }
-            overrides.insert(value.clone(), code);
-        }
-        Ok(CountrySpec {
-            index,
-            column: mapping.column.clone(),
-            overrides,
-            cache: HashMap::new(),
-        })
-    }
-
-    /// What to send for the (trimmed, non-empty) country text: the override, else the
-    /// resolved code, cached for the first [`COUNTRY_CACHE_MAX`] distinct values.
-    pub(super) fn lookup(&mut self, text: &str) -> CountryLookup {
-        if let Some(lookup) = self.cache.get(text) {
-            return *lookup;
-        }
-        let resolved = |value: &str| match crate::mapping::country::resolve_country(value) {
-            Some(code) => CountryLookup::Code(code),
-            None => CountryLookup::Unknown,
-        };
-        let lookup = match self.overrides.get(text) {
-            Some(code) if code.is_empty() => CountryLookup::Skip,
-            Some(code) => resolved(code),
-            None => resolved(text),
-        };
-        if self.cache.len() < COUNTRY_CACHE_MAX {
-            self.cache.insert(text.to_owned(), lookup);
-        }
-        lookup
     }
 }
 

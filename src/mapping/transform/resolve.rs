@@ -6,7 +6,9 @@ use std::collections::{HashMap, HashSet};
 use crate::mapping::country::is_alpha2;
 use crate::mapping::time::TimeParser;
 use crate::mapping::typing::{DecimalSeparator, PropertyType, write_json_string};
-use crate::mapping::{InsertIdSource, Mapping, MappingError, RequiredField, ValueSource};
+use crate::mapping::{
+    CountryMapping, InsertIdSource, Mapping, MappingError, RequiredField, ValueSource,
+};
 use crate::validate::{self, Issue, IssueKind};
 
 use super::{FIELD_NAMES, TransformOptions, Transformer};
@@ -163,24 +165,7 @@ impl Transformer {
         };
         let country = match &mapping.country {
             Some(cm) if !cm.column.is_empty() => {
-                let index = find_column(columns, "mp_country_code", &cm.column)?;
-                let mut overrides = HashMap::new();
-                for (value, code) in &cm.overrides {
-                    let code = code.trim().to_ascii_uppercase();
-                    if !code.is_empty() && !is_alpha2(&code) {
-                        return Err(MappingError::BadCountryOverride {
-                            value: value.clone(),
-                            code,
-                        });
-                    }
-                    overrides.insert(value.clone(), code);
-                }
-                Some(CountrySpec {
-                    index,
-                    column: cm.column.clone(),
-                    overrides,
-                    cache: HashMap::new(),
-                })
+                Some(CountrySpec::resolve(cm, columns, "mp_country_code")?)
             }
             _ => None,
         };
@@ -303,5 +288,56 @@ impl Transformer {
             mapping_issues,
             scratch: String::new(),
         })
+    }
+}
+
+impl CountrySpec {
+    /// Resolve a country mapping against the file's columns: the column's index and the
+    /// overrides with their codes upper-cased (`""` = send no country). `field` names what the
+    /// column is sent as, for the error when it is missing.
+    pub(super) fn resolve(
+        mapping: &CountryMapping,
+        columns: &[String],
+        field: &str,
+    ) -> Result<Self, MappingError> {
+        let index = find_column(columns, field, &mapping.column)?;
+        let mut overrides = HashMap::new();
+        for (value, code) in &mapping.overrides {
+            let code = code.trim().to_ascii_uppercase();
+            if !code.is_empty() && !is_alpha2(&code) {
+                return Err(MappingError::BadCountryOverride {
+                    value: value.clone(),
+                    code,
+                });
+            }
+            overrides.insert(value.clone(), code);
+        }
+        Ok(CountrySpec {
+            index,
+            column: mapping.column.clone(),
+            overrides,
+            cache: HashMap::new(),
+        })
+    }
+
+    /// What to send for the (trimmed, non-empty) country text: the override, else the
+    /// resolved code, cached for the first [`COUNTRY_CACHE_MAX`] distinct values.
+    pub(super) fn lookup(&mut self, text: &str) -> CountryLookup {
+        if let Some(lookup) = self.cache.get(text) {
+            return *lookup;
+        }
+        let resolved = |value: &str| match crate::mapping::country::resolve_country(value) {
+            Some(code) => CountryLookup::Code(code),
+            None => CountryLookup::Unknown,
+        };
+        let lookup = match self.overrides.get(text) {
+            Some(code) if code.is_empty() => CountryLookup::Skip,
+            Some(code) => resolved(code),
+            None => resolved(text),
+        };
+        if self.cache.len() < COUNTRY_CACHE_MAX {
+            self.cache.insert(text.to_owned(), lookup);
+        }
+        lookup
     }
 }

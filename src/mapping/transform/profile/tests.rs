@@ -1,6 +1,6 @@
 use super::*;
 use crate::mapping::transform::settle_day_order;
-use crate::mapping::{ColumnMapping, DayOrder, ProfileMapping};
+use crate::mapping::{ColumnMapping, CountryMapping, DayOrder, ProfileMapping};
 use serde_json::{Value, json};
 
 /// 2025-06-01T00:00:00Z.
