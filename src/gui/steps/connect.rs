@@ -298,7 +298,13 @@ impl ConnectStep {
         match deps.secrets.get(&saved.name) {
             Ok(Some(secret)) => {
                 self.message = Some((true, format!("Using '{}'.", saved.name)));
-                session.connection = Some(ActiveConnection { saved, secret });
+                // A service account's project token (for user profiles), when one is saved.
+                let project_token = deps.secrets.project_token(&saved.name).ok().flatten();
+                session.connection = Some(ActiveConnection {
+                    saved,
+                    secret,
+                    project_token,
+                });
                 session.connection_version += 1;
             }
             Ok(None) => {
