@@ -973,6 +973,19 @@ fn resume_of_a_finished_run_sends_nothing() {
 #[cfg(unix)]
 #[test]
 fn sigint_cancels_cleanly_and_resume_completes() {
+    signal_cancels_cleanly_and_resume_completes("-INT");
+}
+
+/// Item 5: SIGTERM (what `kill`, service managers and timeouts send) is handled like Ctrl-C:
+/// the report is written and a resume resends nothing.
+#[cfg(unix)]
+#[test]
+fn sigterm_cancels_cleanly_and_resume_completes() {
+    signal_cancels_cleanly_and_resume_completes("-TERM");
+}
+
+#[cfg(unix)]
+fn signal_cancels_cleanly_and_resume_completes(signal: &str) {
     let rows = 30_000;
     let fx = Fixture::new(Spec {
         rows,
@@ -994,7 +1007,7 @@ fn sigint_cancels_cleanly_and_resume_completes() {
         c.events_stored >= 4000
     });
     let pid = child.id().to_string();
-    let kill = Command::new("kill").args(["-INT", &pid]).status().unwrap();
+    let kill = Command::new("kill").args([signal, &pid]).status().unwrap();
     assert!(kill.success());
     let out = wait_with_timeout(child);
     let describe = format!(
@@ -1005,7 +1018,7 @@ fn sigint_cancels_cleanly_and_resume_completes() {
     );
     assert!(
         out.status.code().is_some(),
-        "SIGINT is handled: the run exits on its own (not killed by the signal): {describe}"
+        "{signal} is handled: the run exits on its own (not killed by the signal): {describe}"
     );
     assert_ne!(
         out.status.code(),
@@ -1542,4 +1555,104 @@ fn a_dead_server_gives_up_quickly_with_a_resumable_journal() {
     assert_eq!(count(&report, "imported"), 0, "{report:#}");
     let unfinished = mixport::pipeline::journal::unfinished(&fx.data_dir);
     assert_eq!(unfinished.len(), 1, "a journal to resume from");
+}
+
+/// Item 5: after a kill, a file whose content changed is refused on `--resume` (nothing sent);
+/// the same content again (new modification time, as after `touch` or a copy back) resumes
+/// without resending what was acknowledged.
+#[test]
+fn resume_follows_the_content_not_the_modification_time() {
+    let fx = Fixture::new(Spec {
+        rows: 20_000,
+        bad_every: 0,
+        server_rejections: false,
+        insert_id_column: true,
+    });
+    let server = FakeMixpanel::start(FakeConfig {
+        faults: Faults {
+            latency: Duration::from_millis(150),
+            ..Faults::default()
+        },
+        ..FakeConfig::default()
+    });
+    let mut child = command(&fx, &server, SA, &["--workers", "2"])
+        .spawn()
+        .unwrap();
+    wait_for(&server, "some batches acknowledged", |c| {
+        c.events_stored >= 4000
+    });
+    std::thread::sleep(Duration::from_millis(100));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // Requests of the killed run still in the server's hands finish first.
+    std::thread::sleep(Duration::from_millis(600));
+    server.set_faults(Faults::default());
+    let original = std::fs::read(&fx.csv).unwrap();
+
+    // Edited: refused, nothing sent.
+    let mut edited = original.clone();
+    edited.extend_from_slice(b"Signup,user-x,2024-01-01T00:00:00Z,evt-x,free,1\n");
+    std::fs::write(&fx.csv, &edited).unwrap();
+    let requests = server.counters().import_requests;
+    let run = run_import(&fx, &server, SA, &["--resume"]);
+    assert_eq!(run.code(), Some(2), "{}", run.describe());
+    assert!(run.stderr.contains("changed since"), "{}", run.describe());
+    assert_eq!(server.counters().import_requests, requests, "nothing sent");
+
+    // The original content back, with a new modification time: resumes.
+    std::fs::write(&fx.csv, &original).unwrap();
+    let file = std::fs::File::options().write(true).open(&fx.csv).unwrap();
+    file.set_modified(SystemTime::now() + Duration::from_secs(3600))
+        .unwrap();
+    drop(file);
+    let run = run_import(&fx, &server, SA, &["--resume"]);
+    assert_eq!(run.code(), Some(0), "{}", run.describe());
+    assert_server_has_exactly(&server, &fx.generated.expected);
+    let report = read_report(&fx);
+    assert!(count(&report, "skipped") >= 4000, "{report:#}");
+    let doubled = server.raw_count() - server.unique_count();
+    assert!(doubled <= 3 * 2000, "{doubled} events resent after resume");
+}
+
+/// Item 5: after SIGKILL and `--resume` with the same `--failed-out`, REJECTED.csv holds every
+/// row rejected in the whole import (Mixpanel's rejections of the killed run included), and the
+/// report counts them as rejected.
+#[test]
+fn a_resumed_rejected_file_holds_every_rejection_of_the_whole_import() {
+    let fx = Fixture::new(Spec {
+        rows: 20_000,
+        bad_every: 20,
+        server_rejections: true,
+        insert_id_column: true,
+    });
+    let server = FakeMixpanel::start(FakeConfig {
+        reject_distinct_ids: vec![BLOCKED_USER.into()],
+        faults: Faults {
+            latency: Duration::from_millis(150),
+            ..Faults::default()
+        },
+        ..FakeConfig::default()
+    });
+    let mut child = command(&fx, &server, SA, &["--workers", "2"])
+        .spawn()
+        .unwrap();
+    wait_for(&server, "some rejections", |c| c.events_rejected >= 200);
+    std::thread::sleep(Duration::from_millis(100));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    std::thread::sleep(Duration::from_millis(600));
+    server.set_faults(Faults::default());
+    let run = run_import(&fx, &server, SA, &["--resume"]);
+    assert_eq!(run.code(), Some(1), "{}", run.describe());
+    assert_server_has_exactly(&server, &fx.generated.expected);
+    let mut all_bad = fx.generated.local_bad.clone();
+    all_bad.extend(fx.generated.server_bad.clone());
+    assert_rejected_file(&fx, &all_bad);
+    let report = read_report(&fx);
+    assert_report_adds_up(&report, fx.generated.rows);
+    assert_eq!(
+        count(&report, "rejected"),
+        all_bad.len() as u64,
+        "{report:#}"
+    );
 }

@@ -457,10 +457,12 @@ fn confirm(
     ))
 }
 
-/// Ctrl-C (SIGINT) cancels the run cleanly; a second one quits at once.
+/// Ctrl-C (SIGINT) and SIGTERM (what `kill`, service managers and CI timeouts send) cancel the
+/// run cleanly: in-flight requests finish and are journaled, and the report is printed. A
+/// second signal quits at once.
 fn watch_ctrl_c(control: RunControl) {
     let _ = std::thread::Builder::new()
-        .name("ctrl-c".to_owned())
+        .name("signals".to_owned())
         .spawn(move || {
             let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -469,9 +471,30 @@ fn watch_ctrl_c(control: RunControl) {
                 return;
             };
             runtime.block_on(async {
-                if tokio::signal::ctrl_c().await.is_ok() {
+                #[cfg(unix)]
+                let mut term =
+                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+                let stop_signal = async {
+                    #[cfg(unix)]
+                    if let Some(term) = term.as_mut() {
+                        tokio::select! {
+                            r = tokio::signal::ctrl_c() => return r.is_ok(),
+                            r = term.recv() => return r.is_some(),
+                        }
+                    }
+                    tokio::signal::ctrl_c().await.is_ok()
+                };
+                if stop_signal.await {
                     eprintln!("\nmixport: cancelling: waiting for requests in flight (Ctrl-C again to quit now)");
                     control.cancel();
+                }
+                #[cfg(unix)]
+                if let Some(term) = term.as_mut() {
+                    tokio::select! {
+                        _ = tokio::signal::ctrl_c() => {}
+                        _ = term.recv() => {}
+                    }
+                    std::process::exit(130);
                 }
                 if tokio::signal::ctrl_c().await.is_ok() {
                     std::process::exit(130);

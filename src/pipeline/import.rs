@@ -210,6 +210,8 @@ struct Shared {
     valid: AtomicU64,
     rejected_local: AtomicU64,
     skipped_resumed: AtomicU64,
+    /// Rows Mixpanel rejected in an earlier run (resume): counted as rejected, not skipped.
+    rejected_earlier: AtomicU64,
     /// Valid rows read but never sent (cancel): queued batches, the partial batch, the rest of
     /// the file.
     not_sent: AtomicU64,
@@ -268,6 +270,14 @@ pub fn run_with(
                 journal = Some(Journal::append_to(&path).map_err(journal_error)?);
             }
             None => {
+                if settings.resume
+                    && let Some(old) = journal::changed_since(dir, key, &input.file)
+                {
+                    return Err(PipelineError::FileChanged {
+                        path: input.file.clone(),
+                        acknowledged_rows: old.acknowledged_rows,
+                    });
+                }
                 if settings.resume {
                     report.notes.push(
                         "asked to resume, but no earlier run of this file, mapping and project was found: every row is imported".to_owned(),
@@ -392,6 +402,7 @@ pub fn run_with(
 
     // Final counts.
     report.rejected_local = shared.rejected_local.load(Ordering::SeqCst);
+    report.rejected_server += shared.rejected_earlier.load(Ordering::SeqCst);
     report.rejected = report.rejected_local + report.rejected_server;
     report.not_sent += shared.not_sent.load(Ordering::SeqCst);
     report.skipped = shared.skipped_resumed.load(Ordering::SeqCst) + report.not_sent;
@@ -554,6 +565,27 @@ impl Collector<'_> {
             }
         }
         if let Some(journal) = self.journal.as_mut() {
+            let rejections: Vec<(u64, &str, &str)> = outcome
+                .rejected
+                .iter()
+                .filter(|p| p.index < originals.len())
+                .map(|p| {
+                    (
+                        originals.rows[p.index],
+                        p.field.as_str(),
+                        p.message.as_str(),
+                    )
+                })
+                .collect();
+            if let Err(e) = journal.record_rejections(&rejections)
+                && self.write_error.is_none()
+            {
+                self.write_error = Some(PipelineError::Output {
+                    path: journal.path().to_owned(),
+                    source: std::io::Error::other(e.to_string()),
+                });
+                flow.stop();
+            }
             let mut unacknowledged: Vec<usize> = outcome
                 .failed
                 .iter()
@@ -585,6 +617,8 @@ impl Collector<'_> {
 /// The import's side of the row loop: invalid rows are counted and written, valid ones batched
 /// and handed to the dispatcher.
 struct ImportSink<'a> {
+    /// What earlier runs delivered (and which of those Mixpanel rejected).
+    acknowledged: &'a Acknowledged,
     columns: usize,
     rejected: Option<&'a Mutex<RejectedWriter>>,
     shared: &'a Shared,
@@ -649,8 +683,32 @@ impl RowSink for ImportSink<'_> {
         Ok(ControlFlow::Continue(()))
     }
 
-    fn skipped(&mut self, _record: &Record) {
-        self.shared.skipped_resumed.fetch_add(1, Ordering::Relaxed);
+    fn skipped(&mut self, record: &Record) {
+        // Rejected by Mixpanel in an earlier run: listed again, so that the rejected-rows file
+        // of a resumed run holds every rejected row of the whole import.
+        let Some((field, reason)) = self.acknowledged.rejection(record.row) else {
+            self.shared.skipped_resumed.fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        self.shared.rejected_earlier.fetch_add(1, Ordering::Relaxed);
+        if let Some(writer) = self.rejected {
+            let cells: Vec<String> = record
+                .cells
+                .iter()
+                .map(|cell| {
+                    let mut text = String::new();
+                    super::rejected::cell_original_text(cell, &mut text);
+                    text
+                })
+                .collect();
+            let mut writer = writer.lock().unwrap_or_else(|e| e.into_inner());
+            if let Err(e) =
+                writer.write_cells(record.row, &cells, field, reason, RejectionOrigin::Mixpanel)
+            {
+                *self.write_error = Some(e);
+                self.flow.stop();
+            }
+        }
     }
 
     fn between(&mut self, rows: u64, bytes_read: u64) -> ControlFlow<()> {
@@ -678,6 +736,7 @@ fn read_loop(
 ) -> Result<(), PipelineError> {
     let check_resume = !acknowledged.is_empty();
     let mut sink = ImportSink {
+        acknowledged,
         columns,
         rejected,
         shared,

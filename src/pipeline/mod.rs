@@ -191,6 +191,16 @@ pub enum PipelineError {
     /// An output path is the input or another file of the run (refused before reading).
     #[error(transparent)]
     OutputPath(#[from] crate::output::OutputPathError),
+    /// Resuming was asked for, but the file's content changed since the interrupted run.
+    #[error(
+        "{path} changed since the interrupted import ({acknowledged_rows} rows were delivered from its earlier content): resuming would skip rows by their number, which may now hold other events. Restore the original file to resume, or import this one as a new run without resuming. Nothing was sent."
+    )]
+    FileChanged {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Rows the earlier run delivered.
+        acknowledged_rows: u64,
+    },
     /// Mixpanel refused the credentials or another fatal API error stopped the run.
     #[error("{0}")]
     Fatal(String),
