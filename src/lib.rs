@@ -9,6 +9,8 @@
 //! - [`pipeline`]: the dry-run check and the live import over the same stream; progress, cancel,
 //!   pause, the resume journal, the run report and the rejected-rows export.
 //! - [`mixpanel`]: regions, credentials, batching, the HTTP client and response parsing.
+//! - [`verify`]: did a run land? Mixpanel's raw export compared with what the run delivered,
+//!   and the guidance for correcting a run.
 //! - [`credentials`] and [`config`]: the OS keychain and the app's saved connections.
 //! - [`output`]: the rule that no output overwrites a file of the run, and atomic writes.
 //! - [`session`]: the API both shells call for one file: open, prepare (with the questions that
@@ -26,6 +28,7 @@ pub mod pipeline;
 pub mod session;
 pub mod source;
 pub mod validate;
+pub mod verify;
 
 #[cfg(feature = "gui")]
 pub mod gui;

@@ -1103,3 +1103,226 @@ async fn engage_faults_are_injected_by_request_number() {
     assert_eq!(keys_only.profile_count(), 2);
     assert!(keys_only.profiles().is_empty());
 }
+
+// ----- the raw export (GET /api/2.0/export) -----
+
+/// Events at fixed times: 2024-03-01T23:59:59.500Z (day 1) and 2024-03-02T00:00:00.250Z (day 2).
+const DAY1_MS: i64 = 1_709_337_599_500;
+const DAY2_MS: i64 = 1_709_337_600_250;
+
+fn dated(name: &str, time_ms: i64, id: &str, label: &str) -> Value {
+    json!({"event": name, "properties": {
+        "time": time_ms, "distinct_id": "u1", "$insert_id": id, "mixport_import": label,
+    }})
+}
+
+async fn export(server: &FakeMixpanel, cred: Cred<'_>, query: &[(&str, &str)]) -> Answer {
+    let mut params: Vec<(&str, &str)> = query.to_vec();
+    let mut req = client().get(server.export_url());
+    match cred {
+        Cred::ServiceAccount(user, secret, project) => {
+            params.push(("project_id", project));
+            req = req.basic_auth(user, Some(secret));
+        }
+        Cred::Token(token) => req = req.basic_auth(token, Some("")),
+        Cred::TokenWithPassword(token, pass) => req = req.basic_auth(token, Some(pass)),
+        Cred::None => {}
+    }
+    let url = reqwest::Url::parse_with_params(&server.export_url(), &params).unwrap();
+    let response = client()
+        .execute({
+            let mut built = req.build().unwrap();
+            *built.url_mut() = url;
+            built
+        })
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_owned());
+    Answer {
+        status,
+        retry_after,
+        text: response.text().await.unwrap(),
+    }
+}
+
+fn lines(answer: &Answer) -> Vec<Value> {
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    answer
+        .text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+const MARCH: [(&str, &str); 2] = [("from_date", "2024-03-01"), ("to_date", "2024-03-02")];
+
+/// A server whose export has no rate limits (for tests of what it answers).
+fn unlimited_export() -> FakeMixpanel {
+    let server = FakeMixpanel::start_default();
+    server.set_export(ExportConfig {
+        queries_per_window: 0,
+        queries_per_second: 0,
+        ..ExportConfig::default()
+    });
+    server
+}
+
+#[tokio::test]
+async fn export_needs_a_service_account() {
+    let server = FakeMixpanel::start_default();
+    post(&server, SA, &[dated("A", DAY1_MS, "a1", "x")]).await;
+    let token = export(&server, Cred::Token(TOKEN), &MARCH).await;
+    assert_eq!(token.status, 401, "{}", token.text);
+    assert!(token.text.contains("service account"), "{}", token.text);
+    let wrong = export(
+        &server,
+        Cred::ServiceAccount(SA_USER, "wrong", PROJECT_ID),
+        &MARCH,
+    )
+    .await;
+    assert_eq!(wrong.status, 401);
+    assert_eq!(wrong.text, BODY_401);
+    assert_eq!(lines(&export(&server, SA, &MARCH).await).len(), 1);
+    assert_eq!(server.counters().export_requests, 3);
+}
+
+#[tokio::test]
+async fn export_selects_utc_days_filters_and_sends_seconds() {
+    let server = unlimited_export();
+    let answer = post(
+        &server,
+        SA,
+        &[
+            dated("A", DAY1_MS, "a1", "run one"),
+            dated("B", DAY2_MS, "b2", "run one"),
+            dated("A", DAY2_MS, "a2", "run \"two\""),
+        ],
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+
+    let day1 = lines(
+        &export(
+            &server,
+            SA,
+            &[("from_date", "2024-03-01"), ("to_date", "2024-03-01")],
+        )
+        .await,
+    );
+    assert_eq!(day1.len(), 1);
+    assert_eq!(day1[0]["event"], "A");
+    // Seconds by default, truncated; milliseconds on request.
+    assert_eq!(day1[0]["properties"]["time"], json!(DAY1_MS / 1000));
+    assert_eq!(day1[0]["properties"]["$insert_id"], "a1");
+    assert_eq!(day1[0]["properties"]["$import"], true);
+    assert!(day1[0]["properties"]["mp_processing_time_ms"].is_i64());
+    let mut ms_query = MARCH.to_vec();
+    ms_query.push(("time_in_ms", "true"));
+    let ms = lines(&export(&server, SA, &ms_query).await);
+    assert_eq!(ms[0]["properties"]["time"], json!(DAY1_MS));
+
+    let day2 = lines(
+        &export(
+            &server,
+            SA,
+            &[("from_date", "2024-03-02"), ("to_date", "2024-03-02")],
+        )
+        .await,
+    );
+    assert_eq!(day2.len(), 2);
+
+    let mut by_event = MARCH.to_vec();
+    by_event.push(("event", r#"["B"]"#));
+    let only_b = lines(&export(&server, SA, &by_event).await);
+    assert_eq!(only_b.len(), 1);
+    assert_eq!(only_b[0]["event"], "B");
+
+    let mut by_label = MARCH.to_vec();
+    by_label.push(("where", r#"properties["mixport_import"] == "run \"two\"""#));
+    let two = lines(&export(&server, SA, &by_label).await);
+    assert_eq!(two.len(), 1);
+    assert_eq!(two[0]["properties"]["$insert_id"], "a2");
+
+    let mut both = MARCH.to_vec();
+    both.push((
+        "where",
+        r#"properties["mixport_import"] == "run one" and properties["$insert_id"] == "b2""#,
+    ));
+    assert_eq!(lines(&export(&server, SA, &both).await).len(), 1);
+
+    let mut bad_where = MARCH.to_vec();
+    bad_where.push(("where", r#"properties["x"] != "y""#));
+    let refused = export(&server, SA, &bad_where).await;
+    assert_eq!(refused.status, 400, "{}", refused.text);
+    let no_dates = export(&server, SA, &[("from_date", "2024-03-01")]).await;
+    assert_eq!(no_dates.status, 400);
+    assert!(no_dates.text.contains("to_date"), "{}", no_dates.text);
+}
+
+#[tokio::test]
+async fn export_is_not_deduplicated_and_hides_what_tests_ask() {
+    let server = unlimited_export();
+    let events = [
+        dated("A", DAY1_MS, "a1", "x"),
+        dated("A", DAY2_MS, "a2", "x"),
+    ];
+    post(&server, SA, &events).await;
+    post(&server, SA, &events).await;
+    assert_eq!(server.unique_count(), 2);
+    assert_eq!(lines(&export(&server, SA, &MARCH).await).len(), 4);
+    server.hide_from_export(["a2"]);
+    let shown = lines(&export(&server, SA, &MARCH).await);
+    assert_eq!(shown.len(), 2);
+    assert!(shown.iter().all(|l| l["properties"]["$insert_id"] == "a1"));
+    // Hidden from the export only: still stored.
+    assert_eq!(server.raw_count(), 4);
+}
+
+#[tokio::test]
+async fn export_shows_events_only_after_the_visibility_delay() {
+    let server = FakeMixpanel::start_default();
+    server.set_export(ExportConfig {
+        visibility_delay: Duration::from_millis(600),
+        queries_per_second: 0,
+        ..ExportConfig::default()
+    });
+    post(&server, SA, &[dated("A", DAY1_MS, "a1", "x")]).await;
+    assert!(lines(&export(&server, SA, &MARCH).await).is_empty());
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(lines(&export(&server, SA, &MARCH).await).len(), 1);
+}
+
+#[tokio::test]
+async fn export_answers_429_past_the_budget_with_retry_after() {
+    let server = FakeMixpanel::start_default();
+    server.set_export(ExportConfig {
+        queries_per_window: 2,
+        window: Duration::from_secs(3),
+        queries_per_second: 0,
+        ..ExportConfig::default()
+    });
+    assert_eq!(export(&server, SA, &MARCH).await.status, 200);
+    assert_eq!(export(&server, SA, &MARCH).await.status, 200);
+    let limited = export(&server, SA, &MARCH).await;
+    assert_eq!(limited.status, 429);
+    let wait: u64 = limited.retry_after.as_deref().unwrap().parse().unwrap();
+    assert!((1..=3).contains(&wait), "{wait}");
+    tokio::time::sleep(Duration::from_secs(wait)).await;
+    assert_eq!(export(&server, SA, &MARCH).await.status, 200);
+    assert_eq!(server.counters().export_rate_limited, 1);
+
+    // Three a second by default.
+    let server = FakeMixpanel::start_default();
+    let started = Instant::now();
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        statuses.push(export(&server, SA, &MARCH).await.status);
+    }
+    if started.elapsed() < Duration::from_millis(900) {
+        assert_eq!(statuses, [200, 200, 200, 429]);
+    }
+}

@@ -120,6 +120,7 @@ fn import(server: &FakeMixpanel, rows: u64, workers: usize) -> RunReport {
         data_dir: None,
         transform: TransformOptions::now(),
         rate_limit_cooldown: Duration::from_millis(50),
+        ..ImportSettings::default()
     };
     let mut f = transform;
     let report = run_with(
@@ -506,6 +507,7 @@ fn profile_updates_of_one_user_land_in_file_order_across_concurrent_batches() {
         data_dir: None,
         transform: TransformOptions::now(),
         rate_limit_cooldown: Duration::from_millis(50),
+        ..ImportSettings::default()
     };
     let mut f = profile_transform;
     let report = run_with(

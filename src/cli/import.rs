@@ -57,6 +57,13 @@ pub struct ImportArgs {
     /// Do not ask for confirmation (required when not on a terminal).
     #[arg(long)]
     pub yes: bool,
+    /// Salt insert IDs with this generation (a corrected re-import: see `mixport runs RUN`).
+    /// Default: the mapping's (0 for a first import).
+    #[arg(long, value_name = "N")]
+    pub insert_id_generation: Option<u32>,
+    /// The import label sent on every event as `mixport_import` (default: the mapping's).
+    #[arg(long)]
+    pub label: Option<String>,
     /// Tests: base retry delay in milliseconds instead of Mixpanel's 2 s (delays double up to
     /// 30×, jitter up to 1×, Retry-After capped at 30×).
     #[arg(long, hide = true)]
@@ -86,9 +93,9 @@ pub fn run(args: ImportArgs) -> ExitCode {
 }
 
 /// Where the credentials and region came from.
-struct Target {
-    credentials: Credentials,
-    region: Region,
+pub(super) struct Target {
+    pub(super) credentials: Credentials,
+    pub(super) region: Region,
     /// The project token for user profiles: `MP_TOKEN` beside a service account, or the token
     /// saved with the connection.
     project_token: Option<Secret>,
@@ -145,7 +152,7 @@ fn resolve_target_with(
     Err("no Mixpanel credentials: set MP_ACCT, MP_PASS and MP_PROJECT (service account) or MP_TOKEN (project token), or pass --connection NAME for a connection saved in the app".to_owned())
 }
 
-fn connection_target(
+pub(super) fn connection_target(
     name: &str,
     region_arg: Option<Region>,
     project_arg: Option<&str>,
@@ -231,7 +238,7 @@ fn prepare_and_run(args: ImportArgs) -> Result<ExitCode, String> {
     })?;
 
     let opened = super::input::read_head(&args.file, &args.source)?;
-    let mapping = super::input::resolve_mapping(
+    let mut mapping = super::input::resolve_mapping(
         &args.file,
         args.mapping.as_deref(),
         args.kind.kind(),
@@ -252,6 +259,20 @@ fn prepare_and_run(args: ImportArgs) -> Result<ExitCode, String> {
     let sniff = opened.sniff.clone();
     let options = opened.options.clone();
     drop(opened);
+    if let Some(generation) = args.insert_id_generation {
+        mapping.insert_id_generation = generation;
+    }
+    if let Some(label) = &args.label {
+        mapping.constants.insert(
+            crate::mapping::IMPORT_LABEL_PROPERTY.to_owned(),
+            serde_json::Value::String(label.clone()),
+        );
+    }
+    if mapping.insert_id_generation > 0 {
+        for line in correction_warning(&args.file, &mapping) {
+            eprintln!("mixport: {line}");
+        }
+    }
 
     if !args.yes && !confirm(&args, &sniff, &mapping, &target)? {
         eprintln!("mixport: import cancelled; nothing was sent");
@@ -457,6 +478,30 @@ fn confirm(
     ))
 }
 
+/// Before a corrected re-import (insert-id generation > 0): what will exist twice if the earlier
+/// runs of this file were not deleted in Mixpanel first.
+fn correction_warning(file: &std::path::Path, mapping: &crate::mapping::Mapping) -> Vec<String> {
+    use crate::session::verify as session;
+    let mut lines = vec![format!(
+        "insert-ID generation {}: every event gets a new insert ID, so Mixpanel will not treat it as a duplicate of an earlier import",
+        mapping.insert_id_generation
+    )];
+    let Some(dir) = journal::data_dir() else {
+        return lines;
+    };
+    let records = crate::session::history::list(&dir);
+    // The newest earlier run of this file with an older generation that delivered events.
+    let earlier = records
+        .iter()
+        .filter(|r| r.file == file && r.mapping.insert_id_generation < mapping.insert_id_generation)
+        .filter(|r| r.counts.imported > 0)
+        .find_map(|r| session::find(Some(&dir), &r.id).ok());
+    if let Some(run) = earlier {
+        lines.push(session::correction(&run, &records).duplicate_warning());
+    }
+    lines
+}
+
 /// Ctrl-C (SIGINT) and SIGTERM (what `kill`, service managers and CI timeouts send) cancel the
 /// run cleanly: in-flight requests finish and are journaled, and the report is printed. A
 /// second signal quits at once.
@@ -535,13 +580,7 @@ mod tests {
         assert_eq!(a.region, None);
     }
 
-    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-        move |name| {
-            vars.iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| v.to_string())
-        }
-    }
+    use crate::cli::test_env as env;
 
     #[test]
     fn credentials_from_the_environment() {

@@ -4,7 +4,9 @@
 pub mod check;
 pub mod import;
 pub mod input;
+pub mod runs;
 pub mod suggest;
+pub mod verify;
 pub mod words;
 
 use std::path::PathBuf;
@@ -156,6 +158,10 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Import the file into Mixpanel (live).
     Import(import::ImportArgs),
+    /// Did a run's events land? Compare Mixpanel's raw export with what the run delivered.
+    Verify(verify::VerifyArgs),
+    /// Past imports; with a run id, one run in detail and how to correct it.
+    Runs(runs::RunsArgs),
 }
 
 /// Exit code: every row valid (warnings allowed).
@@ -173,6 +179,8 @@ pub fn main() -> ExitCode {
         Some(Command::Suggest(args)) => suggest::run(args),
         Some(Command::Check(args)) => check::run(args),
         Some(Command::Import(args)) => import::run(args),
+        Some(Command::Verify(args)) => verify::run(args),
+        Some(Command::Runs(args)) => runs::run(args),
     }
 }
 
@@ -229,6 +237,16 @@ pub fn guard_outputs(
         .filter_map(|(flag, path)| path.map(|p| RunFile::new(*flag, p)))
         .collect();
     check_output_paths(&inputs, &outputs).map_err(|e| format!("{e} Nothing was read or sent."))
+}
+
+/// Tests: an environment lookup over fixed variables.
+#[cfg(test)]
+pub(crate) fn test_env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+    move |name| {
+        vars.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+    }
 }
 
 #[cfg(test)]

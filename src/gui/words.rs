@@ -61,6 +61,7 @@ pub fn origin_name(origin: RejectionOrigin) -> &'static str {
         RejectionOrigin::Check => "Refused by the check (not sent)",
         RejectionOrigin::Mixpanel => "Refused by Mixpanel",
         RejectionOrigin::NotDelivered => "Not delivered (can be sent again)",
+        RejectionOrigin::NotFound => "Accepted, but not found in Mixpanel's export",
     }
 }
 

@@ -20,6 +20,16 @@
 //! length as u64 LE and its UTF-8 bytes, the distinct_id's length as u64 LE and its bytes, the
 //! time in milliseconds as i64 LE, the fingerprint as u128 LE; written as 32 lower-case hex
 //! digits (most significant first).
+//!
+//! # Generations
+//! A corrected re-import must not reuse the insert ids of the events it replaces (Mixpanel may
+//! drop them as duplicates of the deleted ones), so the mapping carries an insert-id
+//! *generation*. [`salt_fingerprint`] folds it into the row fingerprint before
+//! [`derive_insert_id`]: generation 0 leaves the fingerprint as it is (ids of earlier runs stay
+//! the same); generation N > 0 replaces it by XXH3-128 (seed 0) over
+//! `b"mixport-insert-id-generation-v1"`, N as u32 LE, and the fingerprint as u128 LE. An id taken
+//! from a column is, in generation N > 0, replaced by a derived id whose fingerprint is the
+//! salted XXH3-128 of the column's value.
 
 use std::io;
 
@@ -82,6 +92,24 @@ impl io::Write for HashWriter<'_> {
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
+}
+
+/// Fold an insert-id generation into a row fingerprint (see the module docs). Generation 0
+/// returns the fingerprint unchanged.
+pub fn salt_fingerprint(fingerprint: u128, generation: u32) -> u128 {
+    if generation == 0 {
+        return fingerprint;
+    }
+    let mut hasher = Xxh3::new();
+    hasher.update(b"mixport-insert-id-generation-v1");
+    hasher.update(&generation.to_le_bytes());
+    hasher.update(&fingerprint.to_le_bytes());
+    hasher.digest128()
+}
+
+/// The fingerprint that stands for an insert id taken from a column, in generation N > 0.
+pub fn column_id_fingerprint(value: &str, generation: u32) -> u128 {
+    salt_fingerprint(xxhash_rust::xxh3::xxh3_128(value.as_bytes()), generation)
 }
 
 /// A deterministic `$insert_id`: 32 lower-case hex digits (valid per [`crate::validate::check_insert_id`]),
@@ -335,6 +363,38 @@ mod tests {
         );
         assert_eq!(&derive_insert_id_hex("e", "u", 1, 7)[..], base.as_bytes());
     }
+
+    #[test]
+    fn generations_salt_ids_and_generation_zero_keeps_them() {
+        let fingerprint = 0x0123_4567_89ab_cdef_fedc_ba98_7654_3210u128;
+        assert_eq!(salt_fingerprint(fingerprint, 0), fingerprint);
+        let g1 = salt_fingerprint(fingerprint, 1);
+        let mut bytes = b"mixport-insert-id-generation-v1".to_vec();
+        bytes.extend_from_slice(&1u32.to_le_bytes());
+        bytes.extend_from_slice(&fingerprint.to_le_bytes());
+        assert_eq!(g1, xxhash_rust::xxh3::xxh3_128(&bytes));
+        assert_ne!(g1, salt_fingerprint(fingerprint, 2));
+        // Generation 0 is today's id, pinned above.
+        assert_eq!(
+            derive_insert_id(
+                "Purchase",
+                "user-42",
+                1_709_647_620_123,
+                salt_fingerprint(fingerprint, 0)
+            ),
+            PINNED_ID
+        );
+        assert_eq!(
+            derive_insert_id("Purchase", "user-42", 1_709_647_620_123, g1),
+            PINNED_ID_GENERATION_1
+        );
+        assert_ne!(
+            column_id_fingerprint("abc", 1),
+            column_id_fingerprint("abc", 2)
+        );
+    }
+
+    const PINNED_ID_GENERATION_1: &str = "e7530796a1c6fde1c70c7015c049cd2c";
 
     proptest::proptest! {
         #[test]

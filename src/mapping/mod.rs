@@ -283,6 +283,16 @@ pub struct Mapping {
     /// User profiles only: reserved profile properties and the operation.
     #[serde(skip_serializing_if = "ProfileMapping::is_default")]
     pub profile: ProfileMapping,
+    /// The insert-id generation: 0 for a first import. A corrected re-import uses a new one,
+    /// salted into every insert id, so its events are not dropped as duplicates of deleted ones
+    /// (see [`insert_id`]). Left out of the template while 0, so older templates and their
+    /// resume journals stay the same.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub insert_id_generation: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl Default for Mapping {
@@ -303,6 +313,7 @@ impl Default for Mapping {
             ip: None,
             columns: Vec::new(),
             constants: BTreeMap::new(),
+            insert_id_generation: 0,
             kind: ImportKind::Events,
             profile: ProfileMapping::default(),
         }

@@ -151,6 +151,34 @@ pub enum ClientError {
     MissingProjectToken,
 }
 
+/// The HTTP client builder every Mixpanel client starts from (imports, profiles, the export),
+/// so traffic goes only where it was pointed: redirects are never followed (Mixpanel's API does
+/// not redirect, and a redirect would carry the secret elsewhere), no proxy is taken from the
+/// environment except `https_proxy` (`HTTPS_PROXY`), which is used for HTTPS hosts only (so
+/// always through a CONNECT tunnel: the proxy sees the host name, never the request), and a
+/// loopback `base` never goes through a proxy.
+pub(crate) fn http_builder(
+    base: &str,
+    https_proxy: Option<&str>,
+    no_proxy: Option<&str>,
+) -> Result<reqwest::ClientBuilder, ClientError> {
+    let mut builder = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(30))
+        .user_agent(concat!("mixport/", env!("CARGO_PKG_VERSION")))
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy();
+    if let Some(proxy_url) = https_proxy
+        && base.starts_with("https://")
+        && !is_loopback_base(base)
+    {
+        let proxy = reqwest::Proxy::https(proxy_url)
+            .map_err(|e| ClientError::Proxy(format!("'{proxy_url}': {e}")))?
+            .no_proxy(no_proxy.and_then(reqwest::NoProxy::from_string));
+        builder = builder.proxy(proxy);
+    }
+    Ok(builder)
+}
+
 /// One event of a batch that did not get imported, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventProblem {
@@ -325,32 +353,13 @@ impl MixpanelClient {
             import_url.push_str("&project_id=");
             import_url.push_str(project_id);
         }
-        // Traffic goes only where it was pointed: redirects are never followed (Mixpanel's API
-        // does not redirect, and a redirect would carry the secret elsewhere), no proxy is taken
-        // from the environment except `HTTPS_PROXY`, which is used for HTTPS hosts only (so
-        // always through a CONNECT tunnel: the proxy sees the host name, never the request),
-        // and a loopback API base never goes through a proxy.
-        let mut builder = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .connect_timeout(Duration::from_secs(30))
-            .user_agent(concat!("mixport/", env!("CARGO_PKG_VERSION")))
-            .tcp_nodelay(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy();
-        if let Some(proxy_url) = &config.https_proxy
-            && import_base.starts_with("https://")
-            && !is_loopback_base(&import_base)
-        {
-            let proxy = reqwest::Proxy::https(proxy_url.as_str())
-                .map_err(|e| ClientError::Proxy(format!("'{proxy_url}': {e}")))?
-                .no_proxy(
-                    config
-                        .no_proxy
-                        .as_deref()
-                        .and_then(reqwest::NoProxy::from_string),
-                );
-            builder = builder.proxy(proxy);
-        }
+        let builder = http_builder(
+            &import_base,
+            config.https_proxy.as_deref(),
+            config.no_proxy.as_deref(),
+        )?
+        .timeout(config.timeout)
+        .tcp_nodelay(true);
         let http = builder
             .build()
             .map_err(|e| ClientError::Http(e.to_string()))?;

@@ -5,6 +5,8 @@ pub mod auth;
 pub mod batch;
 pub mod client;
 pub mod engage;
+pub mod export;
+pub mod export_budget;
 pub mod flow;
 pub mod region;
 pub mod response;

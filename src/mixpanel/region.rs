@@ -41,6 +41,20 @@ impl Region {
         }
     }
 
+    /// The raw-export host for `GET /api/2.0/export` (shared doc §1).
+    pub fn export_host(self) -> &'static str {
+        match self {
+            Region::Us => "data.mixpanel.com",
+            Region::Eu => "data-eu.mixpanel.com",
+            Region::In => "data-in.mixpanel.com",
+        }
+    }
+
+    /// `https://` + [`Self::export_host`].
+    pub fn export_base(self) -> String {
+        format!("https://{}", self.export_host())
+    }
+
     /// `https://` + [`Self::import_host`].
     pub fn import_base(self) -> String {
         format!("https://{}", self.import_host())
@@ -192,6 +206,9 @@ mod tests {
         assert_eq!(Region::Us.app_base(), "https://mixpanel.com");
         assert_eq!(Region::Eu.app_base(), "https://eu.mixpanel.com");
         assert_eq!(Region::In.app_base(), "https://in.mixpanel.com");
+        assert_eq!(Region::Us.export_base(), "https://data.mixpanel.com");
+        assert_eq!(Region::Eu.export_base(), "https://data-eu.mixpanel.com");
+        assert_eq!(Region::In.export_base(), "https://data-in.mixpanel.com");
     }
 
     #[test]

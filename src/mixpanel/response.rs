@@ -180,7 +180,7 @@ pub fn summarize_body(body: &[u8]) -> String {
 
 /// A short, plain message from a response body: the JSON `error`, or the text of an HTML page
 /// (its `<title>`), or the start of the body.
-fn body_message(json: Option<&Value>, body: &[u8]) -> String {
+pub(crate) fn body_message(json: Option<&Value>, body: &[u8]) -> String {
     if let Some(json) = json {
         for key in ["error", "message", "status"] {
             if let Some(Value::String(s)) = json.get(key)

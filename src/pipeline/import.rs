@@ -40,6 +40,9 @@ use super::rejected::{RejectedWriter, RejectionOrigin};
 use super::report::{RunReport, now_rfc3339};
 use super::rows::{PROGRESS_INTERVAL, ProgressClock, RowSink, run_rows};
 use super::{Phase, PipelineError, Progress, RunControl};
+use crate::verify::keys::{
+    AcceptedWriter, EventNames, NameList, SentEvent, distinct_id_as_exported, event_key, time_secs,
+};
 
 /// Settings of an import run.
 #[derive(Debug, Clone)]
@@ -56,7 +59,30 @@ pub struct ImportSettings {
     pub transform: TransformOptions,
     /// Cooldown between two concurrency decreases on 429s.
     pub rate_limit_cooldown: Duration,
+    /// What the run report records about the run's identity (label, generation, connection).
+    pub run: RunMeta,
 }
+
+/// What a run report records about who ran the import and how its events can be found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunMeta {
+    /// The saved connection used, when one was.
+    pub connection: Option<String>,
+    /// The import label's property and value (set by [`run_import`] from the mapping).
+    pub label: Option<(String, String)>,
+    /// The insert-id generation (set by [`run_import`] from the mapping).
+    pub insert_id_generation: u32,
+    /// The run's id in the run history.
+    pub run_id: String,
+    /// The run's own folder: the record of accepted events ([`ACCEPTED_KEYS_FILE`]) and the
+    /// report ([`REPORT_FILE`]) are kept there, for verification. `None` keeps neither.
+    pub run_dir: Option<std::path::PathBuf>,
+}
+
+/// The record of accepted events in a run's folder.
+pub const ACCEPTED_KEYS_FILE: &str = "accepted.keys";
+/// The run report in a run's folder.
+pub const REPORT_FILE: &str = "report.json";
 
 impl Default for ImportSettings {
     fn default() -> Self {
@@ -67,6 +93,7 @@ impl Default for ImportSettings {
             data_dir: journal::data_dir(),
             transform: TransformOptions::now(),
             rate_limit_cooldown: Duration::from_secs(2),
+            run: RunMeta::default(),
         }
     }
 }
@@ -118,14 +145,28 @@ pub fn run_import(
         reader,
         journal_key: key,
     };
-    run_with(
+    let mut settings = settings.clone();
+    settings.run.label = mapping
+        .constants
+        .get(crate::mapping::IMPORT_LABEL_PROPERTY)
+        .and_then(|v| v.as_str())
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            (
+                crate::mapping::IMPORT_LABEL_PROPERTY.to_owned(),
+                l.to_owned(),
+            )
+        });
+    settings.run.insert_id_generation = mapping.insert_id_generation;
+    let report = run_with(
         input,
         &mut |record: &Record, out: &mut Transformed| transformer.transform(record, out),
         client,
-        settings,
+        &settings,
         control,
         progress,
-    )
+    )?;
+    Ok(report)
 }
 
 /// What [`run_with`] reads: any record stream (tests use an in-memory one).
@@ -161,6 +202,8 @@ struct Originals {
     /// End offset in `text` of each cell, `columns` per event.
     ends: Vec<usize>,
     rows: Vec<u64>,
+    /// What the record of accepted events keeps of each event.
+    sent: Vec<SentEvent>,
     columns: usize,
 }
 
@@ -172,7 +215,8 @@ impl Originals {
         }
     }
 
-    fn push(&mut self, record: &Record) {
+    fn push(&mut self, record: &Record, sent: SentEvent) {
+        self.sent.push(sent);
         for i in 0..self.columns {
             match record.cells.get(i) {
                 None | Some(Cell::Missing) | Some(Cell::Json(serde_json::Value::Null)) => {}
@@ -241,8 +285,37 @@ pub fn run_with(
         project_id: client.credentials().project_id().map(str::to_owned),
         api_base: client.api_base_override().map(str::to_owned),
         started_at,
+        connection: settings.run.connection.clone(),
+        label_property: settings.run.label.as_ref().map(|(p, _)| p.clone()),
+        label: settings.run.label.as_ref().map(|(_, l)| l.clone()),
+        insert_id_generation: settings.run.insert_id_generation,
+        file_fingerprint: input
+            .journal_key
+            .as_ref()
+            .map(|k| k.file_fingerprint.clone()),
         ..RunReport::default()
     };
+
+    // The run's folder: a record of every accepted event, for verification.
+    report.run_id = settings.run.run_id.clone();
+    // (Events only: the export that verification reads back has no user profiles.)
+    let accepted_writer = match settings
+        .run
+        .run_dir
+        .as_ref()
+        .filter(|_| !client.sends_profiles())
+    {
+        Some(dir) => {
+            let path = dir.join(ACCEPTED_KEYS_FILE);
+            let writer = AcceptedWriter::create(&path)
+                .map_err(|source| PipelineError::Output { path, source })?;
+            report.accepted_keys = Some(writer.path().display().to_string());
+            Some(writer)
+        }
+        None => None,
+    };
+    let event_names = EventNames::default();
+    let name_list = event_names.list();
 
     // The journal: load what an earlier run acknowledged, then open for appending.
     let mut acknowledged = Acknowledged::default();
@@ -320,6 +393,8 @@ pub fn run_with(
         report: &mut report,
         journal: &mut journal,
         rejected: rejected_writer.as_ref(),
+        accepted: accepted_writer,
+        names: name_list.clone(),
         write_error: None,
     };
 
@@ -332,11 +407,13 @@ pub fn run_with(
             let rejected = rejected_writer.as_ref();
             let mut reader = input.reader;
             let local_write_error = &mut local_write_error;
+            let mut event_names = event_names;
             scope.spawn(move || {
                 let result = read_loop(
                     reader.as_mut(),
                     transform,
                     columns,
+                    &mut event_names,
                     acknowledged,
                     rejected,
                     shared,
@@ -390,7 +467,27 @@ pub fn run_with(
     });
     runtime.shutdown_background();
 
-    let write_error = collector.write_error.take();
+    let mut write_error = collector.write_error.take();
+    if let Some(writer) = collector.accepted.take() {
+        let path = writer.path().to_owned();
+        match writer.finish(&name_list) {
+            Ok(summary) => {
+                let time = |ms: i64| {
+                    chrono::DateTime::from_timestamp_millis(ms)
+                        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+                };
+                if let Some((first, last)) = summary.time_range_ms {
+                    report.first_event_time = time(first);
+                    report.last_event_time = time(last);
+                }
+                report.accepted_by_event = summary.by_event;
+                report.accepted_by_day = summary.by_day;
+            }
+            Err(source) => {
+                write_error.get_or_insert(PipelineError::Output { path, source });
+            }
+        }
+    }
     let mut journal = journal;
     if let Some(writer) = rejected_writer {
         let writer = writer.into_inner().unwrap_or_else(|e| e.into_inner());
@@ -458,6 +555,13 @@ pub fn run_with(
                 .push(format!("could not save the run report: {e}"));
         }
     }
+    if let Some(dir) = &settings.run.run_dir
+        && let Err(e) = report.save(&dir.join(REPORT_FILE))
+    {
+        report
+            .notes
+            .push(format!("could not save the run in the history: {e}"));
+    }
     Ok(report)
 }
 
@@ -510,6 +614,8 @@ struct Collector<'a> {
     report: &'a mut RunReport,
     journal: &'a mut Option<Journal>,
     rejected: Option<&'a Mutex<RejectedWriter>>,
+    accepted: Option<AcceptedWriter>,
+    names: NameList,
     write_error: Option<PipelineError>,
 }
 
@@ -561,6 +667,33 @@ impl Collector<'_> {
                 {
                     self.write_error = Some(e);
                     flow.stop();
+                }
+            }
+        }
+        if let Some(writer) = self.accepted.as_mut() {
+            let mut not_accepted: Vec<usize> = outcome
+                .rejected
+                .iter()
+                .chain(&outcome.failed)
+                .map(|p| p.index)
+                .chain(outcome.unsent.iter().copied())
+                .collect();
+            not_accepted.sort_unstable();
+            let accepted = originals
+                .sent
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| not_accepted.binary_search(i).is_err());
+            for (_, sent) in accepted {
+                if let Err(source) = writer.record(sent, &self.names) {
+                    if self.write_error.is_none() {
+                        self.write_error = Some(PipelineError::Output {
+                            path: writer.path().to_owned(),
+                            source,
+                        });
+                        flow.stop();
+                    }
+                    break;
                 }
             }
         }
@@ -627,6 +760,7 @@ struct ImportSink<'a> {
     write_error: &'a mut Option<PipelineError>,
     batcher: Batcher,
     originals: Originals,
+    event_names: &'a mut EventNames,
 }
 
 impl ImportSink<'_> {
@@ -663,6 +797,17 @@ impl RowSink for ImportSink<'_> {
             return Ok(ControlFlow::Continue(()));
         }
         self.shared.valid.fetch_add(1, Ordering::Relaxed);
+        let sent = SentEvent {
+            row: record.row,
+            key: event_key(
+                &out.event,
+                &distinct_id_as_exported(&out.distinct_id, &out.json),
+                time_secs(out.time_ms),
+                &out.insert_id,
+            ),
+            time_ms: out.time_ms,
+            name: self.event_names.index_of(&out.event),
+        };
         let event = BatchEvent {
             row: record.row,
             // Copies of exact size: `out` keeps its grown buffers for the next record.
@@ -672,13 +817,13 @@ impl RowSink for ImportSink<'_> {
         if let Some(full) = self.batcher.push(event) {
             // The new event went into a fresh batch: its original cells belong to the next one.
             let mut next = Originals::new(self.columns);
-            next.push(record);
+            next.push(record, sent);
             let done = std::mem::replace(&mut self.originals, next);
             if !self.send(full, done) {
                 return Ok(ControlFlow::Break(()));
             }
         } else {
-            self.originals.push(record);
+            self.originals.push(record, sent);
         }
         Ok(ControlFlow::Continue(()))
     }
@@ -727,6 +872,7 @@ fn read_loop(
     reader: &mut dyn RecordReader,
     transform: &mut (dyn FnMut(&Record, &mut Transformed) + Send),
     columns: usize,
+    event_names: &mut EventNames,
     acknowledged: &Acknowledged,
     rejected: Option<&Mutex<RejectedWriter>>,
     shared: &Shared,
@@ -745,6 +891,7 @@ fn read_loop(
         write_error,
         batcher: Batcher::default(),
         originals: Originals::new(columns),
+        event_names,
     };
     let read = run_rows(
         reader,
@@ -1023,6 +1170,7 @@ mod tests {
             data_dir: Some(dir.join("data")),
             transform: TransformOptions::now(),
             rate_limit_cooldown: Duration::ZERO,
+            run: RunMeta::default(),
         }
     }
 

@@ -28,6 +28,8 @@ pub enum RejectionOrigin {
     Mixpanel,
     /// The event could not be delivered after every retry: it can be sent again.
     NotDelivered,
+    /// Mixpanel accepted the event but its export does not show it (a verification).
+    NotFound,
 }
 
 impl RejectionOrigin {
@@ -37,6 +39,7 @@ impl RejectionOrigin {
             RejectionOrigin::Check => "check",
             RejectionOrigin::Mixpanel => "mixpanel",
             RejectionOrigin::NotDelivered => "not_delivered",
+            RejectionOrigin::NotFound => "not_found",
         }
     }
 
@@ -46,6 +49,7 @@ impl RejectionOrigin {
             "check" => Some(RejectionOrigin::Check),
             "mixpanel" => Some(RejectionOrigin::Mixpanel),
             "not_delivered" => Some(RejectionOrigin::NotDelivered),
+            "not_found" => Some(RejectionOrigin::NotFound),
             _ => None,
         }
     }

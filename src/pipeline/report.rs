@@ -4,13 +4,17 @@
 //! rows whose outcome is final in this run. Rows read but not sent because the run was cancelled
 //! or stopped are in `not_sent` (not in `rows`); `--resume` picks them up.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
 /// What an import did.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct RunReport {
+    /// The run's id in the run history (see [`crate::session::history`]); empty when no history is kept.
+    pub run_id: String,
     /// Events or user profiles.
     #[serde(default)]
     pub kind: crate::mapping::ImportKind,
@@ -68,6 +72,26 @@ pub struct RunReport {
     pub rejected_file: Option<String>,
     /// The resume journal, when one is kept (the run did not finish cleanly).
     pub journal: Option<String>,
+    /// The saved connection the run used, when it used one.
+    pub connection: Option<String>,
+    /// The import label's property name (e.g. `mixport_import`), when the run had a label.
+    pub label_property: Option<String>,
+    /// The import label (the value of `label_property` on every event of the run).
+    pub label: Option<String>,
+    /// The insert-id generation (0 for a first import; a correction uses a new one).
+    pub insert_id_generation: u32,
+    /// Time of the earliest event Mixpanel accepted (RFC 3339 UTC, milliseconds).
+    pub first_event_time: Option<String>,
+    /// Time of the latest event Mixpanel accepted (RFC 3339 UTC, milliseconds).
+    pub last_event_time: Option<String>,
+    /// Events Mixpanel accepted, per event name.
+    pub accepted_by_event: BTreeMap<String, u64>,
+    /// Events Mixpanel accepted, per UTC day of their time (`YYYY-MM-DD`).
+    pub accepted_by_day: BTreeMap<String, u64>,
+    /// The record of accepted events that verification compares with Mixpanel's export.
+    pub accepted_keys: Option<String>,
+    /// The file's fingerprint when it was imported (size, modification time, head and tail hash).
+    pub file_fingerprint: Option<String>,
 }
 
 impl RunReport {

@@ -6,7 +6,8 @@
 //! [`check`] runs the dry run (keeping only what a review screen needs in memory),
 //! [`export_rejected`] writes the rejected rows where the user asks, and [`run::import`] runs
 //! the import (also resuming one) and returns a [`run::RunRecord`] whose [`run::RunEnd`] says how
-//! it ended. Runs are kept in [`history`]; saved connections and their secrets are in
+//! it ended. [`verify`] compares a run with Mixpanel's export and says how to correct it.
+//! Runs are kept in [`history`]; saved connections and their secrets are in
 //! [`connection`]; the mapping used with each file is remembered in [`memory`].
 //!
 //! Nothing here words anything for a particular shell: errors and outcomes are typed, and the
@@ -18,6 +19,7 @@ pub mod history;
 pub mod memory;
 pub mod prepare;
 pub mod run;
+pub mod verify;
 
 use std::path::Path;
 

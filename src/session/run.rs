@@ -397,6 +397,12 @@ pub fn import(
         failed_out: rejected_path.clone(),
         resume: request.resume,
         data_dir: request.runs_dir.clone(),
+        run: crate::pipeline::import::RunMeta {
+            connection: request.destination.connection.clone(),
+            run_id: record.id.clone(),
+            run_dir: run_dir.clone(),
+            ..Default::default()
+        },
         ..ImportSettings::default()
     };
     let report = run_import(
@@ -414,15 +420,21 @@ pub fn import(
         + record.counts.rejected_by_mixpanel
         + record.counts.not_delivered
         > 0;
-    record.rejected_file = rejected_path.filter(|p| rejected_any && p.is_file());
+    // The run's folder keeps the record of accepted events and the report (for verifying the
+    // run later); an empty rejected-rows file goes.
     if !rejected_any
         && request.rejected_out.is_none()
-        && let Some(dir) = &run_dir
+        && let Some(path) = &rejected_path
     {
-        let _ = std::fs::remove_dir_all(dir);
+        let _ = std::fs::remove_file(path);
     }
+    record.rejected_file = rejected_path.filter(|p| rejected_any && p.is_file());
     if let Some(dir) = &request.runs_dir {
-        let report_path = key.report_path(dir);
+        let own = run_dir
+            .as_ref()
+            .map(|d| d.join(crate::pipeline::import::REPORT_FILE))
+            .filter(|p| p.is_file());
+        let report_path = own.unwrap_or_else(|| key.report_path(dir));
         record.report_file = report_path.is_file().then_some(report_path);
         let _ = history::save(dir, &record);
     }

@@ -29,17 +29,27 @@
 //! `GET /api/app/me` answers 200 with a small JSON of projects for a valid service account, 401
 //! otherwise.
 //!
+//! `GET /api/2.0/export` is the raw export (shared doc §9): service accounts only (a project
+//! token gets 401, as Mixpanel refuses it); `from_date`/`to_date` (required, `YYYY-MM-DD`) select
+//! events by their UTC day; `event=["A","B"]` and `where=properties["X"] == "Y"` (equality tests
+//! joined by `and`) filter; the answer is NDJSON with `time` in seconds (milliseconds with
+//! `time_in_ms=true`), every stored copy of an event (not deduplicated). Events become visible
+//! [`ExportConfig::visibility_delay`] after they were stored; tests can hide events by insert id
+//! ([`FakeMixpanel::hide_from_export`]); past [`ExportConfig::queries_per_window`] queries in the
+//! window (an hour by default) or [`ExportConfig::queries_per_second`] in one second, the answer
+//! is 429 with `Retry-After`.
+//!
 //! `POST /engage` (user profiles, shared doc §10) keeps a profile store that tests compare field
 //! by field: see the section "`POST /engage`" below ([`FakeMixpanel::profiles`]).
 
 #![allow(dead_code)]
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::io::Read;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -247,6 +257,8 @@ pub struct FakeConfig {
     pub faults: Faults,
     /// `/engage` (user profiles): project tokens and limits.
     pub engage: EngageConfig,
+    /// The raw export's behaviour.
+    pub export: ExportConfig,
 }
 
 impl Default for FakeConfig {
@@ -267,6 +279,7 @@ impl Default for FakeConfig {
             store: StoreMode::Full,
             faults: Faults::default(),
             engage: EngageConfig::default(),
+            export: ExportConfig::default(),
         }
     }
 }
@@ -325,6 +338,12 @@ pub struct Counters {
     pub requests_without_ip0: u64,
     /// Requests whose body was gzip.
     pub gzip_requests: u64,
+    /// `GET /api/2.0/export` requests (all answers).
+    pub export_requests: u64,
+    /// Export requests answered 429.
+    pub export_rate_limited: u64,
+    /// Event lines sent by the export.
+    pub export_lines: u64,
 }
 
 impl Counters {
@@ -356,6 +375,12 @@ pub struct RequestRecord {
 #[derive(Default)]
 struct Store {
     events: Vec<StoredEvent>,
+    /// When each event of `events` was stored (same order), for the export's visibility delay.
+    stored_at: Vec<Instant>,
+    /// Insert ids the export never shows.
+    hidden_from_export: HashSet<String>,
+    /// When each export query that was answered 200 arrived (the hourly budget).
+    export_queries: VecDeque<Instant>,
     unique: HashSet<u128>,
     counters: Counters,
     log: Vec<RequestRecord>,
@@ -442,6 +467,29 @@ impl FakeMixpanel {
     /// `http://127.0.0.1:PORT/import`.
     pub fn import_url(&self) -> String {
         format!("{}/import", self.base_url())
+    }
+
+    /// `http://127.0.0.1:PORT/api/2.0/export`.
+    pub fn export_url(&self) -> String {
+        format!("{}{EXPORT_PATH}", self.base_url())
+    }
+
+    /// Never show the events with these insert ids in the export (they stay stored).
+    pub fn hide_from_export<S: Into<String>>(&self, insert_ids: impl IntoIterator<Item = S>) {
+        let mut store = self.shared.store();
+        store
+            .hidden_from_export
+            .extend(insert_ids.into_iter().map(Into::into));
+    }
+
+    /// Replace the export settings (takes effect for the next query).
+    pub fn set_export(&self, export: ExportConfig) {
+        self.configure(|c| c.export = export);
+    }
+
+    /// Forget the export queries counted against the budget.
+    pub fn reset_export_budget(&self) {
+        self.shared.store().export_queries.clear();
     }
 
     /// Replace the fault settings (takes effect for the next request).
@@ -843,7 +891,12 @@ async fn handle(shared: &Shared, request: Request) -> Reply {
             count_status(shared, reply.status);
             reply
         }
-        (_, "/import") | (_, "/engage") | (_, "/api/app/me") => {
+        ("GET", EXPORT_PATH) => {
+            let reply = handle_export(shared, &request);
+            count_status(shared, reply.status);
+            reply
+        }
+        (_, "/import") | (_, "/engage") | (_, "/api/app/me") | (_, EXPORT_PATH) => {
             count_status(shared, 405);
             Reply::json(
                 405,
@@ -1335,6 +1388,7 @@ fn process_import(
             store.unique.insert(hash);
             if config.store == StoreMode::Full {
                 store.events.push(event);
+                store.stored_at.push(Instant::now());
             }
         }
     }
@@ -2054,4 +2108,245 @@ fn process_engage(
         Reply::json(200, "1")
     };
     (reply, count)
+}
+
+// ----- GET /api/2.0/export (the raw export) -----
+
+/// The raw export's path.
+pub const EXPORT_PATH: &str = "/api/2.0/export";
+
+/// The 429 body of the export (fixture wording: Mixpanel's is undocumented).
+pub const BODY_EXPORT_429: &str = r#"{"error": "rate limit exceeded: at most 60 export queries per hour and 3 per second", "status": "error"}"#;
+
+/// How the raw export behaves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportConfig {
+    /// An event shows in the export only this long after it was stored (Mixpanel's processing
+    /// delay; tens of minutes in reality).
+    pub visibility_delay: Duration,
+    /// Queries answered per `window` (Mixpanel: 60 an hour); more get 429. 0 = no limit.
+    pub queries_per_window: u32,
+    /// The budget's sliding window (an hour; tests shorten it).
+    pub window: Duration,
+    /// Queries answered within one second (Mixpanel: 3); more get 429 with `Retry-After: 1`.
+    /// 0 = no limit.
+    pub queries_per_second: u32,
+    /// Send `Retry-After` with the budget's 429 (seconds until a query slot frees up).
+    pub retry_after: bool,
+}
+
+impl Default for ExportConfig {
+    fn default() -> Self {
+        Self {
+            visibility_delay: Duration::ZERO,
+            queries_per_window: 60,
+            window: Duration::from_secs(3600),
+            queries_per_second: 3,
+            retry_after: true,
+        }
+    }
+}
+
+fn export_error(status: u16, request: &Request, message: &str) -> Reply {
+    Reply::json(
+        status,
+        json!({"request": format!("{EXPORT_PATH}?{}", request.query), "error": message})
+            .to_string(),
+    )
+}
+
+fn handle_export(shared: &Shared, request: &Request) -> Reply {
+    let config = shared.config();
+    shared.store().counters.export_requests += 1;
+    // Service accounts only: a project token (no project_id) cannot export.
+    match authenticate(&config, request) {
+        Auth::ServiceAccount => {}
+        Auth::Token => {
+            return Reply::json(
+                401,
+                r#"{"error": "project tokens cannot be used with the export API: use a service account", "status": "error"}"#,
+            );
+        }
+        Auth::Invalid => return Reply::json(401, BODY_401),
+    }
+    if let Some(reply) = export_rate_limit(shared, &config.export) {
+        shared.store().counters.export_rate_limited += 1;
+        return reply;
+    }
+    let day = |name: &str| -> Result<chrono::NaiveDate, Reply> {
+        let text = request.query_param(name).unwrap_or_default();
+        chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|_| {
+            export_error(
+                400,
+                request,
+                &format!("'{name}' is a required parameter in the form YYYY-MM-DD"),
+            )
+        })
+    };
+    let from = match day("from_date") {
+        Ok(d) => d,
+        Err(reply) => return reply,
+    };
+    let to = match day("to_date") {
+        Ok(d) => d,
+        Err(reply) => return reply,
+    };
+    if from > to {
+        return export_error(400, request, "'from_date' must not be after 'to_date'");
+    }
+    let events: Option<Vec<String>> = match request.query_param("event") {
+        None => None,
+        Some(text) => match serde_json::from_str(&text) {
+            Ok(names) => Some(names),
+            Err(_) => {
+                return export_error(400, request, "'event' must be a JSON array of event names");
+            }
+        },
+    };
+    let conditions = match request.query_param("where") {
+        None => Vec::new(),
+        Some(text) => match parse_where(&text) {
+            Some(c) => c,
+            None => {
+                return export_error(
+                    400,
+                    request,
+                    &format!("unsupported 'where' expression: {text}"),
+                );
+            }
+        },
+    };
+    let time_in_ms = request.query_param("time_in_ms").as_deref() == Some("true");
+    let limit: Option<usize> = request.query_param("limit").and_then(|l| l.parse().ok());
+    let delay = config.export.visibility_delay;
+    let store = shared.store();
+    let mut body = Vec::new();
+    let mut lines = 0u64;
+    for (event, stored_at) in store.events.iter().zip(&store.stored_at) {
+        if limit.is_some_and(|l| lines as usize >= l) {
+            break;
+        }
+        if stored_at.elapsed() < delay {
+            continue;
+        }
+        if event
+            .insert_id
+            .as_ref()
+            .is_some_and(|id| store.hidden_from_export.contains(id))
+        {
+            continue;
+        }
+        let Some(when) = chrono::DateTime::from_timestamp_millis(event.time_ms) else {
+            continue;
+        };
+        let day = when.date_naive();
+        if day < from || day > to {
+            continue;
+        }
+        if events
+            .as_ref()
+            .is_some_and(|names| !names.contains(&event.event))
+        {
+            continue;
+        }
+        if !conditions
+            .iter()
+            .all(|(name, value)| event.properties.get(name).and_then(Value::as_str) == Some(value))
+        {
+            continue;
+        }
+        let mut properties = event.properties.clone();
+        let time = if time_in_ms {
+            event.time_ms
+        } else {
+            event.time_ms.div_euclid(1000)
+        };
+        properties.insert("time".into(), json!(time));
+        properties.insert("$import".into(), json!(true));
+        let processed = SystemTime::now()
+            .checked_sub(stored_at.elapsed())
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_millis() as i64);
+        properties.insert("mp_processing_time_ms".into(), json!(processed));
+        let line = json!({"event": event.event, "properties": properties});
+        body.extend_from_slice(line.to_string().as_bytes());
+        body.push(b'\n');
+        lines += 1;
+    }
+    drop(store);
+    shared.store().counters.export_lines += lines;
+    Reply {
+        content_type: "application/x-ndjson",
+        ..Reply::json(200, body)
+    }
+}
+
+/// Count the query against the budgets, or answer 429.
+fn export_rate_limit(shared: &Shared, config: &ExportConfig) -> Option<Reply> {
+    let mut store = shared.store();
+    let now = Instant::now();
+    while store
+        .export_queries
+        .front()
+        .is_some_and(|t| now.duration_since(*t) >= config.window)
+    {
+        store.export_queries.pop_front();
+    }
+    let last_second = store
+        .export_queries
+        .iter()
+        .filter(|t| now.duration_since(**t) < Duration::from_secs(1))
+        .count();
+    let too_many = |limit: u32, count: usize| limit > 0 && count >= limit as usize;
+    if too_many(config.queries_per_window, store.export_queries.len()) {
+        let wait = store.export_queries.front().map_or(config.window, |t| {
+            config.window.saturating_sub(now.duration_since(*t))
+        });
+        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        return Some(Reply {
+            retry_after: config.retry_after.then_some(secs.max(1)),
+            ..Reply::json(429, BODY_EXPORT_429)
+        });
+    }
+    if too_many(config.queries_per_second, last_second) {
+        return Some(Reply {
+            retry_after: Some(1),
+            ..Reply::json(429, BODY_EXPORT_429)
+        });
+    }
+    store.export_queries.push_back(now);
+    None
+}
+
+/// `properties["X"] == "Y"` tests joined by `and`, as (X, Y) pairs; `None` for anything else.
+pub fn parse_where(text: &str) -> Option<Vec<(String, String)>> {
+    let mut rest = text.trim();
+    let mut out = Vec::new();
+    loop {
+        rest = rest.strip_prefix("properties[")?.trim_start();
+        let (name, after) = parse_string_literal(rest)?;
+        rest = after.trim_start().strip_prefix(']')?.trim_start();
+        rest = rest.strip_prefix("==")?.trim_start();
+        let (value, after) = parse_string_literal(rest)?;
+        out.push((name, value));
+        rest = after.trim_start();
+        if rest.is_empty() {
+            return Some(out);
+        }
+        rest = rest.strip_prefix("and")?.trim_start();
+    }
+}
+
+/// A double-quoted string with `\"` and `\\` escapes; returns it and the text after it.
+fn parse_string_literal(text: &str) -> Option<(String, &str)> {
+    let mut chars = text.strip_prefix('"')?.char_indices();
+    let mut out = String::new();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '"' => return Some((out, &text[i + 2..])),
+            '\\' => out.push(chars.next()?.1),
+            c => out.push(c),
+        }
+    }
+    None
 }

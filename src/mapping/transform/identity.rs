@@ -1,6 +1,8 @@
 //! Who and what: the event name, the user ids, the insert id, and the head of the JSON line.
 
-use crate::mapping::insert_id::{derive_insert_id, hash_insert_id, row_fingerprint};
+use crate::mapping::insert_id::{
+    column_id_fingerprint, derive_insert_id, hash_insert_id, row_fingerprint, salt_fingerprint,
+};
 use crate::mapping::typing::write_json_string;
 use crate::source::Record;
 use crate::validate::{self, Issue, IssueKind};
@@ -180,6 +182,12 @@ impl Transformer {
         match cell_text(record.cells.get(index), &mut self.scratch) {
             CellText::Text(s) => {
                 let s = s.trim();
+                // A correction (generation N > 0): an ID from the column is replaced by one
+                // derived from the column's value in this generation.
+                let from_column =
+                    !matches!(validate::check_insert_id(s), Err(IssueKind::BannedInsertId));
+                let salted = (from_column && self.insert_id_generation > 0)
+                    .then(|| column_id_fingerprint(s, self.insert_id_generation));
                 match validate::check_insert_id(s) {
                     Ok(()) => out.insert_id.push_str(s),
                     Err(IssueKind::BannedInsertId) => {
@@ -222,6 +230,15 @@ impl Transformer {
                             .push_str(std::str::from_utf8(&hashed).unwrap_or_default());
                     }
                 }
+                if let Some(fingerprint) = salted {
+                    out.insert_id.clear();
+                    out.insert_id.push_str(&derive_insert_id(
+                        &out.event,
+                        &out.distinct_id,
+                        out.time_ms,
+                        fingerprint,
+                    ));
+                }
             }
             CellText::Invalid => {
                 push_invalid_utf8(out, row, "properties.$insert_id", &self.columns[index]);
@@ -231,7 +248,7 @@ impl Transformer {
     }
 
     fn derive_insert_id(&mut self, record: &Record, out: &mut Transformed) {
-        let fingerprint = row_fingerprint(record);
+        let fingerprint = salt_fingerprint(row_fingerprint(record), self.insert_id_generation);
         let id = derive_insert_id(&out.event, &out.distinct_id, out.time_ms, fingerprint);
         out.insert_id.push_str(&id);
     }

@@ -197,6 +197,8 @@ pub struct Transformer {
     time: TimeParser,
     /// `None` = generate.
     insert_id: Option<usize>,
+    /// The mapping's insert-id generation (0: ids as they always were).
+    insert_id_generation: u32,
     country: Option<CountrySpec>,
     city: Option<usize>,
     region: Option<usize>,

@@ -277,6 +277,7 @@ impl Transformer {
             time_column,
             time,
             insert_id,
+            insert_id_generation: mapping.insert_id_generation,
             country,
             city,
             region,

@@ -257,6 +257,52 @@ fn insert_id_rules() {
 }
 
 #[test]
+fn a_new_generation_changes_every_insert_id_and_generation_zero_none() {
+    // Insert ids from a column (base mapping) and generated ones.
+    let (column_mapping, columns) = base_mapping();
+    let mut generated = column_mapping.clone();
+    generated.insert_id = InsertIdSource::Generate;
+    for mapping in [column_mapping, generated] {
+        let zero = run(&mapping, &columns, &text_record(2, &good()));
+        let mut first = mapping.clone();
+        first.insert_id_generation = 1;
+        let one = run(&first, &columns, &text_record(2, &good()));
+        let mut second = mapping.clone();
+        second.insert_id_generation = 2;
+        let two = run(&second, &columns, &text_record(2, &good()));
+        assert!(zero.is_valid() && one.is_valid() && two.is_valid());
+        assert_ne!(zero.insert_id, one.insert_id);
+        assert_ne!(one.insert_id, two.insert_id);
+        assert_eq!(
+            one.insert_id,
+            run(&first, &columns, &text_record(2, &good())).insert_id
+        );
+        assert_eq!(crate::validate::check_insert_id(&one.insert_id), Ok(()));
+        // Only the id changes.
+        let strip = |json: &[u8]| {
+            String::from_utf8_lossy(json)
+                .replace(&zero.insert_id, "")
+                .replace(&one.insert_id, "")
+        };
+        assert_eq!(strip(&zero.json), strip(&one.json));
+    }
+    // An ID Mixpanel would refuse is sent hashed; a new generation changes that too.
+    let (mapping, columns) = base_mapping();
+    let mut first = mapping.clone();
+    first.insert_id_generation = 1;
+    let hashed = run(&mapping, &columns, &with(3, "abc_123")).insert_id;
+    let salted = run(&first, &columns, &with(3, "abc_123")).insert_id;
+    assert_ne!(hashed, salted);
+    assert_eq!(crate::validate::check_insert_id(&salted), Ok(()));
+    // Generation 0 is what the mapping always produced: the column's own id.
+    let (mapping, columns) = base_mapping();
+    assert_eq!(
+        run(&mapping, &columns, &text_record(2, &good())).insert_id,
+        "abc-123"
+    );
+}
+
+#[test]
 fn derived_insert_ids_are_deterministic_and_differ_by_content() {
     let (mut mapping, columns) = base_mapping();
     mapping.insert_id = InsertIdSource::Generate;
