@@ -788,3 +788,47 @@ fn an_unclosed_quote_is_reported_where_it_opened() {
         "{examples:?}"
     );
 }
+
+/// Item 7: a FIFO (or any path that is not a regular file) is refused as such at once, not
+/// read as an empty file and never waited on.
+#[cfg(unix)]
+#[test]
+fn a_fifo_is_refused_as_not_a_regular_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("events.csv");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let out = Command::new("timeout")
+        .arg("20")
+        .arg(env!("CARGO_BIN_EXE_mixport"))
+        .args(["check", fifo.to_str().unwrap(), "--failed-out"])
+        .arg(dir.path().join("r.csv"))
+        .output()
+        .unwrap();
+    assert_fails_cleanly(&out, "events.csv", "not a regular file");
+}
+
+/// Item 7: one NUL byte in a text file makes only its row invalid; the file is not refused as
+/// binary.
+#[test]
+fn a_stray_nul_byte_rejects_only_its_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nul.csv");
+    let mut bytes = b"event,user_id,timestamp\n".to_vec();
+    for i in 0..50 {
+        if i == 2 {
+            bytes.extend_from_slice(b"Sign\0Up,u2,2024-03-05T14:07:00Z\n");
+        } else {
+            bytes.extend_from_slice(format!("Sign Up,u{i},2024-03-05T14:07:00Z\n").as_bytes());
+        }
+    }
+    std::fs::write(&path, bytes).unwrap();
+    let (code, report) = check_json(&path, &[]);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(report["rows"], 50, "{report:#}");
+    assert_eq!(report["valid"], 49, "{report:#}");
+    let examples = error_examples(&report);
+    assert_eq!(examples.len(), 1, "{examples:?}");
+    assert_eq!(examples[0].0, 4);
+    assert!(examples[0].1.contains("NUL"), "{examples:?}");
+}

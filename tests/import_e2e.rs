@@ -1656,3 +1656,91 @@ fn a_resumed_rejected_file_holds_every_rejection_of_the_whole_import() {
         "{report:#}"
     );
 }
+
+/// Item 5: when an output cannot be written (a full disk: `/dev/full` answers every write with
+/// ENOSPC), the report is still printed on stdout and says what was and was not sent; a
+/// failed `--report` after a complete import says that the import itself finished.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_disk_still_prints_the_report_and_says_what_was_sent() {
+    let fx = Fixture::new(Spec {
+        rows: 20_000,
+        bad_every: 5,
+        server_rejections: false,
+        insert_id_column: true,
+    });
+    let server = FakeMixpanel::start_default();
+    // REJECTED.csv on a full disk: the run stops, the report is on stdout.
+    let run = import_with_outputs(&fx, &server, &["--failed-out", "/dev/full"]);
+    assert_eq!(run.code(), Some(2), "{}", run.describe());
+    let report: Value = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("no report on stdout ({e}): {}", run.describe()));
+    let error = report["error"].as_str().unwrap_or_default();
+    assert!(error.contains("/dev/full"), "{report:#}");
+    assert!(
+        report["imported"].is_u64() && report["not_sent"].is_u64(),
+        "{report:#}"
+    );
+    assert_eq!(
+        count(&report, "imported"),
+        server.unique_count(),
+        "the report names exactly what was sent"
+    );
+
+    // The report file on a full disk after a complete import.
+    let server = FakeMixpanel::start_default();
+    let run = import_with_outputs(&fx, &server, &["--report", "/dev/full"]);
+    assert_eq!(run.code(), Some(2), "{}", run.describe());
+    let report: Value = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("no report on stdout ({e}): {}", run.describe()));
+    assert_eq!(count(&report, "imported"), fx.valid(), "{report:#}");
+    assert!(
+        run.stderr.contains("the import itself finished"),
+        "{}",
+        run.describe()
+    );
+    assert_server_has_exactly(&server, &fx.generated.expected);
+}
+
+/// Item 7: a gzip file cut short during `import`: every row read before the break is sent and
+/// counted (`rows` is counted as rows are read, so the identity is a real check), and the run
+/// ends with exit 2 naming the break.
+#[test]
+fn a_truncated_gzip_sends_and_counts_every_row_read_before_the_break() {
+    use std::io::Read;
+    let fx = Fixture::new(Spec {
+        rows: 9_000,
+        bad_every: 0,
+        server_rejections: false,
+        insert_id_column: true,
+    });
+    let packed = fx.csv.with_extension("csv.gz");
+    gzip_file(&fx.csv, &packed);
+    let bytes = std::fs::read(&packed).unwrap();
+    std::fs::write(&packed, &bytes[..bytes.len() * 2 / 3]).unwrap();
+    // What a reader gets before the break: complete lines, less the header.
+    let cut = std::fs::read(&packed).unwrap();
+    let mut decoder = flate2::read::MultiGzDecoder::new(&cut[..]);
+    let mut text = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = decoder.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        text.extend_from_slice(&buf[..n]);
+    }
+    let readable = text.iter().filter(|&&b| b == b'\n').count() as u64 - 1;
+    assert!(readable > 2000 && readable < 9000, "{readable}");
+    let server = FakeMixpanel::start_default();
+    let child = command_for(&fx, &packed, &fx.rejected, &server, SA, &[])
+        .spawn()
+        .unwrap();
+    let run = finish_run(child);
+    assert_eq!(run.code(), Some(2), "{}", run.describe());
+    assert!(run.stderr.contains("gzip"), "{}", run.describe());
+    let report = read_report(&fx);
+    assert_eq!(count(&report, "rows"), readable, "{report:#}");
+    assert_eq!(count(&report, "imported"), readable, "{report:#}");
+    assert_report_adds_up(&report, readable);
+    assert_eq!(server.unique_count(), readable);
+}

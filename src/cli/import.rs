@@ -356,10 +356,21 @@ fn progress_line(p: &Progress) -> String {
 const PROGRESS_STEPS: u64 = 10_000;
 
 fn finish(args: &ImportArgs, report: &RunReport) -> Result<ExitCode, String> {
-    if let Some(path) = &args.report {
-        report.save(path).map_err(|e| e.to_string())?;
-    }
+    // The report goes to stdout first, so that it is never lost to an output that fails.
     println!("{}", report.to_json());
+    if let Some(path) = &args.report
+        && let Err(e) = report.save(path)
+    {
+        let outcome = if report.error.is_none() && !report.cancelled {
+            "the import itself finished"
+        } else {
+            "the import stopped"
+        };
+        return Err(format!(
+            "{outcome} ({} imported, {} rejected, {} not sent; the report is printed above), but {e}",
+            report.imported, report.rejected, report.not_sent
+        ));
+    }
     if let Some(error) = &report.error {
         eprintln!("mixport: {error}");
     } else if report.cancelled {

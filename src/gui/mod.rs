@@ -60,22 +60,40 @@ impl AppDeps {
     }
 }
 
-/// `assets/sample-events.csv` next to the executable (installed layout) or in the source tree.
+/// The sample file's name, in `assets/` of the source tree and wherever a package installs it.
+pub const SAMPLE_FILE_NAME: &str = "sample-events.csv";
+
+/// The sample file offered by "Try with sample data": the first of [`sample_file_candidates`]
+/// for this executable that exists.
 pub fn find_sample_file() -> Option<PathBuf> {
-    let name = "sample-events.csv";
+    let exe = std::env::current_exe().ok();
+    sample_file_candidates(exe.as_deref())
+        .into_iter()
+        .find(|p| p.is_file())
+}
+
+/// Where the sample file may be, best first, for an executable at `exe`:
+/// - `PREFIX/share/mixport/` for `PREFIX/bin/mixport`: the `.deb` (`/usr/share/mixport/`) and the
+///   tarball installed by hand (`~/.local/share/mixport/` beside `~/.local/bin/mixport`);
+/// - `Contents/Resources/` for `Mixport.app/Contents/MacOS/mixport`: the macOS app bundle;
+/// - `assets/` or the folder of the executable itself: the unpacked tarball or Windows zip;
+/// - the source tree's `assets/`, for `cargo run`.
+pub fn sample_file_candidates(exe: Option<&std::path::Path>) -> Vec<PathBuf> {
     let mut candidates = Vec::new();
-    if let Ok(exe) = std::env::current_exe()
-        && let Some(dir) = exe.parent()
-    {
-        candidates.push(dir.join("assets").join(name));
-        candidates.push(dir.join(name));
+    if let Some(dir) = exe.and_then(|exe| exe.parent()) {
+        if let Some(prefix) = dir.parent() {
+            candidates.push(prefix.join("share").join("mixport").join(SAMPLE_FILE_NAME));
+            candidates.push(prefix.join("Resources").join(SAMPLE_FILE_NAME));
+        }
+        candidates.push(dir.join("assets").join(SAMPLE_FILE_NAME));
+        candidates.push(dir.join(SAMPLE_FILE_NAME));
     }
     candidates.push(
         PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("assets")
-            .join(name),
+            .join(SAMPLE_FILE_NAME),
     );
-    candidates.into_iter().find(|p| p.is_file())
+    candidates
 }
 
 /// The app icon, built into the binary.
@@ -121,5 +139,42 @@ pub fn run(file: Option<PathBuf>) -> std::process::ExitCode {
             );
             std::process::ExitCode::from(2)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_installed_package_finds_its_sample_under_share() {
+        let candidates = sample_file_candidates(Some(std::path::Path::new("/usr/bin/mixport")));
+        assert_eq!(
+            candidates.first(),
+            Some(&PathBuf::from("/usr/share/mixport/sample-events.csv")),
+            "{candidates:?}"
+        );
+    }
+
+    #[test]
+    fn an_installed_prefix_wins_over_the_source_tree() {
+        let prefix = tempfile::tempdir().expect("temp dir");
+        let bin = prefix.path().join("bin");
+        let share = prefix.path().join("share").join("mixport");
+        std::fs::create_dir_all(&bin).expect("bin dir");
+        std::fs::create_dir_all(&share).expect("share dir");
+        std::fs::write(share.join(SAMPLE_FILE_NAME), "event\n").expect("sample");
+        let found = sample_file_candidates(Some(&bin.join("mixport")))
+            .into_iter()
+            .find(|p| p.is_file());
+        assert_eq!(found, Some(share.join(SAMPLE_FILE_NAME)));
+
+        // Without an installed copy, the unpacked tarball's copy beside the binary is next.
+        std::fs::remove_file(share.join(SAMPLE_FILE_NAME)).expect("remove");
+        std::fs::write(bin.join(SAMPLE_FILE_NAME), "event\n").expect("sample");
+        let found = sample_file_candidates(Some(&bin.join("mixport")))
+            .into_iter()
+            .find(|p| p.is_file());
+        assert_eq!(found, Some(bin.join(SAMPLE_FILE_NAME)));
     }
 }

@@ -467,7 +467,7 @@ pub fn run_with(
     });
     runtime.shutdown_background();
 
-    let mut write_error = collector.write_error.take();
+    let mut write_error = collector.write_error.take().or(local_write_error);
     if let Some(writer) = collector.accepted.take() {
         let path = writer.path().to_owned();
         match writer.finish(&name_list) {
@@ -491,10 +491,20 @@ pub fn run_with(
     let mut journal = journal;
     if let Some(writer) = rejected_writer {
         let writer = writer.into_inner().unwrap_or_else(|e| e.into_inner());
-        writer.finish()?;
+        // After a write error the file is incomplete: it is not put in place.
+        if write_error.is_none()
+            && let Err(e) = writer.finish()
+        {
+            write_error = Some(e);
+        }
     }
-    if let Some(e) = write_error.or(local_write_error) {
-        return Err(e);
+    if let Some(e) = write_error {
+        // An output could not be written (a full disk): the run stopped sending, and the
+        // report still says what was and was not sent.
+        report.error = Some(format!(
+            "{e}. Sending stopped: the report says what was imported and what was not sent;              free some space and run the same command with --resume to send the rest"
+        ));
+        report.rejected_file = None;
     }
 
     // Final counts.
@@ -503,7 +513,8 @@ pub fn run_with(
     report.rejected = report.rejected_local + report.rejected_server;
     report.not_sent += shared.not_sent.load(Ordering::SeqCst);
     report.skipped = shared.skipped_resumed.load(Ordering::SeqCst) + report.not_sent;
-    report.rows = report.imported + report.rejected + report.failed + report.skipped;
+    // Rows read, counted as they are read: the identity below is a real check.
+    report.rows = shared.rows_read.load(Ordering::SeqCst);
     report.retries = flow.retries();
     report.rate_limited = flow.rate_limited();
     report.cancelled = control.is_cancelled();
@@ -521,10 +532,10 @@ pub fn run_with(
             other => return Err(other),
         }
     }
-    if report.rows != shared.rows_read.load(Ordering::SeqCst) && report.error.is_none() {
+    let accounted = report.imported + report.rejected + report.failed + report.skipped;
+    if report.rows != accounted {
         report.notes.push(format!(
-            "internal count mismatch: {} rows read, {} accounted for",
-            shared.rows_read.load(Ordering::SeqCst),
+            "internal count mismatch: {} rows read, {accounted} accounted for",
             report.rows
         ));
     }
@@ -750,6 +761,8 @@ impl Collector<'_> {
 /// The import's side of the row loop: invalid rows are counted and written, valid ones batched
 /// and handed to the dispatcher.
 struct ImportSink<'a> {
+    /// Rows handed to this sink (transformed or skipped): the rows read.
+    rows_seen: u64,
     /// What earlier runs delivered (and which of those Mixpanel rejected).
     acknowledged: &'a Acknowledged,
     columns: usize,
@@ -785,6 +798,7 @@ impl RowSink for ImportSink<'_> {
         record: &Record,
         out: &Transformed,
     ) -> Result<ControlFlow<()>, PipelineError> {
+        self.rows_seen += 1;
         if !out.is_valid() {
             self.shared.rejected_local.fetch_add(1, Ordering::Relaxed);
             if let Some(writer) = self.rejected {
@@ -829,6 +843,7 @@ impl RowSink for ImportSink<'_> {
     }
 
     fn skipped(&mut self, record: &Record) {
+        self.rows_seen += 1;
         // Rejected by Mixpanel in an earlier run: listed again, so that the rejected-rows file
         // of a resumed run holds every rejected row of the whole import.
         let Some((field, reason)) = self.acknowledged.rejection(record.row) else {
@@ -882,6 +897,7 @@ fn read_loop(
 ) -> Result<(), PipelineError> {
     let check_resume = !acknowledged.is_empty();
     let mut sink = ImportSink {
+        rows_seen: 0,
         acknowledged,
         columns,
         rejected,
@@ -898,8 +914,15 @@ fn read_loop(
         transform,
         &|row| check_resume && acknowledged.contains(row),
         &mut sink,
-    )?;
-    shared.rows_read.store(read.rows, Ordering::Relaxed);
+    );
+    // A file broken mid-way (a truncated gzip) still delivers the rows read before the break:
+    // the partial batch is sent below, and the error is returned after.
+    let (read, broken) = match read {
+        Ok(read) => (Some(read), None),
+        Err(e) => (None, Some(e)),
+    };
+    let rows_read = read.map_or(sink.rows_seen, |read| read.rows);
+    shared.rows_read.store(rows_read, Ordering::Relaxed);
     shared
         .bytes_read
         .store(reader.bytes_read(), Ordering::Relaxed);
@@ -915,6 +938,9 @@ fn read_loop(
     }
     drop(sink);
     drop(work_tx);
+    if let Some(e) = broken {
+        return Err(e);
+    }
     // Cancelled (not a fatal error): count the rest of the file so the report covers every row.
     if flow.control.is_cancelled() {
         let mut record = Record::default();

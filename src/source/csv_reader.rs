@@ -143,6 +143,16 @@ impl RecordReader for CsvRecordReader {
             record.error = Some(marker.message());
             return Ok(true);
         }
+        if memchr::memchr(0, self.fields.as_slice()).is_some() {
+            // A NUL byte is binary data, not text: only this row is refused.
+            record.ragged = None;
+            record.cells.clear();
+            record.cells.resize(self.column_count, Cell::Missing);
+            record.error = Some(
+                "this row holds a NUL byte (binary data), which no event may contain".to_owned(),
+            );
+            return Ok(true);
+        }
         let field_count = self.fields.len();
         record.ragged = (field_count != self.column_count).then_some(field_count);
         record.cells.resize(self.column_count, Cell::Missing);

@@ -113,6 +113,10 @@ pub(crate) fn check_path(path: &Path) -> Result<u64, SourceError> {
         Ok(meta) if meta.is_dir() => Err(SourceError::IsDirectory {
             path: path.to_path_buf(),
         }),
+        Ok(meta) if !meta.is_file() => Err(SourceError::NotRegularFile {
+            path: path.to_path_buf(),
+            what: special_file_kind(&meta),
+        }),
         Ok(meta) => Ok(meta.len()),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Err(SourceError::NotFound {
             path: path.to_path_buf(),
@@ -122,6 +126,26 @@ pub(crate) fn check_path(path: &Path) -> Result<u64, SourceError> {
             source: e,
         }),
     }
+}
+
+/// What a path that is neither a file nor a folder is, in words.
+fn special_file_kind(meta: &std::fs::Metadata) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let kind = meta.file_type();
+        if kind.is_fifo() {
+            return "a named pipe (FIFO)";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
+        if kind.is_char_device() || kind.is_block_device() {
+            return "a device";
+        }
+    }
+    let _ = meta;
+    "not a file"
 }
 
 /// Open the file itself.

@@ -191,6 +191,16 @@ pub enum SourceError {
         /// The path.
         path: PathBuf,
     },
+    /// The path is not a regular file (a FIFO, a socket, a device).
+    #[error(
+        "{path}: is not a regular file ({what}). Save the data to a file and choose that file."
+    )]
+    NotRegularFile {
+        /// The path.
+        path: PathBuf,
+        /// What it is instead.
+        what: &'static str,
+    },
     /// The file has no bytes, or no data rows after the header.
     #[error("{path}: {what}. Choose a file that has at least one event row.")]
     Empty {

@@ -134,7 +134,9 @@ pub(crate) fn binary_signature(head: &[u8]) -> Option<String> {
         return Some((*what).to_string());
     }
     let nul_count = head.iter().filter(|&&b| b == 0).count();
-    if nul_count == 0 {
+    // Binary by proportion: a stray NUL in a text file makes only its row invalid (the readers
+    // reject it); a file with more than 1% NUL bytes is not text.
+    if nul_count == 0 || nul_count * 100 <= head.len() {
         return None;
     }
     let sample = &head[..head.len().min(256)];
@@ -172,7 +174,7 @@ pub(crate) fn binary_text(text: &str) -> Option<String> {
             controls += 1;
         }
     }
-    if nuls > 0 {
+    if nuls > 0 && nuls * 100 > total {
         Some(format!("binary data: {nuls} NUL characters near the start"))
     } else if controls > 0 && controls * 50 > total {
         Some(format!(
