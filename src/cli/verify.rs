@@ -14,7 +14,6 @@ use std::time::Duration;
 
 use crate::mixpanel::auth::{Credentials, Secret};
 use crate::mixpanel::client::BackoffPolicy;
-use crate::mixpanel::export::WaitReason;
 use crate::mixpanel::export_budget::describe_wait;
 use crate::mixpanel::region::Region;
 use crate::pipeline::report::RunReport;
@@ -162,7 +161,7 @@ fn verify(args: &VerifyArgs) -> Result<ExitCode, String> {
         if !terminal {
             return;
         }
-        let line = progress_line(p);
+        let line = p.describe();
         if line != last_line {
             eprint!("\r\x1b[2K{line}");
             last_line = line;
@@ -192,29 +191,6 @@ fn verify(args: &VerifyArgs) -> Result<ExitCode, String> {
         Verdict::AllFound => super::EXIT_OK,
         Verdict::NotYetVisible | Verdict::Missing => super::EXIT_SOME_REJECTED,
     }))
-}
-
-fn progress_line(p: &VerifyProgress) -> String {
-    match p {
-        VerifyProgress::Exporting(e) => match e.waiting {
-            Some((wait, WaitReason::RateLimited)) => format!(
-                "Mixpanel asked to slow down: waiting {} ({})",
-                describe_wait(wait.as_secs().max(1)),
-                e.budget.describe()
-            ),
-            Some((wait, WaitReason::Retrying)) => format!(
-                "Mixpanel did not answer: trying again in {}",
-                describe_wait(wait.as_secs().max(1))
-            ),
-            Some((_, WaitReason::Spacing)) | None => format!(
-                "reading Mixpanel's export: {} events ({})",
-                thousands(e.lines),
-                e.budget.describe()
-            ),
-        },
-        VerifyProgress::Comparing { done, of } => format!("comparing part {} of {of}", done + 1),
-        VerifyProgress::ReadingSource => "reading the source rows of the events not found".into(),
-    }
 }
 
 /// The result for people.

@@ -9,9 +9,11 @@
 
 pub mod app;
 pub mod dialog;
+pub mod fix;
 pub mod history;
 pub mod state;
 pub mod steps;
+pub mod verify;
 pub mod words;
 pub mod worker;
 

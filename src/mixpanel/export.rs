@@ -163,7 +163,7 @@ pub struct ExportSummary {
 pub enum ExportError {
     /// A project token cannot export.
     #[error(
-        "a project token cannot read events back from Mixpanel: the export needs a service account. In Mixpanel, open Organization Settings → Service Accounts, add one with the Owner or Admin role on this project, and save it as a connection in Mixport (or set MP_ACCT, MP_PASS and MP_PROJECT)."
+        "a project token cannot read events back from Mixpanel: the export needs a service account. In Mixpanel, open Organization Settings > Service Accounts, add one with the Owner or Admin role on this project, and save it as a connection in Mixport (or set MP_ACCT, MP_PASS and MP_PROJECT)."
     )]
     ProjectToken,
     /// The host override is refused.

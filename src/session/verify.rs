@@ -10,6 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::config::{Connection, ConnectionKind};
 use crate::mixpanel::auth::Credentials;
 use crate::mixpanel::export::{ExportClient, ExportError, ExportSettings};
 use crate::mixpanel::export_budget::QueryBudget;
@@ -160,6 +161,60 @@ pub fn export_client(
     ExportClient::new(credentials, settings)
 }
 
+/// Why no saved connection can read a run back.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NoExportConnection {
+    /// The run used a project token, and no saved service account is known for its project.
+    #[error("{}", ExportError::ProjectToken)]
+    ProjectToken,
+    /// No saved service account of the run's project and region.
+    #[error(
+        "no saved service account can read project {project} ({region} region) back: add one with the Owner or Admin role on the project (Mixpanel: Organization Settings > Service Accounts) and save it as a connection"
+    )]
+    NoServiceAccount {
+        /// The run's project.
+        project: String,
+        /// The run's region, in words.
+        region: String,
+    },
+}
+
+/// The saved connection that can read `run` back from the export: the run's own when it is a
+/// service account, else a saved service account of the same project and region.
+pub fn export_connection<'a>(
+    run: &RunToVerify,
+    saved: &'a [Connection],
+) -> Result<&'a Connection, NoExportConnection> {
+    let region = run.region();
+    let fits = |c: &Connection| {
+        c.kind == ConnectionKind::ServiceAccount
+            && c.region == region
+            && c.project_id.is_some()
+            && c.project_id == run.report.project_id
+    };
+    let own = run
+        .report
+        .connection
+        .as_deref()
+        .or(run.record.as_ref().and_then(|r| r.connection.as_deref()));
+    if let Some(found) = own
+        .and_then(|name| saved.iter().find(|c| c.name == name))
+        .filter(|c| fits(c))
+    {
+        return Ok(found);
+    }
+    if let Some(found) = saved.iter().find(|c| fits(c)) {
+        return Ok(found);
+    }
+    match &run.report.project_id {
+        None => Err(NoExportConnection::ProjectToken),
+        Some(project) => Err(NoExportConnection::NoServiceAccount {
+            project: project.clone(),
+            region: region.label().to_owned(),
+        }),
+    }
+}
+
 /// Compare the run with Mixpanel's export; the result is kept as the run's last verification.
 /// Blocks (it runs its own small runtime): call it on a worker thread.
 pub fn verify(
@@ -267,6 +322,65 @@ mod tests {
             find(Some(dir.path()), "20261203").unwrap_err(),
             RunLookupError::NoReport(_)
         ));
+    }
+
+    #[test]
+    fn a_run_is_read_back_with_its_own_service_account_or_another_of_its_project() {
+        let connection = |name: &str, kind, project: Option<&str>, region| Connection {
+            name: name.to_owned(),
+            region,
+            project_id: project.map(str::to_owned),
+            kind,
+            username: Some("svc".to_owned()),
+        };
+        let run = |project: Option<&str>, own: Option<&str>| RunToVerify {
+            record: None,
+            report: RunReport {
+                project_id: project.map(str::to_owned),
+                connection: own.map(str::to_owned),
+                region: "eu".to_owned(),
+                ..RunReport::default()
+            },
+        };
+        let saved = vec![
+            connection("Token", ConnectionKind::ProjectToken, Some("7"), Region::Eu),
+            connection(
+                "Other project",
+                ConnectionKind::ServiceAccount,
+                Some("8"),
+                Region::Eu,
+            ),
+            connection(
+                "US twin",
+                ConnectionKind::ServiceAccount,
+                Some("7"),
+                Region::Us,
+            ),
+            connection(
+                "EU admin",
+                ConnectionKind::ServiceAccount,
+                Some("7"),
+                Region::Eu,
+            ),
+            connection(
+                "EU second",
+                ConnectionKind::ServiceAccount,
+                Some("7"),
+                Region::Eu,
+            ),
+        ];
+        let own = export_connection(&run(Some("7"), Some("EU second")), &saved).unwrap();
+        assert_eq!(own.name, "EU second");
+        let any = export_connection(&run(Some("7"), Some("Token")), &saved).unwrap();
+        assert_eq!(any.name, "EU admin");
+        let err = export_connection(&run(None, Some("Token")), &saved).unwrap_err();
+        assert_eq!(err, NoExportConnection::ProjectToken);
+        assert!(
+            err.to_string()
+                .contains("project token cannot read events back")
+        );
+        let err = export_connection(&run(Some("9"), None), &saved).unwrap_err();
+        assert!(err.to_string().contains("project 9 (EU region)"), "{err}");
     }
 
     #[test]

@@ -125,7 +125,7 @@ impl CorrectionGuide {
     /// What Mixpanel allows, in plain sentences.
     pub fn rules(&self) -> Vec<String> {
         vec![
-            "Mixpanel cannot change events once they are imported, and no API deletes them: deleting is done by hand in Mixpanel's Data Deletion tool (Project Settings → Data Deletion).".to_owned(),
+            "Mixpanel cannot change events once they are imported, and no API deletes them: deleting is done by hand in Mixpanel's Data Deletion tool (Project Settings > Data Deletion).".to_owned(),
             format!(
                 "It deletes only events from the last {DELETION_WINDOW_DAYS} days (today: events from {} on), at most {DELETIONS_PER_MONTH} deletions a month, and a deletion can be undone for {UNDO_DAYS} days.",
                 self.deletable_from

@@ -250,6 +250,38 @@ pub enum VerifyProgress {
     ReadingSource,
 }
 
+impl VerifyProgress {
+    /// The progress in a short sentence (a status line).
+    pub fn describe(&self) -> String {
+        use crate::mixpanel::export::WaitReason;
+        use crate::mixpanel::export_budget::describe_wait;
+        match self {
+            VerifyProgress::Exporting(e) => match e.waiting {
+                Some((wait, WaitReason::RateLimited)) => format!(
+                    "Mixpanel asked to slow down: waiting {} ({})",
+                    describe_wait(wait.as_secs().max(1)),
+                    e.budget.describe()
+                ),
+                Some((wait, WaitReason::Retrying)) => format!(
+                    "Mixpanel did not answer: trying again in {}",
+                    describe_wait(wait.as_secs().max(1))
+                ),
+                Some((_, WaitReason::Spacing)) | None => format!(
+                    "Reading Mixpanel's export: {} events ({})",
+                    thousands(e.lines),
+                    e.budget.describe()
+                ),
+            },
+            VerifyProgress::Comparing { done, of } => {
+                format!("Comparing part {} of {of}", done + 1)
+            }
+            VerifyProgress::ReadingSource => {
+                "Reading the source rows of the events not found".to_owned()
+            }
+        }
+    }
+}
+
 /// The export query for a run: its UTC days, filtered by its label (or its event names).
 pub fn query_for(report: &RunReport) -> Option<ExportQuery> {
     let day = |t: &Option<String>| -> Option<NaiveDate> {
