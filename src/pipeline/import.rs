@@ -614,6 +614,7 @@ fn snapshot(
         total_bytes,
         valid: shared.valid.load(Ordering::Relaxed),
         invalid: shared.rejected_local.load(Ordering::Relaxed),
+        already_sent: shared.skipped_resumed.load(Ordering::Relaxed),
         sent: shared.sent.load(Ordering::Relaxed),
         accepted: report.imported,
         rejected_by_server: report.rejected_server + report.failed,
