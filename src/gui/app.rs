@@ -1,14 +1,25 @@
-//! The window: the sidebar of steps, the current step, Back/Next, and the About box.
+//! The window: the sidebar of steps, the current step, Back/Next, the offer to resume an
+//! unfinished import, the import history and the About box.
+//!
+//! Opening a file by any route (dialog, path, drop, recent, sample, command line, resume) drops
+//! the previous file's session whole: its check, its run and its review go with it, and every
+//! step starts over for the new file.
 
 use egui::{Align, Layout, RichText};
 
 use super::AppDeps;
-use super::backend::{self, ResumeInfo};
-use super::session::Session;
+use super::history::HistoryWindow;
+use super::state::{FileSession, Session};
+use super::steps::map::Rememberer;
 use super::steps::{
     check::CheckStep, connect::ConnectStep, file::FileStep, import::ImportStep, map::MapStep,
     review::ReviewStep,
 };
+use super::words;
+use super::worker::Task;
+use crate::mapping::Mapping;
+use crate::session::history;
+use crate::session::run::RunRecord;
 
 /// The app's name, the window title when no file is open.
 pub const APP_NAME: &str = "Mixport";
@@ -94,10 +105,17 @@ pub struct MixportApp {
     current: Step,
     about_open: bool,
     demo: Option<Demo>,
-    /// Interrupted imports found at start-up, offered for resuming.
-    interrupted: Vec<(std::path::PathBuf, ResumeInfo)>,
-    /// The interrupted import being reopened.
-    resuming: Option<(std::path::PathBuf, ResumeInfo)>,
+    /// Unfinished imports found at start-up, offered for resuming (read in the background).
+    interrupted: Option<Vec<RunRecord>>,
+    interrupted_task: Option<Task<Vec<RunRecord>>>,
+    /// The unfinished import being reopened.
+    resuming: Option<RunRecord>,
+    /// Sessions opened so far (each gets the next number).
+    sessions_opened: u64,
+    /// The mapping last remembered for the open file (session number, mapping).
+    remembered: Option<(u64, Mapping)>,
+    rememberer: Rememberer,
+    history: HistoryWindow,
     /// The user asked to close the window while an import runs: ask first.
     confirm_close: bool,
     /// The user confirmed closing during an import.
@@ -116,7 +134,6 @@ impl MixportApp {
     /// An app with the given dependencies (real ones from [`AppDeps::system`], fakes in tests).
     pub fn new(deps: AppDeps) -> Self {
         let file = FileStep::new(&deps);
-        let interrupted = backend::interrupted_imports(&deps.runs_dir);
         let connect = ConnectStep::new(&deps);
         let import = ImportStep::new(&deps);
         Self {
@@ -125,8 +142,13 @@ impl MixportApp {
             current: Step::File,
             about_open: false,
             demo: None,
-            interrupted,
+            interrupted: None,
+            interrupted_task: None,
             resuming: None,
+            sessions_opened: 0,
+            remembered: None,
+            rememberer: Rememberer::default(),
+            history: HistoryWindow::default(),
             confirm_close: false,
             close_confirmed: false,
             shown_title: None,
@@ -141,8 +163,13 @@ impl MixportApp {
 
     /// Open `path` as if the user had chosen it (the file given on the command line).
     pub fn open_file(&mut self, ctx: &egui::Context, path: std::path::PathBuf) {
-        self.file
-            .open(ctx, path, crate::source::SourceOptions::default());
+        self.file.open(
+            ctx,
+            path,
+            crate::source::SourceOptions::default(),
+            &self.deps,
+        );
+        self.new_session_asked();
         self.go_to(Step::File);
     }
 
@@ -151,8 +178,68 @@ impl MixportApp {
         let file = self
             .file
             .loading_path()
-            .or_else(|| self.session.file.as_ref().map(|f| f.sniff.path.as_path()));
+            .or_else(|| self.session.opened().map(|f| f.path()));
         window_title(file)
+    }
+
+    /// A file was asked for: the current session ends now, whatever the new file turns out to
+    /// be (an empty file's error must not leave the old preview behind).
+    fn new_session_asked(&mut self) {
+        self.check.cancel();
+        self.session.file = None;
+        self.map = MapStep::default();
+        self.check = CheckStep::default();
+        self.review = ReviewStep::default();
+        let keep_connection_state = ImportStep::new(&self.deps);
+        self.import = keep_connection_state;
+        if self.current > Step::File {
+            self.current = Step::File;
+        }
+    }
+
+    /// A file finished loading: its session starts.
+    fn start_session(&mut self, ctx: &egui::Context, loaded: super::steps::file::Loaded) {
+        self.sessions_opened += 1;
+        let mut session = FileSession::new(self.sessions_opened, loaded.file, loaded.prepared);
+        let resumed = self
+            .resuming
+            .take()
+            .filter(|r| r.file == session.file.sniff.path);
+        if let Some(record) = &resumed {
+            session.mapping = record.mapping.clone();
+            session.mapping_changed();
+        }
+        self.remembered = Some((session.serial, session.mapping.clone()));
+        self.session.file = Some(session);
+        if let Some(record) = resumed {
+            if let Some(name) = &record.connection {
+                self.connect
+                    .use_by_name(name, &mut self.session, &self.deps);
+            }
+            self.import.resume = true;
+            if let Some(fs) = self.session.file.as_ref()
+                && fs.is_ready()
+            {
+                self.check.start(ctx, fs);
+            }
+            self.go_to(Step::Check);
+        }
+    }
+
+    /// Remember the open file's mapping when it changed (in the background).
+    fn remember_mapping(&mut self) {
+        let Some(fs) = self.session.file.as_ref() else {
+            return;
+        };
+        let unchanged = self
+            .remembered
+            .as_ref()
+            .is_some_and(|(serial, m)| *serial == fs.serial && *m == fs.mapping);
+        if !unchanged {
+            self.rememberer
+                .remember(&self.deps.config_dir, fs.file.path(), &fs.mapping);
+            self.remembered = Some((fs.serial, fs.mapping.clone()));
+        }
     }
 
     /// Send the title to the window when it changed.
@@ -179,9 +266,9 @@ impl MixportApp {
         self.import.progress()
     }
 
-    /// The last finished check (for tests).
-    pub fn check_summary(&self) -> Option<&backend::CheckSummary> {
-        self.check.summary.as_ref()
+    /// The import history window (for tests).
+    pub fn history(&self) -> &HistoryWindow {
+        &self.history
     }
 
     /// Whether background work is running (file load, check, import).
@@ -192,20 +279,23 @@ impl MixportApp {
     /// Jump to a step (used by the screenshot demo mode; the UI only allows reachable steps).
     pub fn go_to(&mut self, step: Step) {
         self.current = step;
-        if step == Step::Review {
-            self.session.reviewed = self.session.imported;
+        if step == Step::Review
+            && let Some(fs) = self.session.file.as_mut()
+        {
+            fs.reviewed = fs.run.is_some();
         }
     }
 
-    /// Whether `step`'s work is complete, so the next step can be opened.
+    /// Whether `step`'s work is complete for the open file, so the next step can be opened.
     pub fn is_done(&self, step: Step) -> bool {
+        let fs = self.session.file.as_ref();
         match step {
-            Step::File => self.session.file.is_some(),
-            Step::Map => self.session.file.is_some() && self.map.is_valid(&self.session),
-            Step::Check => self.session.check_is_current(),
+            Step::File => fs.is_some(),
+            Step::Map => fs.is_some_and(FileSession::is_ready),
+            Step::Check => fs.is_some_and(|fs| fs.is_ready() && fs.check_is_current()),
             Step::Connect => self.session.connection.is_some(),
-            Step::Import => self.session.imported,
-            Step::Review => self.session.reviewed,
+            Step::Import => fs.is_some_and(|fs| fs.run.is_some()),
+            Step::Review => fs.is_some_and(|fs| fs.reviewed),
         }
     }
 
@@ -253,6 +343,9 @@ impl MixportApp {
             if ui.button("About Mixport").clicked() {
                 self.about_open = !self.about_open;
             }
+            if ui.button("Import history").clicked() {
+                self.history.show_again(ui.ctx(), &self.deps);
+            }
         });
     }
 
@@ -286,14 +379,28 @@ impl MixportApp {
         });
     }
 
-    fn blocker_text(&self) -> &'static str {
+    /// Why Next is disabled, and where to act.
+    fn blocker_text(&self) -> String {
+        let fs = self.session.file.as_ref();
         match self.current {
-            Step::File => "Open a file to continue.",
-            Step::Map => "Map the event name and time to continue.",
-            Step::Check => "Run the check to continue.",
-            Step::Connect => "Choose or add a connection to continue.",
-            Step::Import => "Finish the import to continue.",
-            Step::Review => "",
+            Step::File => "Open a file to continue.".to_owned(),
+            Step::Map => match fs.and_then(|fs| fs.blockers.first()) {
+                Some(blocker) => words::blocker(blocker),
+                None => "Open a file to continue.".to_owned(),
+            },
+            Step::Check => match fs {
+                Some(fs) if !fs.is_ready() => {
+                    "Answer the question in the Map step first.".to_owned()
+                }
+                Some(fs) if fs.check.is_some() && !fs.check_is_current() => {
+                    "The mapping changed or the check was cancelled: run the check again."
+                        .to_owned()
+                }
+                _ => "Run the check to continue.".to_owned(),
+            },
+            Step::Connect => "Choose or add a connection to continue.".to_owned(),
+            Step::Import => "Start the import to continue.".to_owned(),
+            Step::Review => String::new(),
         }
     }
 
@@ -317,7 +424,11 @@ impl MixportApp {
     /// Draw the whole window into `ui` (the eframe root or a test harness).
     pub fn show(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
-        self.file.handle_dropped_files(&ctx, &mut self.session);
+        let importing = self.import.is_running();
+        self.file.handle_dropped_files(&ctx, &self.deps, importing);
+        if self.file.take_opened() {
+            self.new_session_asked();
+        }
         self.poll(&ctx);
 
         egui::Panel::left("steps")
@@ -336,16 +447,27 @@ impl MixportApp {
             ui.heading(self.current.title());
             ui.weak(self.current.subtitle());
             ui.separator();
-            match self.current {
-                Step::File => self.file.ui(ui, &mut self.session, &mut self.deps),
-                Step::Map => self.map.ui(ui, &mut self.session, &mut self.deps),
-                Step::Check => self.check.ui(ui, &mut self.session, &mut self.deps),
-                Step::Connect => self.connect.ui(ui, &mut self.session, &mut self.deps),
-                Step::Import => self.import.ui(ui, &mut self.session, &mut self.deps),
-                Step::Review => self.review.ui(ui, &mut self.session, &mut self.deps),
+            let fs = self.session.file.as_mut();
+            match (self.current, fs) {
+                (Step::File, _) => self
+                    .file
+                    .ui(ui, &mut self.session, &mut self.deps, importing),
+                (Step::Connect, _) => self.connect.ui(ui, &mut self.session, &mut self.deps),
+                (Step::Import, _) => self.import.ui(ui, &mut self.session, &mut self.deps),
+                (Step::Map, Some(fs)) => self.map.ui(ui, fs, &mut self.deps),
+                (Step::Check, Some(fs)) => self.check.ui(ui, fs, &mut self.deps),
+                (Step::Review, Some(fs)) => self.review.ui(ui, fs, &mut self.deps),
+                (_, None) => {
+                    ui.label("Open a file in the File step first.");
+                }
             }
         });
+        if self.file.take_opened() {
+            self.new_session_asked();
+        }
+        self.remember_mapping();
         self.about(&ctx);
+        self.history.ui(&ctx);
         self.close_guard(&ctx);
         self.update_title(&ctx);
     }
@@ -380,21 +502,27 @@ impl MixportApp {
             });
     }
 
-    /// The offer to resume imports that were interrupted (crash, close) in an earlier session.
+    /// The offer to resume imports that stopped before their end (cancel, crash, close, refused
+    /// credentials once the connection was saved again) in an earlier session.
     fn resume_banner(&mut self, ui: &mut egui::Ui) {
-        if self.interrupted.is_empty() {
+        let Some(interrupted) = self.interrupted.as_ref() else {
+            return;
+        };
+        if interrupted.is_empty() || self.import.is_running() {
             return;
         }
         let mut action = None;
         egui::Frame::group(ui.style()).show(ui, |ui| {
-            for (i, (_, info)) in self.interrupted.iter().enumerate() {
+            for (i, record) in interrupted.iter().enumerate() {
                 ui.horizontal_wrapped(|ui| {
                     ui.colored_label(
                         ui.visuals().warn_fg_color,
                         format!(
-                            "An import of {} into '{}' did not finish.",
-                            info.file.display(),
-                            info.connection
+                            "An import of {} into {} did not finish ({} {} imported).",
+                            record.file_name(),
+                            words::run_project(record),
+                            words::run_headline(&record.end).trim_end_matches('.'),
+                            words::thousands(record.counts.imported + record.counts.already_sent)
                         ),
                     );
                     if ui.button("Resume import").clicked() {
@@ -406,38 +534,64 @@ impl MixportApp {
                 });
             }
         });
-        if let Some((i, resume)) = action {
-            let (journal, info) = self.interrupted.remove(i);
+        if let Some((i, resume)) = action
+            && let Some(list) = self.interrupted.as_mut()
+        {
+            let record = list.remove(i);
             if resume {
-                self.file
-                    .open(ui.ctx(), info.file.clone(), info.options.clone());
+                self.file.open(
+                    ui.ctx(),
+                    record.file.clone(),
+                    record.options.clone(),
+                    &self.deps,
+                );
+                self.new_session_asked();
                 self.go_to(Step::File);
-                self.resuming = Some((journal, info));
+                self.resuming = Some(record);
             } else {
-                backend::discard_interrupted(&journal);
+                let runs_dir = self.deps.runs_dir.clone();
+                let _ = std::thread::Builder::new()
+                    .name("mixport-discard".to_owned())
+                    .spawn(move || history::discard(&runs_dir, &record));
             }
         }
     }
 
     /// Apply finished background work of every step, whichever step is on screen.
     fn poll(&mut self, ctx: &egui::Context) {
-        if self.file.poll(ctx, &mut self.session, &mut self.deps) {
-            self.map.reset_for_new_file(&mut self.session, &self.deps);
-            if let Some((_, info)) = self.resuming.take() {
-                self.session.mapping = info.mapping;
-                self.connect
-                    .use_by_name(&info.connection, &mut self.session, &self.deps);
-                self.import.resume_offer = Some(
-                    "This import was interrupted: continuing skips the rows Mixpanel already accepted."
-                        .to_owned(),
-                );
-                self.check.start(ctx, &self.session, &self.deps);
-                self.go_to(Step::Check);
+        if self.interrupted.is_none() && self.interrupted_task.is_none() {
+            let runs_dir = self.deps.runs_dir.clone();
+            self.interrupted_task = Some(Task::spawn(ctx, "resumable", move |reporter| {
+                let runs = history::resumable(&runs_dir)
+                    .into_iter()
+                    .filter(|r| r.connection.is_some())
+                    .collect();
+                reporter.send(runs);
+            }));
+        }
+        if let Some(task) = self.interrupted_task.as_mut() {
+            let mut got = None;
+            task.drain(ctx, |runs| got = Some(runs));
+            if got.is_some() || task.is_finished() {
+                self.interrupted = Some(got.unwrap_or_default());
+                self.interrupted_task = None;
             }
         }
-        self.check.poll(ctx, &mut self.session);
-        self.connect.poll(ctx);
-        self.import.poll(ctx, &mut self.session, &mut self.deps);
+        if let Some(loaded) = self.file.poll(ctx, &self.deps) {
+            self.start_session(ctx, *loaded);
+        }
+        self.check.poll(ctx, self.session.file.as_mut());
+        self.connect.poll(ctx, &mut self.session);
+        self.import.poll(ctx, self.session.file.as_mut());
+        self.review.poll(ctx);
+        if let Some(fs) = self.session.file.as_ref()
+            && fs.run.is_some()
+            && let Some(list) = self.interrupted.as_mut()
+        {
+            // This file's import ran again: it is no longer an offer from an earlier session.
+            let path = fs.file.path().to_path_buf();
+            list.retain(|r| r.file != path);
+        }
         self.demo_tick(ctx);
     }
 }
@@ -530,8 +684,7 @@ impl MixportApp {
         connection: Option<(String, String, String)>,
     ) {
         if let Some(sample) = self.deps.sample_file.clone() {
-            self.file
-                .open(ctx, sample, crate::source::SourceOptions::default());
+            self.open_file(ctx, sample);
         }
         self.demo = Some(Demo {
             target,
@@ -558,7 +711,9 @@ impl MixportApp {
         match self.current {
             Step::File if self.session.file.is_some() => self.go_to(Step::Map),
             Step::Map if self.is_done(Step::Map) && !self.check.is_running() => {
-                self.check.start(ctx, &self.session, &self.deps);
+                if let Some(fs) = self.session.file.as_ref() {
+                    self.check.start(ctx, fs);
+                }
                 self.go_to(Step::Check);
             }
             Step::Check if self.session.check_is_current() => {
@@ -578,7 +733,7 @@ impl MixportApp {
                 }
             }
             Step::Connect => self.go_to(Step::Import),
-            Step::Import if self.session.imported => self.go_to(Step::Review),
+            Step::Import if self.is_done(Step::Import) => self.go_to(Step::Review),
             Step::Import if !demo.import_started => {
                 if let Some(d) = self.demo.as_mut() {
                     d.import_started = true;

@@ -1,20 +1,25 @@
-//! The desktop app (eframe/egui): a six-step wizard over the engine.
+//! The desktop app (eframe/egui): a six-step wizard over the [`crate::session`] API.
 //!
 //! [`MixportApp`] is built from [`AppDeps`] (file dialog, secret store, config folder, API host),
-//! so tests drive the real app with fakes. Each step lives in its own file under `steps/` and
-//! draws from a `ui(&mut self, ui, ..)` function; background work goes through [`worker`].
+//! so tests drive the real app with fakes. The app holds UI state only: one
+//! [`state::FileSession`] per opened file, and each step's own fields. Each step lives in its
+//! own file under `steps/` and draws from a `ui(&mut self, ui, ..)` function; background work
+//! (file reading, check, import, connection test, disk reads and writes) goes through [`worker`].
+//! [`words`] says the engine's typed answers in plain language.
 
 pub mod app;
-pub mod backend;
 pub mod dialog;
 pub mod fix;
-pub mod session;
+pub mod history;
+pub mod state;
 pub mod steps;
 pub mod verify;
+pub mod words;
 pub mod worker;
 
 use std::path::PathBuf;
 
+pub use crate::session::connection::Secrets;
 pub use app::{APP_NAME, MixportApp, Step, window_title};
 pub use dialog::{FakeFileDialog, FileDialog, NativeFileDialog};
 
@@ -25,7 +30,7 @@ pub struct AppDeps {
     /// Where saved connections, recent files and templates live.
     pub config_dir: PathBuf,
     /// Where secrets live (the OS keychain, or a mock in tests).
-    pub secrets: backend::Secrets,
+    pub secrets: Secrets,
     /// Another ingestion/API host (a test server); `None` uses the region's Mixpanel hosts.
     pub api_base: Option<String>,
     /// The sample file offered by "Try with sample data", when it exists.
@@ -39,14 +44,16 @@ impl AppDeps {
     /// `MIXPORT_CONFIG_DIR` overrides the config folder, `MIXPORT_DATA_DIR` the runs folder
     /// (journals, reports, rejected rows) and `MIXPORT_API_BASE` the API host.
     pub fn system() -> Self {
-        let config_dir = backend::default_config_dir();
+        let config_dir = crate::config::ConfigStore::locate()
+            .map(|store| store.dir().to_path_buf())
+            .unwrap_or_else(|_| PathBuf::from(".mixport"));
         Self {
             file_dialog: Box::new(NativeFileDialog),
             // The same folder the CLI keeps its journals and reports in (`MIXPORT_DATA_DIR`).
             runs_dir: crate::pipeline::journal::data_dir()
                 .unwrap_or_else(|| config_dir.join("runs")),
             config_dir,
-            secrets: backend::Secrets::os(),
+            secrets: Secrets::os(),
             api_base: std::env::var("MIXPORT_API_BASE")
                 .ok()
                 .filter(|s| !s.is_empty()),

@@ -32,6 +32,11 @@ pub const MAX_EXAMPLES: usize = 5;
 pub const DEDUP_CAP: usize = 3_000_000;
 /// Rejected rows kept in memory by default, with their values, for a review screen.
 pub const KEEP_REJECTED: usize = 1_000;
+/// The most text the kept rejected rows hold together; each value is also cut to
+/// [`KEPT_VALUE_CHARS`] characters, so rows of 1 MB cannot fill memory.
+pub const KEEP_REJECTED_BYTES: usize = 8 * 1024 * 1024;
+/// The most characters of one value kept with a rejected row in memory (the export has all).
+pub const KEPT_VALUE_CHARS: usize = 2_000;
 
 /// Settings of a check run.
 #[derive(Debug, Clone)]
@@ -112,7 +117,8 @@ pub struct CheckReport {
     pub valid: u64,
     /// Rows that would be rejected (never sent).
     pub invalid: u64,
-    /// Rows with at least one warning (valid or not).
+    /// Valid rows (sent) with at least one warning. A rejected row's warnings are left out:
+    /// it is not sent.
     pub rows_with_warnings: u64,
     /// Error groups, by kind then field.
     pub errors: Vec<IssueGroup>,
@@ -274,6 +280,7 @@ pub fn run_check_reader(
         last_time: None,
         rejected,
         rejected_sample: Vec::new(),
+        rejected_sample_bytes: 0,
         cell_text: String::new(),
     };
     let read = run_rows(
@@ -395,6 +402,7 @@ struct CheckSink<'a> {
     last_time: Option<i64>,
     rejected: Option<RejectedWriter>,
     rejected_sample: Vec<RejectedRow>,
+    rejected_sample_bytes: usize,
     cell_text: String,
 }
 
@@ -432,21 +440,27 @@ impl CheckSink<'_> {
     }
 
     fn keep_rejected(&mut self, record: &Record, issues: &[Issue]) {
-        if self.rejected_sample.len() >= self.options.keep_rejected {
+        if self.rejected_sample.len() >= self.options.keep_rejected
+            || self.rejected_sample_bytes >= KEEP_REJECTED_BYTES
+        {
             return;
         }
         let errors: Vec<&Issue> = issues
             .iter()
             .filter(|i| i.severity() == Severity::Error)
             .collect();
-        let values = record
+        let values: Vec<String> = record
             .cells
             .iter()
             .map(|cell| {
                 cell_original_text(cell, &mut self.cell_text);
-                self.cell_text.clone()
+                match self.cell_text.char_indices().nth(KEPT_VALUE_CHARS) {
+                    Some((cut, _)) => format!("{}…", &self.cell_text[..cut]),
+                    None => self.cell_text.clone(),
+                }
             })
             .collect();
+        self.rejected_sample_bytes += values.iter().map(String::len).sum::<usize>();
         self.rejected_sample.push(RejectedRow {
             row: record.row,
             field: errors.first().map(|i| i.field.clone()).unwrap_or_default(),
@@ -491,11 +505,15 @@ impl RowSink for CheckSink<'_> {
             }
             self.keep_rejected(record, &out.issues);
         }
-        if warned {
+        // A rejected row is not sent: its warnings ("still sent") would not be true.
+        let valid = out.is_valid();
+        if warned && valid {
             self.with_warnings += 1;
         }
         for issue in &out.issues {
-            self.groups.add(issue);
+            if valid || issue.severity() == Severity::Error {
+                self.groups.add(issue);
+            }
         }
         Ok(ControlFlow::Continue(()))
     }
@@ -762,6 +780,22 @@ mod tests {
         assert_eq!(kept.row, 3);
         assert_eq!(kept.origin, RejectionOrigin::Check);
         assert_eq!(kept.values, vec!["", "", "2024-03-05T14:07:00Z", "b"]);
+    }
+
+    #[test]
+    fn a_rejected_rows_warnings_are_not_reported_as_still_sent() {
+        let records = vec![
+            // Old (a warning) and valid: sent with a warning.
+            record(2, ["E", "u", "2015-01-01T00:00:00Z", "a"]),
+            // Old and without an event name: rejected, so its warning is moot.
+            record(3, ["", "u", "2015-01-01T00:00:00Z", "b"]),
+        ];
+        let report = check(records, &mapping(InsertIdSource::Generate), &options());
+        assert_eq!((report.valid, report.invalid), (1, 1));
+        assert_eq!(report.rows_with_warnings, 1);
+        let warned: u64 = report.warnings.iter().map(|g| g.count).sum();
+        assert_eq!(warned, 1, "{:?}", report.warnings);
+        assert!(report.warnings.iter().all(|g| g.examples[0].row == 2));
     }
 
     #[test]

@@ -69,6 +69,9 @@ pub struct Progress {
     pub valid: u64,
     /// Rows that failed local validation (never sent).
     pub invalid: u64,
+    /// Import: rows skipped because an earlier run already delivered them (resume).
+    #[serde(default)]
+    pub already_sent: u64,
     /// Import: events sent to Mixpanel (including in-flight).
     pub sent: u64,
     /// Import: events Mixpanel accepted.

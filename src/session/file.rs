@@ -8,6 +8,9 @@ use crate::source::{self, Cell, Record, Sniff, SourceError, SourceOptions};
 
 /// Rows read from the head of a file for the preview, the suggestion and the settled questions.
 pub const HEAD_ROWS: usize = 1000;
+/// The most cell text the head keeps: a file of very long rows (1 MB each, say) yields fewer
+/// head rows instead of filling memory.
+pub const HEAD_BYTES: usize = 16 * 1024 * 1024;
 
 /// A file that was sniffed and whose head was read: the start of a session.
 #[derive(Debug, Clone)]
@@ -74,7 +77,7 @@ pub fn file_name(path: &Path) -> String {
 pub fn open(path: &Path, options: &SourceOptions) -> Result<OpenedFile, SourceError> {
     let start = Instant::now();
     let sniff = source::sniff(path, options)?;
-    let head = source::preview(&sniff, HEAD_ROWS)?;
+    let head = read_head(&sniff)?;
     if head.is_empty() {
         return Err(SourceError::Empty {
             path: PathBuf::from(path),
@@ -91,6 +94,31 @@ pub fn open(path: &Path, options: &SourceOptions) -> Result<OpenedFile, SourceEr
         head,
         load_ms: start.elapsed().as_millis(),
     })
+}
+
+/// At most [`HEAD_ROWS`] records and about [`HEAD_BYTES`] of cell text (always at least one
+/// record).
+fn read_head(sniff: &Sniff) -> Result<Vec<Record>, SourceError> {
+    let mut reader = source::open(sniff)?;
+    let mut head = Vec::new();
+    let mut bytes = 0usize;
+    while head.len() < HEAD_ROWS && bytes < HEAD_BYTES {
+        let mut record = Record::default();
+        if !reader.read_into(&mut record)? {
+            break;
+        }
+        bytes += record
+            .cells
+            .iter()
+            .map(|c| match c {
+                Cell::Text(s) | Cell::InvalidUtf8(s) => s.len(),
+                Cell::Json(v) => v.to_string().len(),
+                Cell::Missing => 0,
+            })
+            .sum::<usize>();
+        head.push(record);
+    }
+    Ok(head)
 }
 
 /// A cell as text: the original text, JSON values other than strings as compact JSON, and
@@ -124,6 +152,21 @@ mod tests {
         assert_eq!(file.head.len(), 1);
         assert_eq!(file.head_values("user"), vec!["u1"]);
         assert_eq!(file.file_name(), "good.csv");
+    }
+
+    #[test]
+    fn a_head_of_very_long_rows_stays_small() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("long.csv");
+        let long = "x".repeat(1024 * 1024);
+        let mut text = String::from("event,note\n");
+        for _ in 0..40 {
+            text.push_str(&format!("Buy,{long}\n"));
+        }
+        std::fs::write(&path, text).unwrap();
+        let file = open(&path, &SourceOptions::default()).unwrap();
+        assert!(file.head.len() < 20, "{} rows kept", file.head.len());
+        assert!(!file.head.is_empty());
     }
 
     #[test]

@@ -3,14 +3,16 @@
 
 use egui::RichText;
 
+use crate::config::{Connection as SavedConnection, ConnectionKind, Region};
 use crate::credentials::SecretString;
 use crate::gui::AppDeps;
-use crate::gui::backend::{
-    self, ActiveConnection, ConnectionKind, ConnectionTest, REGIONS, Region, SavedConnection,
-    region_name,
-};
-use crate::gui::session::Session;
+use crate::gui::state::Session;
+use crate::gui::words::{self, REGIONS, region_name};
 use crate::gui::worker::Task;
+use crate::session::connection::{self as connections, ActiveConnection};
+
+/// The result of "Test connection", in plain words.
+pub type ConnectionTest = Result<String, String>;
 
 /// The add/edit form. The secret field starts empty and is never filled from the keychain.
 #[derive(Debug, Clone)]
@@ -68,15 +70,16 @@ pub struct ConnectStep {
     pub form: Option<ConnectionForm>,
     message: Option<(bool, String)>,
     testing: Option<Task<ConnectionTest>>,
+    history_update: Option<Task<()>>,
     test_result: Option<ConnectionTest>,
 }
 
 impl ConnectStep {
     /// The step with the saved connections from the config folder.
     pub fn new(deps: &AppDeps) -> Self {
-        let (connections, message) = match backend::load_connections(&deps.config_dir) {
+        let (connections, message) = match connections::load_connections(&deps.config_dir) {
             Ok(list) => (list, None),
-            Err(e) => (Vec::new(), Some((false, e))),
+            Err(e) => (Vec::new(), Some((false, e.to_string()))),
         };
         Self {
             connections,
@@ -84,6 +87,7 @@ impl ConnectStep {
             message,
             testing: None,
             test_result: None,
+            history_update: None,
         }
     }
 
@@ -92,8 +96,16 @@ impl ConnectStep {
         self.test_result.as_ref()
     }
 
-    /// Apply a finished connection test.
-    pub fn poll(&mut self, ctx: &egui::Context) {
+    /// Apply a finished connection test, and the run history's note that a connection was
+    /// saved again (then the Import step looks for a resumable run anew).
+    pub fn poll(&mut self, ctx: &egui::Context, session: &mut Session) {
+        if let Some(task) = self.history_update.as_mut() {
+            task.drain(ctx, |()| {});
+            if task.is_finished() {
+                self.history_update = None;
+                session.connection_version += 1;
+            }
+        }
         if let Some(task) = self.testing.as_mut() {
             let mut result = None;
             task.drain(ctx, |r| result = Some(r));
@@ -175,11 +187,12 @@ impl ConnectStep {
                     ui.label(match saved.kind {
                         ConnectionKind::ServiceAccount => {
                             format!(
-                                "Service account {}",
+                                "{} {}",
+                                words::kind_name(saved.kind),
                                 saved.username.clone().unwrap_or_default()
                             )
                         }
-                        ConnectionKind::ProjectToken => "Project token".to_owned(),
+                        ConnectionKind::ProjectToken => words::kind_name(saved.kind).to_owned(),
                     });
                     ui.horizontal(|ui| {
                         if ui
@@ -221,13 +234,14 @@ impl ConnectStep {
                     .is_some_and(|c| c.saved.name == saved.name)
                 {
                     session.connection = None;
+                    session.connection_version += 1;
                 }
                 self.message = Some(match deleted {
                     Ok(()) => (
                         true,
                         format!("Deleted connection '{}' and its secret.", saved.name),
                     ),
-                    Err(e) => (false, e),
+                    Err(e) => (false, e.to_string()),
                 });
             }
             None => {}
@@ -263,7 +277,7 @@ impl ConnectStep {
                 self.connections.push(saved.clone());
                 self.use_connection(saved, session, deps);
             }
-            Err(e) => self.message = Some((false, e)),
+            Err(e) => self.message = Some((false, e.to_string())),
         }
     }
 
@@ -284,7 +298,14 @@ impl ConnectStep {
         match deps.secrets.get(&saved.name) {
             Ok(Some(secret)) => {
                 self.message = Some((true, format!("Using '{}'.", saved.name)));
-                session.connection = Some(ActiveConnection { saved, secret });
+                // A service account's project token (for user profiles), when one is saved.
+                let project_token = deps.secrets.project_token(&saved.name).ok().flatten();
+                session.connection = Some(ActiveConnection {
+                    saved,
+                    secret,
+                    project_token,
+                });
+                session.connection_version += 1;
             }
             Ok(None) => {
                 self.message = Some((
@@ -299,7 +320,7 @@ impl ConnectStep {
                     deps.secrets.keychain_problem().is_some(),
                 ));
             }
-            Err(e) => self.message = Some((false, e)),
+            Err(e) => self.message = Some((false, e.to_string())),
         }
     }
 
@@ -410,6 +431,13 @@ impl ConnectStep {
                 Ok(saved) => {
                     let name = saved.name.clone();
                     self.form = None;
+                    // Imports this connection's old settings refused may be resumed now.
+                    let runs_dir = deps.runs_dir.clone();
+                    let changed = name.clone();
+                    self.history_update = Some(Task::spawn(ui.ctx(), "history", move |reporter| {
+                        crate::session::history::connection_saved(&runs_dir, &changed);
+                        reporter.send(());
+                    }));
                     self.use_connection(saved, session, deps);
                     self.message = Some((
                         true,
@@ -448,20 +476,22 @@ impl ConnectStep {
         let secret = if typed.is_empty() {
             // Keep the existing secret (moved to the new name when renamed).
             let old_name = form.editing.clone().unwrap_or_else(|| name.clone());
-            match deps.secrets.get(&old_name)? {
+            match deps.secrets.get(&old_name).map_err(|e| e.to_string())? {
                 Some(existing) => existing,
                 None => return Err("Enter the secret (none is saved yet).".to_owned()),
             }
         } else {
             SecretString::new(typed)
         };
-        deps.secrets.save_connection(
-            &deps.config_dir,
-            saved.clone(),
-            secret,
-            form.session_only,
-            renamed_from.as_deref(),
-        )?;
+        deps.secrets
+            .save_connection(
+                &deps.config_dir,
+                saved.clone(),
+                secret,
+                form.session_only,
+                renamed_from.as_deref(),
+            )
+            .map_err(|e| e.to_string())?;
         form.secret.clear();
         let editing = form.editing.clone();
         self.connections
@@ -495,7 +525,11 @@ impl ConnectStep {
                 let connection = connection.clone();
                 let api_base = deps.api_base.clone();
                 self.testing = Some(Task::spawn(ui.ctx(), "test-connection", move |reporter| {
-                    reporter.send(backend::test_connection(&connection, api_base.as_deref()));
+                    let answer = match connections::test(&connection, api_base.as_deref()) {
+                        Ok(check) => words::connection_test(&connection, &check),
+                        Err(e) => Err(format!("The connection cannot be used: {e}.")),
+                    };
+                    reporter.send(answer);
                 }));
             }
             if testing {

@@ -6,14 +6,52 @@ use std::path::{Path, PathBuf};
 use egui::RichText;
 use egui_extras::{Column, TableBuilder};
 
+use crate::config::ConfigStore;
 use crate::gui::AppDeps;
-use crate::gui::backend::{self, cell_text};
-use crate::gui::session::{LoadedFile, Session};
+use crate::gui::state::Session;
 use crate::gui::worker::Task;
+use crate::session::file::HEAD_ROWS;
+use crate::session::{OpenedFile, Prepared, cell_text};
 use crate::source::{Format, SourceOptions, TextEncoding};
 
+/// A file read and its first mapping prepared, on a worker thread.
+pub struct Loaded {
+    /// The file.
+    pub file: OpenedFile,
+    /// Its first mapping.
+    pub prepared: Prepared,
+    /// The recent files, with this one first.
+    pub recent: Vec<PathBuf>,
+}
+
 /// A finished load.
-type LoadResult = Result<LoadedFile, String>;
+type LoadResult = Result<Box<Loaded>, String>;
+
+/// Read a file's head and prepare its mapping (remembered, template or suggestion); put it
+/// first among the recent files. Blocks: runs on a worker thread.
+fn load(path: &Path, options: &SourceOptions, config_dir: &Path) -> LoadResult {
+    let file = crate::session::open(path, options).map_err(|e| e.to_string())?;
+    let memory_dir = crate::session::memory::memory_dir(config_dir);
+    let remembered = crate::session::prepare::remembered_for(&memory_dir, &file);
+    let store = ConfigStore::at(config_dir);
+    let templates_dir = store.templates_dir(&store.load().unwrap_or_default());
+    let prepared = crate::session::initial_mapping(&file, remembered, Some(&templates_dir));
+    let absolute = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    // Failing to remember a recent file is not worth bothering the user.
+    let recent = store
+        .remember_recent_file(absolute)
+        .map(|c| existing(c.recent_files))
+        .unwrap_or_default();
+    Ok(Box::new(Loaded {
+        file,
+        prepared,
+        recent,
+    }))
+}
+
+fn existing(paths: Vec<PathBuf>) -> Vec<PathBuf> {
+    paths.into_iter().filter(|p| p.is_file()).collect()
+}
 
 /// The File step.
 pub struct FileStep {
@@ -23,17 +61,23 @@ pub struct FileStep {
     error: Option<String>,
     dialog_note: Option<String>,
     recent: Vec<PathBuf>,
+    recent_task: Option<Task<Vec<PathBuf>>>,
+    /// A file was asked for since the last frame: the app starts a new session.
+    opened: bool,
 }
 
 impl FileStep {
-    /// A File step showing the recent files from the config folder.
+    /// A File step; the recent files are read in the background on the first frame.
     pub fn new(deps: &AppDeps) -> Self {
+        let _ = deps;
         Self {
             path_text: String::new(),
             loading: None,
             error: None,
             dialog_note: None,
-            recent: backend::recent_files(&deps.config_dir),
+            recent: Vec::new(),
+            recent_task: None,
+            opened: false,
         }
     }
 
@@ -47,31 +91,63 @@ impl FileStep {
         self.loading.as_ref().map(|(path, _)| path.as_path())
     }
 
+    /// Whether a file was asked for since the last call (the app then drops the old session).
+    pub fn take_opened(&mut self) -> bool {
+        std::mem::take(&mut self.opened)
+    }
+
     /// Start reading `path` in the background with `options`.
-    pub fn open(&mut self, ctx: &egui::Context, path: PathBuf, options: SourceOptions) {
+    pub fn open(
+        &mut self,
+        ctx: &egui::Context,
+        path: PathBuf,
+        options: SourceOptions,
+        deps: &AppDeps,
+    ) {
         self.error = None;
+        self.dialog_note = None;
+        self.opened = true;
         self.path_text = path.display().to_string();
         let for_worker = path.clone();
+        let config_dir = deps.config_dir.clone();
         let task = Task::spawn(ctx, "load", move |reporter| {
-            reporter.send(backend::load_file(&for_worker, &options));
+            reporter.send(load(&for_worker, &options, &config_dir));
         });
         self.loading = Some((path, task));
     }
 
-    /// Files dropped onto the window are opened (the first one).
-    pub fn handle_dropped_files(&mut self, ctx: &egui::Context, session: &mut Session) {
+    /// Files dropped onto the window are opened (the first one), unless `locked`.
+    pub fn handle_dropped_files(&mut self, ctx: &egui::Context, deps: &AppDeps, locked: bool) {
         let dropped = ctx.input(|i| i.raw.dropped_files.first().map(|f| f.path().to_path_buf()));
         if let Some(path) = dropped {
-            let _ = session;
-            self.open(ctx, path, SourceOptions::default());
+            if locked {
+                self.error = Some(LOCKED.to_owned());
+            } else {
+                self.open(ctx, path, SourceOptions::default(), deps);
+            }
         }
     }
 
-    /// Apply a finished load. Returns `true` when a new file was loaded into the session.
-    pub fn poll(&mut self, ctx: &egui::Context, session: &mut Session, deps: &mut AppDeps) -> bool {
-        let Some((path, task)) = self.loading.as_mut() else {
-            return false;
-        };
+    /// Apply finished background work. Returns the loaded file when one finished loading.
+    pub fn poll(&mut self, ctx: &egui::Context, deps: &AppDeps) -> Option<Box<Loaded>> {
+        if self.recent_task.is_none() && self.recent.is_empty() {
+            let config_dir = deps.config_dir.clone();
+            self.recent_task = Some(Task::spawn(ctx, "recent", move |reporter| {
+                let recent = ConfigStore::at(&config_dir)
+                    .load()
+                    .map(|c| existing(c.recent_files))
+                    .unwrap_or_default();
+                reporter.send(recent);
+            }));
+        }
+        if let Some(task) = self.recent_task.as_mut() {
+            let mut got = None;
+            task.drain(ctx, |recent| got = Some(recent));
+            if let Some(recent) = got {
+                self.recent = recent;
+            }
+        }
+        let (path, task) = self.loading.as_mut()?;
         let mut outcome = None;
         task.drain(ctx, |result| outcome = Some(result));
         let finished = task.is_finished();
@@ -79,15 +155,13 @@ impl FileStep {
         match outcome {
             Some(Ok(loaded)) => {
                 self.loading = None;
-                backend::remember_recent_file(&deps.config_dir, &loaded.sniff.path);
-                self.recent = backend::recent_files(&deps.config_dir);
-                session.file = Some(loaded);
-                true
+                self.recent = loaded.recent.clone();
+                Some(loaded)
             }
             Some(Err(message)) => {
                 self.loading = None;
                 self.error = Some(message);
-                false
+                None
             }
             None => {
                 if finished {
@@ -97,15 +171,24 @@ impl FileStep {
                         path.display()
                     ));
                 }
-                false
+                None
             }
         }
     }
 
-    /// Draw the step.
-    pub fn ui(&mut self, ui: &mut egui::Ui, session: &mut Session, deps: &mut AppDeps) {
+    /// Draw the step. `locked`: an import is running, so no other file may be opened.
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        session: &mut Session,
+        deps: &mut AppDeps,
+        locked: bool,
+    ) {
         let ctx = ui.ctx().clone();
-        self.chooser(ui, &ctx, deps);
+        if locked {
+            ui.colored_label(ui.visuals().warn_fg_color, LOCKED);
+        }
+        ui.add_enabled_ui(!locked, |ui| self.chooser(ui, &ctx, deps));
         if let Some((path, _)) = &self.loading {
             ui.horizontal(|ui| {
                 ui.spinner();
@@ -115,14 +198,17 @@ impl FileStep {
         if let Some(error) = &self.error {
             ui.colored_label(ui.visuals().error_fg_color, error);
         }
-        if let Some(loaded) = session.file.as_ref() {
+        if let Some(file) = session.file.as_ref().map(|s| &s.file) {
             ui.separator();
-            if let Some(options) = sniff_settings(ui, loaded) {
-                let path = loaded.sniff.path.clone();
-                self.open(&ctx, path, options);
+            let changed = ui
+                .add_enabled_ui(!locked, |ui| sniff_settings(ui, file))
+                .inner;
+            if let Some(options) = changed {
+                let path = file.sniff.path.clone();
+                self.open(&ctx, path, options, deps);
             }
             ui.separator();
-            preview_table(ui, loaded);
+            preview_table(ui, file);
         } else if !self.is_loading() {
             ui.add_space(24.0);
             ui.vertical_centered(|ui| {
@@ -136,10 +222,7 @@ impl FileStep {
         ui.horizontal(|ui| {
             if ui.button("Choose file…").clicked() {
                 match deps.file_dialog.pick_file("Choose an events file") {
-                    Some(path) => {
-                        self.dialog_note = None;
-                        self.open(ctx, path, SourceOptions::default());
-                    }
+                    Some(path) => self.open(ctx, path, SourceOptions::default(), deps),
                     None => {
                         self.dialog_note = Some(
                             "No file was chosen. If no dialog appeared, your desktop has no file \
@@ -156,7 +239,7 @@ impl FileStep {
                 .clicked()
                 && let Some(path) = sample
             {
-                self.open(ctx, path, SourceOptions::default());
+                self.open(ctx, path, SourceOptions::default(), deps);
             }
         });
         if let Some(note) = &self.dialog_note {
@@ -175,7 +258,7 @@ impl FileStep {
             let open = ui.button("Open").clicked();
             if (enter || open) && !self.path_text.trim().is_empty() {
                 let path = PathBuf::from(self.path_text.trim());
-                self.open(ctx, path, SourceOptions::default());
+                self.open(ctx, path, SourceOptions::default(), deps);
             }
         });
         if !self.recent.is_empty() {
@@ -193,12 +276,16 @@ impl FileStep {
                     }
                 }
                 if let Some(path) = chosen {
-                    self.open(ctx, path, SourceOptions::default());
+                    self.open(ctx, path, SourceOptions::default(), deps);
                 }
             });
         }
     }
 }
+
+/// Why no file can be opened during an import.
+const LOCKED: &str =
+    "An import is running: cancel it in the Import step before opening another file.";
 
 fn file_name(path: &Path) -> String {
     path.file_name()
@@ -239,7 +326,7 @@ pub fn delimiter_name(delimiter: u8) -> String {
 }
 
 /// The sniff result as editable settings. Returns new options when the user changed one.
-fn sniff_settings(ui: &mut egui::Ui, loaded: &LoadedFile) -> Option<SourceOptions> {
+fn sniff_settings(ui: &mut egui::Ui, loaded: &OpenedFile) -> Option<SourceOptions> {
     let sniff = &loaded.sniff;
     let mut options = loaded.options.clone();
     let mut changed = false;
@@ -341,13 +428,15 @@ pub fn labeled_combo(
 }
 
 /// The first rows, drawn only where visible.
-fn preview_table(ui: &mut egui::Ui, loaded: &LoadedFile) {
+fn preview_table(ui: &mut egui::Ui, loaded: &OpenedFile) {
     let columns = &loaded.sniff.columns;
-    let rows = &loaded.preview;
+    let rows = &loaded.head;
     ui.label(format!(
-        "Preview: the first {} rows{}",
+        "Preview: the first {} rows, {} column{}{}",
         rows.len(),
-        if rows.len() >= crate::gui::session::PREVIEW_ROWS {
+        columns.len(),
+        if columns.len() == 1 { "" } else { "s" },
+        if rows.len() >= HEAD_ROWS {
             " (the whole file is read by the check and the import)"
         } else {
             ""
@@ -369,7 +458,7 @@ fn preview_table(ui: &mut egui::Ui, loaded: &LoadedFile) {
             table
                 .header(row_height + 4.0, |mut header| {
                     header.col(|ui| {
-                        ui.strong("Row");
+                        ui.weak("#");
                     });
                     for name in columns {
                         header.col(|ui| {

@@ -1,26 +1,56 @@
-//! Step 5, Import: the confirmation, then live progress with Pause and Cancel.
+//! Step 5, Import: the confirmation, then live progress with Pause and Cancel, then how the run
+//! ended in one sentence: what was sent, what was not, what to do.
+//!
+//! The run belongs to the open file's session. An earlier run of the same file, mapping and
+//! project that stopped before its end is offered for resuming (rows already sent are skipped),
+//! except a run Mixpanel refused, until the connection was saved again.
 
 use egui::RichText;
 
 use crate::gui::AppDeps;
-use crate::gui::backend::{self, ImportMessage, ImportRequest, region_name};
-use crate::gui::session::Session;
+use crate::gui::state::{FileSession, Session};
+use crate::gui::words::{self, region_name, thousands};
 use crate::gui::worker::Task;
 use crate::mapping::IMPORT_LABEL_PROPERTY;
+use crate::mixpanel::flow::DEFAULT_WORKERS;
 use crate::pipeline::{Phase, Progress, RunControl};
+use crate::session::run::{Destination, ImportRequest, RunEnd, RunRecord};
+use crate::session::{SessionError, history};
+
+/// Messages from a running import.
+#[derive(Debug)]
+pub enum ImportMessage {
+    /// A progress snapshot.
+    Progress(Progress),
+    /// The end (or why it could not start).
+    Done(Result<Box<RunRecord>, String>),
+}
+
+struct Running {
+    task: Task<ImportMessage>,
+    control: RunControl,
+    serial: u64,
+}
+
+/// What was found about resuming, for one (session, mapping, connection).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ResumeKey {
+    serial: u64,
+    mapping_hash: String,
+    connection_version: u64,
+}
 
 /// The Import step.
 pub struct ImportStep {
     /// The "I understand" box of the confirmation.
     pub confirmed: bool,
-    running: Option<(Task<ImportMessage>, RunControl)>,
+    running: Option<Running>,
     progress: Option<Progress>,
     error: Option<String>,
-    /// Offer to resume an interrupted run (set at start-up from the journal).
-    pub resume_offer: Option<String>,
-    resume: bool,
-    /// (mapping hash, connection name) the resume check was made for, and its answer.
-    resume_checked: Option<(String, String, bool)>,
+    /// Continue the earlier, unfinished run (skip the rows it sent).
+    pub resume: bool,
+    resume_checked: Option<(ResumeKey, Option<RunRecord>)>,
+    resume_task: Option<(ResumeKey, Task<Option<RunRecord>>)>,
 }
 
 impl ImportStep {
@@ -32,9 +62,9 @@ impl ImportStep {
             running: None,
             progress: None,
             error: None,
-            resume_offer: None,
             resume: false,
             resume_checked: None,
+            resume_task: None,
         }
     }
 
@@ -45,8 +75,8 @@ impl ImportStep {
 
     /// Ask a running import to stop.
     pub fn cancel(&self) {
-        if let Some((_, control)) = &self.running {
-            control.cancel();
+        if let Some(run) = &self.running {
+            run.control.cancel();
         }
     }
 
@@ -61,67 +91,146 @@ impl ImportStep {
     }
 
     fn start(&mut self, ctx: &egui::Context, session: &Session, deps: &AppDeps) {
-        let (Some(file), Some(connection)) = (session.file.as_ref(), session.connection.as_ref())
+        let (Some(fs), Some(connection)) = (session.file.as_ref(), session.connection.as_ref())
         else {
             return;
         };
+        let client = match connection.client(deps.api_base.as_deref()) {
+            Ok(c) => c,
+            Err(e) => {
+                self.error = Some(format!("The connection cannot be used: {e}."));
+                return;
+            }
+        };
         let request = ImportRequest {
-            sniff: file.sniff.clone(),
-            options: file.options.clone(),
-            mapping: session.mapping.clone(),
-            connection: connection.clone(),
-            api_base: deps.api_base.clone(),
-            runs_dir: deps.runs_dir.clone(),
-            resume: self.resume,
+            sniff: fs.file.sniff.clone(),
+            options: fs.file.options.clone(),
+            mapping: fs.mapping.clone(),
+            destination: Destination {
+                client,
+                connection: Some(connection.saved.name.clone()),
+                identity: connection.identity(),
+            },
+            runs_dir: Some(deps.runs_dir.clone()),
+            resume: self.resume && self.offer().is_some(),
+            rejected_out: None,
+            workers: DEFAULT_WORKERS,
         };
         let control = RunControl::new();
         let worker_control = control.clone();
         let task = Task::spawn(ctx, "import", move |reporter| {
-            let result = backend::run_import(&request, &worker_control, |p| {
-                reporter.send(ImportMessage::Progress(p));
+            let result = crate::session::run::import(&request, &worker_control, &mut |p| {
+                reporter.send(ImportMessage::Progress(p.clone()));
             });
-            reporter.send(ImportMessage::Done(result.map(Box::new)));
+            reporter.send(ImportMessage::Done(
+                result
+                    .map(|imported| Box::new(imported.record))
+                    .map_err(|e| match e {
+                        SessionError::Blocked(b) => {
+                            b.iter().map(words::blocker).collect::<Vec<_>>().join(" ")
+                        }
+                        other => other.to_string(),
+                    }),
+            ));
         });
-        self.running = Some((task, control));
+        self.running = Some(Running {
+            task,
+            control,
+            serial: fs.serial,
+        });
         self.progress = None;
         self.error = None;
     }
 
-    /// Apply messages from a running import.
-    pub fn poll(&mut self, ctx: &egui::Context, session: &mut Session, deps: &mut AppDeps) {
-        let _ = deps;
-        let Some((task, _)) = self.running.as_mut() else {
+    /// The unfinished earlier run offered for resuming, if any.
+    fn offer(&self) -> Option<&RunRecord> {
+        self.resume_checked.as_ref().and_then(|(_, r)| r.as_ref())
+    }
+
+    /// Apply messages from a running import and from the resume lookup.
+    pub fn poll(&mut self, ctx: &egui::Context, session: Option<&mut FileSession>) {
+        if let Some((key, task)) = self.resume_task.as_mut() {
+            let mut found = None;
+            task.drain(ctx, |r| found = Some(r));
+            if let Some(found) = found {
+                self.resume = found.is_some();
+                self.resume_checked = Some((key.clone(), found));
+                self.resume_task = None;
+            } else if task.is_finished() {
+                self.resume_checked = Some((key.clone(), None));
+                self.resume_task = None;
+            }
+        }
+        let Some(run) = self.running.as_mut() else {
             return;
         };
         let mut done = None;
         let mut progress = None;
-        task.drain(ctx, |message| match message {
+        run.task.drain(ctx, |message| match message {
             ImportMessage::Progress(p) => progress = Some(p),
             ImportMessage::Done(result) => done = Some(result),
         });
         if progress.is_some() {
             self.progress = progress;
         }
+        let finished = run.task.is_finished();
+        let serial = run.serial;
         match done {
-            Some(Ok(summary)) => {
-                session.imported = true;
-                session.import_result = Some(*summary);
+            Some(Ok(record)) => {
+                if let Some(fs) = session.filter(|s| s.serial == serial) {
+                    fs.run = Some(*record);
+                    fs.reviewed = false;
+                }
                 self.running = None;
                 self.confirmed = false;
-                self.resume = false;
-                self.resume_offer = None;
                 self.resume_checked = None;
             }
             Some(Err(e)) => {
                 self.error = Some(e);
                 self.running = None;
             }
-            None if task.is_finished() => {
+            None if finished => {
                 self.error = Some("The import stopped unexpectedly.".to_owned());
                 self.running = None;
             }
             None => {}
         }
+    }
+
+    /// Look up (in the background) whether an unfinished run of this exact import exists.
+    fn look_for_resume(&mut self, ctx: &egui::Context, session: &Session, deps: &AppDeps) {
+        let (Some(fs), Some(connection)) = (session.file.as_ref(), session.connection.as_ref())
+        else {
+            return;
+        };
+        let key = ResumeKey {
+            serial: fs.serial,
+            mapping_hash: fs.mapping.content_hash(),
+            connection_version: session.connection_version,
+        };
+        let known = self.resume_checked.as_ref().map(|(k, _)| k) == Some(&key)
+            || self.resume_task.as_ref().map(|(k, _)| k) == Some(&key);
+        if known {
+            return;
+        }
+        let Ok(client) = connection.client(deps.api_base.as_deref()) else {
+            return;
+        };
+        let sniff = fs.file.sniff.clone();
+        let mapping = fs.mapping.clone();
+        let runs_dir = deps.runs_dir.clone();
+        let task = Task::spawn(ctx, "resume-lookup", move |reporter| {
+            let found = crate::session::run::journal_key(&sniff, &mapping, &client)
+                .ok()
+                .and_then(|key| {
+                    let id = key.id();
+                    history::resumable(&runs_dir)
+                        .into_iter()
+                        .find(|r| r.journal_id.as_deref() == Some(id.as_str()))
+                });
+            reporter.send(found);
+        });
+        self.resume_task = Some((key, task));
     }
 
     /// Draw the step.
@@ -130,41 +239,14 @@ impl ImportStep {
             ui.colored_label(ui.visuals().error_fg_color, error);
         }
         if self.running.is_some() {
-            self.progress_ui(ui);
+            self.progress_ui(ui, session);
             return;
         }
-        if let Some(result) = &session.import_result {
-            ui.label(
-                RichText::new(if result.cancelled {
-                    "The import was cancelled."
-                } else if result.stopped_by.is_some() {
-                    "The import stopped."
-                } else {
-                    "The import is finished."
-                })
-                .size(18.0)
-                .strong(),
-            );
-            if let Some(reason) = &result.stopped_by {
-                ui.colored_label(ui.visuals().error_fg_color, reason);
-            }
-            ui.label(format!(
-                "{} rows read: {} accepted by Mixpanel, {} rejected by the check, {} rejected by Mixpanel ({:.1} s).",
-                result.rows,
-                result.accepted,
-                result.rejected_local,
-                result.rejected_server,
-                result.elapsed_secs
-            ));
-            if let Some(p) = &self.progress {
-                ui.add(egui::ProgressBar::new(p.fraction()).show_percentage());
-            }
-            ui.label(
-                "Open Review to see the rejected events and where to find this import in Mixpanel.",
-            );
+        if let Some(record) = session.file.as_ref().and_then(|fs| fs.run.as_ref()) {
+            outcome_ui(ui, record, session.file.as_ref());
             ui.separator();
-            ui.label("You can import again (for example into another project): events with the same insert ID are not duplicated by Mixpanel.");
         }
+        self.look_for_resume(ui.ctx(), session, deps);
         self.confirmation(ui, session, deps);
     }
 
@@ -173,57 +255,42 @@ impl ImportStep {
             ui.label("Choose a connection in the Connect step first.");
             return;
         };
-        let hash = session.mapping.content_hash();
-        let stale = self
-            .resume_checked
-            .as_ref()
-            .is_none_or(|(h, c, _)| *h != hash || *c != connection.saved.name);
-        if stale && let Some(file) = session.file.as_ref() {
-            let request = ImportRequest {
-                sniff: file.sniff.clone(),
-                options: file.options.clone(),
-                mapping: session.mapping.clone(),
-                connection: connection.clone(),
-                api_base: deps.api_base.clone(),
-                runs_dir: deps.runs_dir.clone(),
-                resume: true,
-            };
-            let available = backend::can_resume(&request);
-            self.resume = available;
-            if available && self.resume_offer.is_none() {
-                self.resume_offer = Some(
-                    "An earlier import of this file with this mapping into this project did not finish."
-                        .to_owned(),
-                );
-            }
-            if !available {
-                self.resume_offer = None;
-            }
-            self.resume_checked = Some((hash, connection.saved.name.clone(), available));
-        }
-        let events = session
-            .checked
-            .as_ref()
-            .map(|c| c.valid.to_string())
-            .unwrap_or_else(|| "all valid".to_owned());
+        let Some(fs) = session.file.as_ref() else {
+            ui.label("Open a file in the File step first.");
+            return;
+        };
+        let Some(check) = fs.current_check() else {
+            ui.label("Run the check of the current mapping first (Check step).");
+            return;
+        };
+        let offer = self.offer().cloned();
         egui::Frame::group(ui.style()).show(ui, |ui| {
             ui.label(RichText::new("Ready to import").strong().size(16.0));
             egui::Grid::new("confirm").num_columns(2).show(ui, |ui| {
+                ui.label("File");
+                ui.strong(fs.file.file_name());
+                ui.end_row();
                 ui.label("Project");
-                ui.strong(format!("{} (connection '{}')", connection.saved.project_id.clone().unwrap_or_default(), connection.saved.name));
+                ui.strong(format!(
+                    "{} (connection '{}')",
+                    connection.saved.project_id.clone().unwrap_or_else(|| "of the token".to_owned()),
+                    connection.saved.name
+                ));
                 ui.end_row();
                 ui.label("Region");
                 ui.strong(region_name(connection.saved.region));
                 ui.end_row();
                 ui.label("Events");
-                ui.strong(events);
+                ui.strong(format!(
+                    "{} valid of {} rows ({} rows are refused by the check and not sent)",
+                    thousands(check.valid),
+                    thousands(check.rows),
+                    thousands(check.invalid)
+                ));
                 ui.end_row();
-                if let Some(label) = session.mapping.constants.get(IMPORT_LABEL_PROPERTY) {
+                if let Some(label) = crate::session::run::import_label(&fs.mapping) {
                     ui.label("Import label");
-                    ui.strong(format!(
-                        "{IMPORT_LABEL_PROPERTY} = {}",
-                        label.as_str().map(str::to_owned).unwrap_or_else(|| label.to_string())
-                    ));
+                    ui.strong(format!("{IMPORT_LABEL_PROPERTY} = {label}"));
                     ui.end_row();
                 }
                 if let Some(base) = &deps.api_base {
@@ -236,9 +303,16 @@ impl ImportStep {
                 ui.visuals().warn_fg_color,
                 "An import cannot be undone: Mixpanel cannot delete these events in bulk afterwards. If you are unsure, import into a test project first.",
             );
-            if let Some(offer) = &self.resume_offer {
-                ui.label(offer);
-                ui.checkbox(&mut self.resume, "Continue the interrupted import (rows already sent are skipped)");
+            if let Some(offer) = &offer {
+                ui.label(format!(
+                    "An earlier import of this file with this mapping into this project did not finish ({}): {} events were imported then.",
+                    words::run_headline(&offer.end).trim_end_matches('.'),
+                    thousands(offer.counts.imported + offer.counts.already_sent)
+                ));
+                ui.checkbox(
+                    &mut self.resume,
+                    "Continue the interrupted import (rows already sent are skipped)",
+                );
             }
             ui.checkbox(&mut self.confirmed, "I understand, import these events");
             if ui
@@ -250,12 +324,12 @@ impl ImportStep {
         });
     }
 
-    fn progress_ui(&mut self, ui: &mut egui::Ui) {
-        let Some((_, control)) = &self.running else {
+    fn progress_ui(&mut self, ui: &mut egui::Ui, session: &Session) {
+        let Some(run) = &self.running else {
             return;
         };
         let p = self.progress.clone().unwrap_or_default();
-        let paused = control.is_paused();
+        let paused = run.control.is_paused();
         ui.label(
             RichText::new(match p.phase {
                 _ if paused => "Paused",
@@ -265,6 +339,11 @@ impl ImportStep {
             })
             .size(18.0),
         );
+        let total = session
+            .file
+            .as_ref()
+            .and_then(|fs| fs.current_check())
+            .map(|c| c.rows);
         ui.add(
             egui::ProgressBar::new(p.delivered_fraction())
                 .show_percentage()
@@ -274,19 +353,28 @@ impl ImportStep {
             .num_columns(2)
             .show(ui, |ui| {
                 ui.label("Rows read");
-                ui.strong(p.rows_read.to_string());
+                ui.strong(match total {
+                    Some(total) => format!("{} of {}", thousands(p.rows_read), thousands(total)),
+                    None => thousands(p.rows_read),
+                });
                 ui.end_row();
-                ui.label("Accepted");
-                ui.strong(p.accepted.to_string());
+                ui.label("Accepted by Mixpanel");
+                ui.strong(thousands(p.accepted));
                 ui.end_row();
                 ui.label("Rejected");
                 ui.strong(format!(
                     "{} by the check, {} by Mixpanel",
-                    p.invalid, p.rejected_by_server
+                    thousands(p.invalid),
+                    thousands(p.rejected_by_server)
                 ));
                 ui.end_row();
+                if p.already_sent > 0 {
+                    ui.label("Skipped (already sent earlier)");
+                    ui.strong(thousands(p.already_sent));
+                    ui.end_row();
+                }
                 ui.label("Retrying");
-                ui.strong(p.retrying.to_string());
+                ui.strong(thousands(p.retrying));
                 ui.end_row();
                 ui.label("Speed");
                 ui.strong(format!("{:.0} events/s", p.settled_per_sec()));
@@ -301,14 +389,53 @@ impl ImportStep {
             });
         ui.horizontal(|ui| {
             if ui.button(if paused { "Resume" } else { "Pause" }).clicked() {
-                control.set_paused(!paused);
+                run.control.set_paused(!paused);
             }
             if ui.button("Cancel import").clicked() {
-                control.cancel();
+                run.control.cancel();
             }
         });
         ui.weak(
             "Cancelling lets requests in flight finish; events already accepted stay in Mixpanel.",
         );
     }
+}
+
+/// The end of a run: a headline, one sentence, and a bar of the rows settled out of the
+/// file's rows (full only when every row has its final outcome).
+pub fn outcome_ui(ui: &mut egui::Ui, record: &RunRecord, session: Option<&FileSession>) {
+    let color = match record.end {
+        RunEnd::Finished => ui.visuals().text_color(),
+        RunEnd::Cancelled | RunEnd::Undelivered | RunEnd::Interrupted => ui.visuals().warn_fg_color,
+        _ => ui.visuals().error_fg_color,
+    };
+    ui.label(
+        RichText::new(words::run_headline(&record.end))
+            .size(18.0)
+            .strong()
+            .color(color),
+    );
+    ui.add(egui::Label::new(words::run_outcome(record)).wrap());
+    let c = &record.counts;
+    let settled = c.imported + c.rejected_by_check + c.rejected_by_mixpanel + c.already_sent;
+    let total = session
+        .and_then(|fs| fs.current_check())
+        .map(|check| check.rows)
+        .unwrap_or(c.rows)
+        .max(settled);
+    let fraction = if total == 0 {
+        0.0
+    } else {
+        settled as f32 / total as f32
+    };
+    ui.add(egui::ProgressBar::new(fraction).text(format!(
+        "{} of {} rows done{}",
+        thousands(settled),
+        thousands(total),
+        if c.already_sent > 0 {
+            format!(" ({} already sent earlier)", thousands(c.already_sent))
+        } else {
+            String::new()
+        }
+    )));
 }

@@ -1,15 +1,28 @@
-//! Step 6, Review: every rejected event grouped by message and filterable, the export, the run
-//! report, and when/where the events show up in Mixpanel.
+//! Step 6, Review: how the run ended, every rejected event grouped by who refused it and the
+//! field at fault, filterable, the export, and when and where the events show up in Mixpanel.
+//!
+//! The rejected rows are read back from the run's own file (first [`REJECTED_SHOWN`] rows) on a
+//! worker thread; who refused each row comes from its `_origin` column, not from its wording.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use egui::RichText;
 
 use crate::gui::AppDeps;
-use crate::gui::backend::RejectedRow;
-use crate::gui::session::Session;
-use crate::gui::steps::check::{export, export_row};
+use crate::gui::state::FileSession;
+use crate::gui::steps::check::{export_row, export_target, strip_row_prefix};
+use crate::gui::steps::import::outcome_ui;
+use crate::gui::words::{self, thousands};
+use crate::gui::worker::Task;
 use crate::mapping::IMPORT_LABEL_PROPERTY;
+use crate::pipeline::rejected::{RejectedRow, RejectionOrigin, read_rejected};
+use crate::session::run::RunRecord;
+
+/// How many rejected rows are read back for display (the export has all of them).
+pub const REJECTED_SHOWN: usize = 5_000;
+
+type Loaded = Result<Vec<RejectedRow>, String>;
 
 /// The Review step.
 #[derive(Default)]
@@ -19,62 +32,130 @@ pub struct ReviewStep {
     /// The export path field.
     pub export_path: String,
     export_note: Option<(bool, String)>,
+    rows: Option<(String, Loaded)>,
+    loading: Option<(String, Task<Loaded>)>,
+    exporting: Option<Task<(PathBuf, Result<u64, String>)>>,
+}
+
+/// Copy the run's rejected rows to `to`: refused when `to` is the imported file or the run's own
+/// file, written through a temporary file.
+fn export(input: &Path, from: &Path, to: &Path) -> Result<u64, String> {
+    use crate::output::{AtomicFile, RunFile, check_output_paths};
+    check_output_paths(
+        &[
+            RunFile::new("the file being imported", input),
+            RunFile::new("the run's rejected rows", from),
+        ],
+        &[RunFile::new("the export", to)],
+    )
+    .map_err(|e| e.to_string())?;
+    let cannot = |e: std::io::Error| format!("{}: cannot write: {e}", to.display());
+    let mut source = std::fs::File::open(from).map_err(|e| format!("{}: {e}", from.display()))?;
+    let mut target = AtomicFile::create(to).map_err(cannot)?;
+    let bytes = std::io::copy(&mut source, &mut target).map_err(cannot)?;
+    target.commit().map_err(cannot)?;
+    Ok(bytes)
 }
 
 impl ReviewStep {
-    /// Draw the step.
-    pub fn ui(&mut self, ui: &mut egui::Ui, session: &mut Session, deps: &mut AppDeps) {
-        let Some(result) = session.import_result.as_ref() else {
+    /// Apply finished background work.
+    pub fn poll(&mut self, ctx: &egui::Context) {
+        if let Some((id, task)) = self.loading.as_mut() {
+            let mut got = None;
+            task.drain(ctx, |rows| got = Some(rows));
+            if let Some(rows) = got {
+                self.rows = Some((id.clone(), rows));
+                self.loading = None;
+            } else if task.is_finished() {
+                self.rows = Some((id.clone(), Err("Reading the rejected rows stopped.".into())));
+                self.loading = None;
+            }
+        }
+        if let Some(task) = self.exporting.as_mut() {
+            let mut got = None;
+            task.drain(ctx, |r| got = Some(r));
+            if let Some((path, result)) = got {
+                self.export_note = Some(match result {
+                    Ok(_) => {
+                        self.export_path = path.display().to_string();
+                        (true, format!("Saved rejected rows to {}", path.display()))
+                    }
+                    Err(e) => (false, e),
+                });
+                self.exporting = None;
+            } else if task.is_finished() {
+                self.exporting = None;
+            }
+        }
+    }
+
+    fn load(&mut self, ctx: &egui::Context, record: &RunRecord) {
+        let current = self.rows.as_ref().map(|(id, _)| id.as_str()) == Some(record.id.as_str())
+            || self.loading.as_ref().map(|(id, _)| id.as_str()) == Some(record.id.as_str());
+        if current {
+            return;
+        }
+        self.rows = None;
+        self.export_note = None;
+        let Some(path) = record.rejected_file.clone() else {
+            self.rows = Some((record.id.clone(), Ok(Vec::new())));
+            return;
+        };
+        let task = Task::spawn(ctx, "review", move |reporter| {
+            reporter.send(read_rejected(&path, REJECTED_SHOWN).map_err(|e| e.to_string()));
+        });
+        self.loading = Some((record.id.clone(), task));
+    }
+
+    /// Draw the step for the open file's session.
+    pub fn ui(&mut self, ui: &mut egui::Ui, session: &mut FileSession, deps: &mut AppDeps) {
+        let Some(record) = session.run.clone() else {
             ui.label("Run the import first.");
             return;
         };
         session.reviewed = true;
-        let total_rejected = result.rejected_local + result.rejected_server;
-        ui.label(
-            RichText::new(format!(
-                "{} events accepted, {} rejected ({} by the check, {} by Mixpanel)",
-                result.accepted, total_rejected, result.rejected_local, result.rejected_server
-            ))
-            .size(16.0)
-            .strong(),
-        );
-        egui::CollapsingHeader::new("When will the events show up in Mixpanel?")
-            .default_open(true)
-            .show(ui, |ui| {
-                ui.label("Accepted events appear in reports (Insights, Funnels, …) within a few minutes. The raw export API and data pipelines can take longer, up to a day.");
-                ui.label("Historical events are placed at their own time: set the report's date range to cover the dates in your file, not today.");
-                match &result.import_label {
-                    Some(label) => {
-                        ui.label(format!(
-                            "To see only this import, filter by the event property '{IMPORT_LABEL_PROPERTY}' equals '{label}'."
-                        ));
+        self.load(ui.ctx(), &record);
+        outcome_ui(ui, &record, Some(session));
+        let c = &record.counts;
+        if c.imported + c.already_sent > 0 {
+            egui::CollapsingHeader::new("When will the events show up in Mixpanel?")
+                .default_open(true)
+                .show(ui, |ui| {
+                    ui.label("Accepted events appear in reports (Insights, Funnels, …) within a few minutes. The raw export API and data pipelines can take longer, up to a day.");
+                    ui.label("Historical events are placed at their own time: set the report's date range to cover the dates in your file, not today.");
+                    match &record.label {
+                        Some(label) => {
+                            ui.label(format!(
+                                "To see only this import, filter by the event property '{IMPORT_LABEL_PROPERTY}' equals '{label}'."
+                            ));
+                        }
+                        None => {
+                            ui.label("This import had no import label, so filter by the dates and event names of your file.");
+                        }
                     }
-                    None => {
-                        ui.label("This import had no import label, so filter by the dates and event names of your file.");
-                    }
-                }
-            });
-        if let Some(report) = &result.report_file {
-            ui.horizontal(|ui| {
-                ui.label(format!("Run report: {}", report.display()));
-                if ui.button("Open report").clicked() {
-                    ui.ctx().open_url(egui::OpenUrl::new_tab(format!(
-                        "file://{}",
-                        report.display()
-                    )));
-                }
-            });
+                });
         }
         ui.separator();
-        if total_rejected == 0 {
+        let refused = c.rejected_by_check + c.rejected_by_mixpanel + c.not_delivered;
+        if refused == 0 {
             ui.label("No event was rejected.");
             return;
         }
-        if result.rejected_file.is_some()
-            && let Some(via) = export_row(ui, &mut self.export_path, &self.export_note)
-            && let Some(from) = result.rejected_file.clone()
+        if record.rejected_file.is_some()
+            && let Some(via) = export_row(
+                ui,
+                &mut self.export_path,
+                &self.export_note,
+                self.exporting.is_some(),
+            )
+            && let Some(to) = export_target(deps, via, &self.export_path, &mut self.export_note)
+            && let Some(from) = record.rejected_file.clone()
         {
-            self.export_note = Some(export(deps, via, &from, &mut self.export_path));
+            let input = record.file.clone();
+            self.exporting = Some(Task::spawn(ui.ctx(), "export", move |reporter| {
+                let result = export(&input, &from, &to);
+                reporter.send((to, result));
+            }));
         }
         ui.horizontal(|ui| {
             let label = ui.label("Filter:");
@@ -85,124 +166,22 @@ impl ReviewStep {
             )
             .labelled_by(label.id);
         });
-        let needle = self.filter.trim().to_lowercase();
-        let mut groups: BTreeMap<(String, String), Vec<&RejectedRow>> = BTreeMap::new();
-        let mut titles: BTreeMap<(String, String), String> = BTreeMap::new();
-        for row in &result.rejected {
-            if !needle.is_empty() && !matches(row, &needle) {
-                continue;
+        let rows = match &self.rows {
+            Some((_, Ok(rows))) => rows,
+            Some((_, Err(e))) => {
+                ui.colored_label(ui.visuals().error_fg_color, e);
+                return;
             }
-            let key = (row.by.clone(), group_key(&row.message));
-            titles
-                .entry(key.clone())
-                .or_insert_with(|| strip_row_prefix(&row.message).to_owned());
-            groups.entry(key).or_default().push(row);
-        }
-        let shown: usize = groups.values().map(Vec::len).sum();
-        ui.weak(format!(
-            "{shown} rejected events shown{}",
-            if (result.rejected.len() as u64) < total_rejected {
-                format!(
-                    " (the first {}; the export has all {total_rejected})",
-                    result.rejected.len()
-                )
-            } else {
-                String::new()
+            None => {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label("Reading the rejected rows…");
+                });
+                return;
             }
-        ));
-        let columns = result.columns.clone();
-        egui::ScrollArea::vertical()
-            .id_salt("review-scroll")
-            .auto_shrink([false, false])
-            .show(ui, |ui| {
-                for ((by, message), rows) in &groups {
-                    let full = titles
-                        .get(&(by.clone(), message.clone()))
-                        .unwrap_or(message);
-                    // Long titles would widen the panel past the window; the rows show all.
-                    let title: String = if full.chars().count() > 72 {
-                        full.chars().take(72).chain("…".chars()).collect()
-                    } else {
-                        full.clone()
-                    };
-                    let count = rows.len();
-                    egui::CollapsingHeader::new(
-                        RichText::new(format!(
-                            "{by}: {title} ({count} event{})",
-                            if count == 1 { "" } else { "s" }
-                        ))
-                        .color(ui.visuals().error_fg_color),
-                    )
-                    .id_salt(("review", by, message))
-                    .default_open(groups.len() <= 3)
-                    .show(ui, |ui| {
-                        for row in rows.iter().take(200) {
-                            ui.horizontal(|ui| {
-                                ui.strong(format!("Row {}", row.row));
-                                ui.monospace(&row.field);
-                            });
-                            ui.add(egui::Label::new(strip_row_prefix(&row.message)).wrap());
-                            let values = columns
-                                .iter()
-                                .zip(&row.values)
-                                .map(|(c, v)| format!("{c} = {v}"))
-                                .collect::<Vec<_>>()
-                                .join(", ");
-                            ui.add(
-                                egui::Label::new(
-                                    RichText::new(format!("Original values: {values}")).weak(),
-                                )
-                                .wrap(),
-                            );
-                            ui.add_space(4.0);
-                        }
-                        if rows.len() > 200 {
-                            ui.weak(format!("… and {} more (see the export)", rows.len() - 200));
-                        }
-                    });
-                }
-            });
+        };
+        rows_ui(ui, rows, refused, session.file.columns(), &self.filter);
     }
-}
-
-/// Messages differ by row and value ("row 12: time '…' cannot be read"); group by the text
-/// with the `row N:` prefix dropped, quoted values hidden and digits folded. A quote opens a
-/// value only at the start or after a space or `(` (so "column's" stays as is).
-fn group_key(message: &str) -> String {
-    let text = strip_row_prefix(message);
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = String::new();
-    let mut quoted = false;
-    for (i, &c) in chars.iter().enumerate() {
-        let prev = i.checked_sub(1).and_then(|j| chars.get(j));
-        let next = chars.get(i + 1);
-        if c == '\'' && !quoted && prev.is_none_or(|p| p.is_whitespace() || *p == '(') {
-            quoted = true;
-            out.push_str("'…'");
-        } else if c == '\'' && quoted && next.is_none_or(|n| !n.is_alphanumeric()) {
-            quoted = false;
-        } else if !quoted {
-            if c.is_ascii_digit() {
-                if !out.ends_with('#') {
-                    out.push('#');
-                }
-            } else {
-                out.push(c);
-            }
-        }
-    }
-    out
-}
-
-/// `row 12: the user ID is empty` → `the user ID is empty`.
-pub(crate) fn strip_row_prefix(message: &str) -> &str {
-    message
-        .strip_prefix("row ")
-        .and_then(|rest| {
-            let digits = rest.find(|c: char| !c.is_ascii_digit())?;
-            rest[digits..].strip_prefix(": ")
-        })
-        .unwrap_or(message)
 }
 
 fn matches(row: &RejectedRow, needle: &str) -> bool {
@@ -212,27 +191,84 @@ fn matches(row: &RejectedRow, needle: &str) -> bool {
         || row.values.iter().any(|v| v.to_lowercase().contains(needle))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn group_key_hides_quoted_values() {
-        assert_eq!(
-            group_key("'abc' is not a date/time this column's format can read"),
-            "'…' is not a date/time this column's format can read"
-        );
-        assert_eq!(
-            group_key("row 122: time 'x' (column 'ts') cannot be read"),
-            group_key("row 446: time 'yy' (column 'ts') cannot be read")
-        );
-        assert_eq!(
-            group_key("row 262: the time 2031-06-01T12:00:00 is in the future"),
-            group_key("row 9: the time 2030-01-02T10:00:00 is in the future")
-        );
-        assert_eq!(
-            group_key("user 'x y' is banned"),
-            group_key("user 'anon' is banned")
-        );
+/// The rejected rows grouped by who refused them and the field at fault; each group's title
+/// counts exactly its rows, and every row shows its own message.
+fn rows_ui(ui: &mut egui::Ui, rows: &[RejectedRow], total: u64, columns: &[String], filter: &str) {
+    let needle = filter.trim().to_lowercase();
+    let mut groups: BTreeMap<(RejectionOrigin, String), Vec<&RejectedRow>> = BTreeMap::new();
+    for row in rows {
+        if needle.is_empty() || matches(row, &needle) {
+            groups
+                .entry((row.origin, row.field.clone()))
+                .or_default()
+                .push(row);
+        }
     }
+    let shown: usize = groups.values().map(Vec::len).sum();
+    ui.weak(format!(
+        "{} rejected events shown{}",
+        thousands(shown as u64),
+        if (rows.len() as u64) < total {
+            format!(
+                " (of the first {} read back; the export has all {})",
+                thousands(rows.len() as u64),
+                thousands(total)
+            )
+        } else {
+            String::new()
+        }
+    ));
+    let few = groups.len() <= 3;
+    egui::ScrollArea::vertical()
+        .id_salt("review-scroll")
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            for ((origin, field), rows) in &groups {
+                let count = rows.len();
+                let field_text = if field.is_empty() {
+                    "the whole event".to_owned()
+                } else {
+                    field.clone()
+                };
+                egui::CollapsingHeader::new(
+                    RichText::new(format!(
+                        "{}: {field_text} ({} event{})",
+                        words::origin_name(*origin),
+                        thousands(count as u64),
+                        if count == 1 { "" } else { "s" }
+                    ))
+                    .color(ui.visuals().error_fg_color),
+                )
+                .id_salt(("review", origin, field))
+                .default_open(few)
+                .show(ui, |ui| {
+                    for row in rows.iter().take(200) {
+                        ui.horizontal(|ui| {
+                            ui.strong(format!("Row {}", row.row));
+                            ui.monospace(&row.field);
+                        });
+                        ui.add(egui::Label::new(strip_row_prefix(&row.message)).wrap());
+                        let values = columns
+                            .iter()
+                            .zip(&row.values)
+                            .map(|(c, v)| format!("{c} = {v}"))
+                            .collect::<Vec<_>>()
+                            .join(", ");
+                        ui.add(
+                            egui::Label::new(
+                                RichText::new(format!("Original values: {values}")).weak(),
+                            )
+                            .wrap(),
+                        );
+                        ui.add_space(4.0);
+                    }
+                    if rows.len() > 200 {
+                        ui.weak(format!(
+                            "… and {} more (see the export)",
+                            thousands(rows.len() as u64 - 200)
+                        ));
+                    }
+                });
+            }
+        });
 }

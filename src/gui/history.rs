@@ -1,0 +1,125 @@
+//! The "Import history" window: every past run with its file, project, label, date and how it
+//! ended. Read from the run history on a worker thread when the window opens.
+
+use egui::RichText;
+
+use crate::gui::AppDeps;
+use crate::gui::words::{self, thousands};
+use crate::gui::worker::Task;
+use crate::session::history;
+use crate::session::run::RunRecord;
+
+/// The window's state.
+#[derive(Default)]
+pub struct HistoryWindow {
+    /// Whether the window is open.
+    pub open: bool,
+    runs: Option<Vec<RunRecord>>,
+    task: Option<Task<Vec<RunRecord>>>,
+    selected: Option<String>,
+}
+
+impl HistoryWindow {
+    /// Open the window and read the history again.
+    pub fn show_again(&mut self, ctx: &egui::Context, deps: &AppDeps) {
+        self.open = true;
+        self.runs = None;
+        let runs_dir = deps.runs_dir.clone();
+        self.task = Some(Task::spawn(ctx, "history", move |reporter| {
+            reporter.send(history::list(&runs_dir));
+        }));
+    }
+
+    /// The runs read, once read (for tests).
+    pub fn runs(&self) -> Option<&[RunRecord]> {
+        self.runs.as_deref()
+    }
+
+    /// Draw the window when open.
+    pub fn ui(&mut self, ctx: &egui::Context) {
+        if let Some(task) = self.task.as_mut() {
+            let mut got = None;
+            task.drain(ctx, |runs| got = Some(runs));
+            if got.is_some() || task.is_finished() {
+                self.runs = Some(got.unwrap_or_default());
+                self.task = None;
+            }
+        }
+        let mut open = self.open;
+        egui::Window::new("Import history")
+            .open(&mut open)
+            .collapsible(false)
+            .default_size([760.0, 420.0])
+            .show(ctx, |ui| self.contents(ui));
+        self.open = open;
+    }
+
+    fn contents(&mut self, ui: &mut egui::Ui) {
+        let Some(runs) = &self.runs else {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("Reading the history…");
+            });
+            return;
+        };
+        if runs.is_empty() {
+            ui.label("No import has run yet.");
+            return;
+        }
+        ui.weak(
+            "Every import Mixport ran, newest first. These are past runs, not the file open now.",
+        );
+        let mut clicked = None;
+        egui::ScrollArea::vertical()
+            .id_salt("history-scroll")
+            .max_height(260.0)
+            .show(ui, |ui| {
+                egui::Grid::new("history")
+                    .striped(true)
+                    .num_columns(6)
+                    .show(ui, |ui| {
+                        for heading in ["Date", "File", "Project", "Label", "Outcome", ""] {
+                            ui.strong(heading);
+                        }
+                        ui.end_row();
+                        for run in runs {
+                            ui.label(run.started_at.replace('T', " ").trim_end_matches('Z'));
+                            ui.label(run.file_name());
+                            ui.label(words::run_project(run));
+                            ui.label(run.label.clone().unwrap_or_else(|| "—".to_owned()));
+                            ui.label(format!(
+                                "{} {} imported",
+                                words::run_headline(&run.end),
+                                thousands(run.counts.imported)
+                            ));
+                            let details = format!(
+                                "Details of {} at {}",
+                                run.file_name(),
+                                run.started_at.replace('T', " ").trim_end_matches('Z')
+                            );
+                            if ui.button(details).clicked() {
+                                clicked = Some(run.id.clone());
+                            }
+                            ui.end_row();
+                        }
+                    });
+            });
+        if clicked.is_some() {
+            self.selected = clicked;
+        }
+        if let Some(run) = self
+            .selected
+            .as_ref()
+            .and_then(|id| runs.iter().find(|r| &r.id == id))
+        {
+            ui.separator();
+            ui.label(RichText::new(format!("{} — {}", run.file_name(), run.started_at)).strong());
+            ui.label(format!("File: {}", run.file.display()));
+            ui.label(format!("Region: {}", words::region_code_name(&run.region)));
+            ui.add(egui::Label::new(words::run_outcome(run)).wrap());
+            if let Some(path) = &run.rejected_file {
+                ui.label(format!("Rejected rows: {}", path.display()));
+            }
+        }
+    }
+}

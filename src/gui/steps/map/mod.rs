@@ -1,0 +1,120 @@
+//! Step 2, Map: which column is which Mixpanel field, time and zone, countries, the other
+//! columns, constant properties, templates, and the exact JSON event of a preview row.
+//!
+//! One file per section: [`fields`], [`time`], [`countries`], [`columns`], [`constants`],
+//! [`preview`] and [`templates`]. After every frame in which the mapping changed, the session
+//! reviews it ([`crate::gui::state::FileSession::mapping_changed`]): the questions and problems
+//! that block the check are shown at the top, each naming the control that answers it.
+
+mod columns;
+mod constants;
+mod countries;
+mod fields;
+mod preview;
+mod templates;
+mod time;
+
+use egui::RichText;
+
+use crate::gui::AppDeps;
+use crate::gui::state::FileSession;
+use crate::gui::words;
+use crate::session::MappingOrigin;
+
+pub use preview::format_utc;
+pub use templates::Rememberer;
+
+/// The Map step.
+#[derive(Default)]
+pub struct MapStep {
+    /// The "Save as template" name field.
+    pub template_name: String,
+    /// The time zone search field.
+    pub zone_filter: String,
+    /// The search field of the country pickers.
+    pub country_filter: String,
+    /// The preview row whose JSON event is shown (index into the head).
+    pub selected_row: usize,
+    constants: constants::ConstantsForm,
+    preview: preview::PreviewCache,
+    countries: countries::CountryCache,
+    templates: templates::Templates,
+}
+
+impl MapStep {
+    /// Draw the step for the open file's session.
+    pub fn ui(&mut self, ui: &mut egui::Ui, session: &mut FileSession, deps: &mut AppDeps) {
+        let ctx = ui.ctx().clone();
+        self.templates.poll(&ctx, deps);
+        origin_note(ui, session, &mut self.templates);
+        for blocker in &session.blockers {
+            ui.colored_label(ui.visuals().warn_fg_color, words::blocker(blocker));
+        }
+        let before = session.mapping.clone();
+        egui::ScrollArea::vertical()
+            .id_salt("map-scroll")
+            .auto_shrink([false, false])
+            .show(ui, |ui| {
+                egui::CollapsingHeader::new("Mixpanel fields")
+                    .default_open(true)
+                    .show(ui, |ui| fields::ui(ui, session));
+                egui::CollapsingHeader::new("Time")
+                    .default_open(true)
+                    .show(ui, |ui| time::ui(ui, &mut self.zone_filter, session));
+                if session.mapping.country.is_some() {
+                    egui::CollapsingHeader::new("Countries")
+                        .default_open(true)
+                        .show(ui, |ui| {
+                            self.countries.ui(ui, &mut self.country_filter, session)
+                        });
+                }
+                egui::CollapsingHeader::new("Other columns (sent as properties)")
+                    .default_open(true)
+                    .show(ui, |ui| columns::ui(ui, &mut session.mapping));
+                egui::CollapsingHeader::new("Constant properties")
+                    .default_open(true)
+                    .show(ui, |ui| self.constants.ui(ui, &mut session.mapping));
+                egui::CollapsingHeader::new("Event preview")
+                    .default_open(true)
+                    .show(ui, |ui| {
+                        self.preview.ui(ui, &mut self.selected_row, session)
+                    });
+                egui::CollapsingHeader::new("Templates")
+                    .default_open(true)
+                    .show(ui, |ui| {
+                        self.templates
+                            .ui(ui, &mut self.template_name, session, deps)
+                    });
+            });
+        if session.mapping != before {
+            if session.mapping.time.column != before.time.column {
+                // The order proven (or chosen) for one column says nothing of another.
+                session.mapping.time.day_order = None;
+            }
+            session.mapping_changed();
+        }
+    }
+}
+
+/// Where the mapping came from, with a way back to the suggestion.
+fn origin_note(ui: &mut egui::Ui, session: &mut FileSession, templates: &mut templates::Templates) {
+    let note = match &session.origin {
+        MappingOrigin::Remembered { saved_at } => Some(format!(
+            "Restored from your last session with this file ({}): your choices are back.",
+            saved_at.replace('T', " ").trim_end_matches('Z')
+        )),
+        MappingOrigin::Template { name } => Some(format!(
+            "Applied your template '{name}' because this file has the same columns."
+        )),
+        MappingOrigin::Suggested | MappingOrigin::Given => None,
+    };
+    let Some(note) = note else {
+        return;
+    };
+    ui.horizontal_wrapped(|ui| {
+        ui.label(RichText::new(note).color(ui.visuals().hyperlink_color));
+        if ui.button("Start over from the suggestion").clicked() {
+            templates.forget(ui.ctx(), session);
+        }
+    });
+}
