@@ -207,6 +207,10 @@ impl MixportApp {
             .filter(|r| r.file == session.file.sniff.path);
         if let Some(record) = &resumed {
             session.mapping = record.mapping.clone();
+            if let Some(hint) = session.title_zone.as_mut() {
+                // The run's mapping is the user's own answer.
+                hint.answered = true;
+            }
             session.mapping_changed();
         }
         self.remembered = Some((session.serial, session.mapping.clone()));

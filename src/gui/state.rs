@@ -3,7 +3,7 @@
 //! shown as the current state of another.
 
 use crate::mapping::Mapping;
-use crate::mapping::suggest::FieldGuess;
+use crate::mapping::suggest::{FieldGuess, Preset};
 use crate::pipeline::check::CheckReport;
 use crate::session::connection::ActiveConnection;
 use crate::session::run::RunRecord;
@@ -31,6 +31,10 @@ pub struct FileSession {
     pub origin: MappingOrigin,
     /// The suggestion's guess per field.
     pub guesses: Vec<FieldGuess>,
+    /// The export schema the file's columns were recognised as ("Looks like a Segment export").
+    pub preset: Option<Preset>,
+    /// A time zone named in the file's title rows, offered in the Map step's time section.
+    pub title_zone: Option<TitleZone>,
     /// What blocks the check and the import, for [`Self::mapping`] (kept current by
     /// [`Self::mapping_changed`]).
     pub blockers: Vec<Blocker>,
@@ -42,15 +46,40 @@ pub struct FileSession {
     pub reviewed: bool,
 }
 
+/// A source time zone named in the file's title rows ("Zeitzone: Europe/Berlin"). The
+/// suggestion reads times in it; the Map step says so and asks the user to keep or change it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TitleZone {
+    /// The IANA zone.
+    pub zone: String,
+    /// The title text that named it.
+    pub text: String,
+    /// Whether the user kept it or chose another zone (or the mapping was the user's own:
+    /// remembered, a template, a resumed run).
+    pub answered: bool,
+}
+
 impl FileSession {
     /// A session for a freshly opened file and its prepared mapping.
     pub fn new(serial: u64, file: OpenedFile, prepared: Prepared) -> Self {
+        let title_zone = prepared
+            .suggestion
+            .timezone_hint
+            .clone()
+            .map(|(zone, text)| TitleZone {
+                answered: prepared.origin != MappingOrigin::Suggested
+                    || prepared.mapping.time.timezone != zone,
+                zone,
+                text,
+            });
         let mut session = Self {
             serial,
             file,
             mapping: prepared.mapping,
             origin: prepared.origin,
             guesses: prepared.guesses,
+            preset: prepared.suggestion.preset,
+            title_zone,
             blockers: Vec::new(),
             check: None,
             run: None,

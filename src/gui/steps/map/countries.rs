@@ -9,10 +9,11 @@ use crate::mapping::country::{all_countries, country_name, resolve_country};
 /// The distinct values of a column with their counts, most frequent first.
 type Counts = Vec<(String, usize)>;
 
-/// The distinct values of one column, counted once per session and column.
+/// The distinct values of one column, counted once per session and column, and how many head
+/// rows leave it blank.
 #[derive(Default)]
 pub struct CountryCache {
-    counts: Option<(u64, String, Counts)>,
+    counts: Option<(u64, String, Counts, usize)>,
 }
 
 impl CountryCache {
@@ -25,19 +26,28 @@ impl CountryCache {
         let fresh = self
             .counts
             .as_ref()
-            .is_some_and(|(serial, c, _)| *serial == session.serial && *c == column);
+            .is_some_and(|(serial, c, _, _)| *serial == session.serial && *c == column);
         if !fresh {
-            let counts = distinct_values(&session.file.head_values(&column));
-            self.counts = Some((session.serial, column.clone(), counts));
+            let values = session.file.head_values(&column);
+            let blanks = session.file.head.len().saturating_sub(values.len());
+            let counts = distinct_values(&values);
+            self.counts = Some((session.serial, column.clone(), counts, blanks));
         }
-        let Some((_, _, counts)) = self.counts.as_ref() else {
+        let Some((_, _, counts, blanks)) = self.counts.as_ref() else {
             return;
         };
+        let rows = session.file.head.len();
         ui.label(format!(
-            "{} distinct values in column '{column}' (first {} rows). Unrecognised values are highlighted: pick their country.",
+            "{} distinct values in column '{column}' (first {rows} rows). Unrecognised values are highlighted: pick their country.",
             counts.len(),
-            session.file.head.len()
         ));
+        if *blanks > 0 {
+            let located = session.mapping.ip.is_some();
+            ui.colored_label(
+                ui.visuals().warn_fg_color,
+                blank_rows(*blanks, rows, located),
+            );
+        }
         let countries = all_countries();
         egui::Grid::new("countries")
             .striped(true)
@@ -126,6 +136,23 @@ impl CountryCache {
                 }
             });
     }
+}
+
+/// What the blank country cells mean: "2 of the first 12 rows have no country: …".
+fn blank_rows(blanks: usize, rows: usize, located_by_ip: bool) -> String {
+    let (verb, pronoun) = if blanks == 1 {
+        ("has", "it is")
+    } else {
+        ("have", "they are")
+    };
+    let then = if located_by_ip {
+        " (Mixpanel locates them from the IP column)"
+    } else {
+        ""
+    };
+    format!(
+        "{blanks} of the first {rows} rows {verb} no country: {pronoun} sent without one{then}."
+    )
 }
 
 /// Distinct values with their counts, most frequent first.

@@ -3,12 +3,18 @@
 
 use std::collections::BTreeMap;
 
-use egui::Color32;
+use egui::{Color32, RichText};
 
 use crate::gui::state::FileSession;
 use crate::gui::words::field_label;
 use crate::mapping::suggest::{Field, FieldGuess};
 use crate::mapping::{CountryMapping, InsertIdSource, Mapping, ValueSource};
+
+/// Whether `mapping` sends users with simplified ID merge (`$user_id` and `$device_id`, as the
+/// export presets do) instead of one `distinct_id` column.
+fn uses_id_merge(mapping: &Mapping) -> bool {
+    mapping.distinct_id.is_none() && (mapping.user_id.is_some() || mapping.device_id.is_some())
+}
 
 /// The column a field uses in `mapping`, if any.
 fn mapped_column(mapping: &Mapping, field: Field) -> Option<String> {
@@ -17,6 +23,7 @@ fn mapped_column(mapping: &Mapping, field: Field) -> Option<String> {
             Some(ValueSource::Column(c)) => Some(c.clone()),
             _ => None,
         },
+        Field::User if uses_id_merge(mapping) => mapping.user_id.clone(),
         Field::User => mapping.distinct_id.clone(),
         Field::Time => mapping.time.column.clone(),
         Field::InsertId => match &mapping.insert_id {
@@ -30,40 +37,136 @@ fn mapped_column(mapping: &Mapping, field: Field) -> Option<String> {
     }
 }
 
-/// How sure the suggestion was, or that the user chose differently.
-fn confidence_badge(ui: &mut egui::Ui, mapping: &Mapping, field: Field, guesses: &[FieldGuess]) {
+/// The widths of the rows' cells, fitted to the space the step has.
+#[derive(Clone, Copy)]
+struct Widths {
+    /// The field's name and what it becomes.
+    name: f32,
+    /// The column pickers.
+    picker: f32,
+    /// The confidence and its evidence, wrapped to this width.
+    evidence: f32,
+}
+
+/// Space between the cells of a row.
+const CELL_SPACING: f32 = 12.0;
+
+impl Widths {
+    fn fit(available: f32) -> Self {
+        let name = 130.0;
+        // Wide enough for the event row's two choices under its picker.
+        let picker = 250.0;
+        // A combo box is a little wider than its width (its frame).
+        let evidence = (available - name - picker - 12.0 - 2.0 * CELL_SPACING).clamp(200.0, 640.0);
+        Self {
+            name,
+            picker,
+            evidence,
+        }
+    }
+}
+
+/// One cell of a row: `width` wide, its contents top-down.
+fn cell<R>(ui: &mut egui::Ui, width: f32, contents: impl FnOnce(&mut egui::Ui) -> R) -> R {
+    ui.allocate_ui_with_layout(
+        egui::vec2(width, 0.0),
+        egui::Layout::top_down(egui::Align::Min),
+        |ui| {
+            ui.set_width(width);
+            contents(ui)
+        },
+    )
+    .inner
+}
+
+/// One row of the fields: cells side by side, top-aligned, as tall as the tallest.
+fn field_row<R>(ui: &mut egui::Ui, contents: impl FnOnce(&mut egui::Ui) -> R) -> R {
+    let inner = ui
+        .horizontal_top(|ui| {
+            ui.spacing_mut().item_spacing.x = CELL_SPACING;
+            contents(ui)
+        })
+        .inner;
+    ui.add_space(6.0);
+    inner
+}
+
+/// How sure the suggestion was and why (the evidence from the name and the values), or that
+/// the user chose differently; wrapped to the cell.
+fn confidence(ui: &mut egui::Ui, mapping: &Mapping, field: Field, guesses: &[FieldGuess]) {
     let guess = guesses.iter().find(|g| g.field == field);
     let current = mapped_column(mapping, field);
     let constant_event =
         field == Field::Event && matches!(mapping.event, Some(ValueSource::Constant(_)));
     let chosen_by_user = constant_event || guess.is_none_or(|g| g.column != current);
-    let response = if chosen_by_user {
-        if current.is_some() || constant_event {
-            ui.label("chosen by you")
-        } else {
-            ui.weak("not mapped")
+    wrapped(ui, |ui| {
+        if chosen_by_user {
+            if current.is_some() || constant_event {
+                ui.label("chosen by you");
+            } else {
+                ui.weak("not mapped");
+            }
+            return;
         }
-    } else if let Some(guess) = guess {
+        let Some(guess) = guess else {
+            return;
+        };
         let c = guess.confidence;
         if guess.column.is_none() {
-            ui.weak("not found")
-        } else if c >= 0.85 {
+            ui.weak("not found");
+            // What to do about it, for the fields every event has ("no column looks like a
+            // user ID: choose one", "insert IDs are generated from each row's content …").
+            if matches!(
+                field,
+                Field::Event | Field::User | Field::Time | Field::InsertId
+            ) {
+                ui.add(egui::Label::new(RichText::new(evidence_text(guess)).weak()).wrap());
+            }
+            return;
+        }
+        if c >= 0.85 {
             ui.colored_label(
                 Color32::from_rgb(60, 160, 80),
                 format!("sure ({:.0}%)", c * 100.0),
-            )
+            );
         } else {
             ui.colored_label(
                 ui.visuals().warn_fg_color,
                 format!("a guess ({:.0}%): check it", c * 100.0),
-            )
+            );
         }
-    } else {
-        ui.weak("")
-    };
-    if let Some(guess) = guess.filter(|g| !g.reason.is_empty() && !chosen_by_user) {
-        response.on_hover_text(&guess.reason);
+        if !guess.reason.is_empty() {
+            ui.add(egui::Label::new(RichText::new(evidence_text(guess)).weak()).wrap());
+        }
+    });
+}
+
+/// The evidence of a guess as shown: its reason, starting with a capital letter.
+fn evidence_text(guess: &FieldGuess) -> String {
+    let mut chars = guess.reason.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
     }
+}
+
+/// Lay `contents` out left to right, wrapping at the cell's width.
+fn wrapped(ui: &mut egui::Ui, contents: impl FnOnce(&mut egui::Ui)) {
+    ui.horizontal_wrapped(|ui| {
+        ui.spacing_mut().item_spacing.x = 6.0;
+        contents(ui);
+    });
+}
+
+/// A field's name with what it becomes in Mixpanel under it. Returns the name's label, which
+/// names the field's picker for screen readers.
+fn field_name(ui: &mut egui::Ui, widths: Widths, name: &str, note: &str) -> egui::Response {
+    cell(ui, widths.name, |ui| {
+        ui.spacing_mut().item_spacing.y = 0.0;
+        let label = ui.strong(name);
+        ui.add(egui::Label::new(RichText::new(note).weak().small()).wrap());
+        label
+    })
 }
 
 /// A column picker named by `label` for screen readers.
@@ -74,11 +177,12 @@ fn picker(
     columns: &[String],
     value: &mut Option<String>,
     none: &str,
+    width: f32,
 ) {
     let shown = value.clone().unwrap_or_else(|| none.to_owned());
     egui::ComboBox::from_id_salt(("field", field))
         .selected_text(shown)
-        .width(220.0)
+        .width(width)
         .show_ui(ui, |ui| {
             ui.selectable_value(value, None, none);
             for c in columns {
@@ -89,53 +193,72 @@ fn picker(
         .labelled_by(label);
 }
 
-/// One row of the grid: the field's name, its picker, a note, the badge.
+/// One row: the field's name and what it becomes, its picker, how sure the suggestion was and
+/// why.
 fn row(
     ui: &mut egui::Ui,
     session: &mut FileSession,
+    widths: Widths,
     field: Field,
-    none: &str,
-    note: &str,
+    (none, note): (&str, &str),
     value: impl FnOnce(&mut Mapping) -> &mut Option<String>,
 ) {
     let name = field_label(field);
-    let label = ui.strong(name);
     let columns = session.file.columns().to_vec();
-    picker(
-        ui,
-        name,
-        label.id,
-        &columns,
-        value(&mut session.mapping),
-        none,
-    );
-    ui.weak(note);
-    confidence_badge(ui, &session.mapping, field, &session.guesses);
-    ui.end_row();
+    field_row(ui, |ui| {
+        let label = field_name(ui, widths, name, note);
+        cell(ui, widths.picker, |ui| {
+            picker(
+                ui,
+                name,
+                label.id,
+                &columns,
+                value(&mut session.mapping),
+                none,
+                widths.picker,
+            );
+        });
+        cell(ui, widths.evidence, |ui| {
+            confidence(ui, &session.mapping, field, &session.guesses);
+        });
+    });
 }
 
-/// Draw the fields grid.
+/// Draw the fields.
 pub fn ui(ui: &mut egui::Ui, session: &mut FileSession) {
     let columns = session.file.columns().to_vec();
-    egui::Grid::new("fields")
-        .num_columns(4)
-        .spacing([12.0, 6.0])
-        .show(ui, |ui| {
-            event_row(ui, session, &columns);
-            row(
-                ui,
-                session,
-                Field::User,
-                "(no user column)",
-                "sent as distinct_id",
-                |m| &mut m.distinct_id,
-            );
-            row(ui, session, Field::Time, "(not mapped)", "required", |m| {
-                &mut m.time.column
-            });
+    let widths = Widths::fit(ui.available_width());
+    event_row(ui, session, widths, &columns);
+    if uses_id_merge(&session.mapping) {
+        id_merge_rows(ui, session, widths);
+    } else {
+        row(
+            ui,
+            session,
+            widths,
+            Field::User,
+            ("(no user column)", "sent as distinct_id"),
+            |m| &mut m.distinct_id,
+        );
+    }
+    row(
+        ui,
+        session,
+        widths,
+        Field::Time,
+        ("(not mapped)", "required"),
+        |m| &mut m.time.column,
+    );
 
-            let label = ui.strong(field_label(Field::InsertId));
-            let mut insert = mapped_column(&session.mapping, Field::InsertId);
+    field_row(ui, |ui| {
+        let label = field_name(
+            ui,
+            widths,
+            field_label(Field::InsertId),
+            "prevents duplicates on re-import",
+        );
+        let mut insert = mapped_column(&session.mapping, Field::InsertId);
+        cell(ui, widths.picker, |ui| {
             picker(
                 ui,
                 "Insert ID",
@@ -143,104 +266,199 @@ pub fn ui(ui: &mut egui::Ui, session: &mut FileSession) {
                 &columns,
                 &mut insert,
                 "Generate from the row",
-            );
-            session.mapping.insert_id = match insert {
-                Some(c) => InsertIdSource::Column(c),
-                None => InsertIdSource::Generate,
-            };
-            ui.weak("prevents duplicates on re-import");
-            confidence_badge(ui, &session.mapping, Field::InsertId, &session.guesses);
-            ui.end_row();
-
-            let label = ui.strong(field_label(Field::Country));
-            let mut country = mapped_column(&session.mapping, Field::Country);
-            picker(ui, "Country", label.id, &columns, &mut country, "(none)");
-            let mapping = &mut session.mapping;
-            match (country, mapping.country.as_mut()) {
-                (None, _) => mapping.country = None,
-                (Some(c), Some(existing)) => {
-                    if existing.column != c {
-                        existing.column = c;
-                        existing.overrides.clear();
-                    }
-                }
-                (Some(c), None) => {
-                    mapping.country = Some(CountryMapping {
-                        column: c,
-                        overrides: BTreeMap::new(),
-                    })
-                }
-            }
-            ui.weak("sent as mp_country_code");
-            confidence_badge(ui, &session.mapping, Field::Country, &session.guesses);
-            ui.end_row();
-
-            row(ui, session, Field::City, "(none)", "sent as $city", |m| {
-                &mut m.city
-            });
-            row(
-                ui,
-                session,
-                Field::Region,
-                "(none)",
-                "sent as $region",
-                |m| &mut m.region,
-            );
-            row(
-                ui,
-                session,
-                Field::Ip,
-                "(none)",
-                "used for geolocation",
-                |m| &mut m.ip,
+                widths.picker,
             );
         });
+        session.mapping.insert_id = match insert {
+            Some(c) => InsertIdSource::Column(c),
+            None => InsertIdSource::Generate,
+        };
+        cell(ui, widths.evidence, |ui| {
+            confidence(ui, &session.mapping, Field::InsertId, &session.guesses);
+            insert_id_note(ui, session);
+        });
+    });
+
+    field_row(ui, |ui| {
+        let label = field_name(
+            ui,
+            widths,
+            field_label(Field::Country),
+            "sent as mp_country_code",
+        );
+        let mut country = mapped_column(&session.mapping, Field::Country);
+        cell(ui, widths.picker, |ui| {
+            picker(
+                ui,
+                "Country",
+                label.id,
+                &columns,
+                &mut country,
+                "(none)",
+                widths.picker,
+            );
+        });
+        let mapping = &mut session.mapping;
+        match (country, mapping.country.as_mut()) {
+            (None, _) => mapping.country = None,
+            (Some(c), Some(existing)) => {
+                if existing.column != c {
+                    existing.column = c;
+                    existing.overrides.clear();
+                }
+            }
+            (Some(c), None) => {
+                mapping.country = Some(CountryMapping {
+                    column: c,
+                    overrides: BTreeMap::new(),
+                })
+            }
+        }
+        cell(ui, widths.evidence, |ui| {
+            confidence(ui, &session.mapping, Field::Country, &session.guesses);
+        });
+    });
+
+    row(
+        ui,
+        session,
+        widths,
+        Field::City,
+        ("(none)", "sent as $city"),
+        |m| &mut m.city,
+    );
+    row(
+        ui,
+        session,
+        widths,
+        Field::Region,
+        ("(none)", "sent as $region"),
+        |m| &mut m.region,
+    );
+    row(
+        ui,
+        session,
+        widths,
+        Field::Ip,
+        ("(none)", "used for geolocation"),
+        |m| &mut m.ip,
+    );
     ui.checkbox(
         &mut session.mapping.allow_missing_user,
         "Accept events with an empty user ID (tied to no user)",
     );
 }
 
-/// Event name: a column or one name for every event.
-fn event_row(ui: &mut egui::Ui, session: &mut FileSession, columns: &[String]) {
-    let event_label = ui.strong(field_label(Field::Event));
-    let mapping = &mut session.mapping;
-    ui.horizontal(|ui| {
-        let mut is_constant = matches!(mapping.event, Some(ValueSource::Constant(_)));
-        let before = is_constant;
-        ui.radio_value(&mut is_constant, false, "From a column");
-        ui.radio_value(&mut is_constant, true, "Same name for all");
-        if is_constant != before {
-            mapping.event = Some(if is_constant {
-                ValueSource::Constant("Imported event".to_owned())
-            } else {
-                ValueSource::Column(columns.first().cloned().unwrap_or_default())
-            });
-        }
-        match &mut mapping.event {
-            Some(ValueSource::Constant(name)) => {
-                ui.add(
-                    egui::TextEdit::singleline(name)
-                        .hint_text("Event name for every row")
-                        .desired_width(200.0),
+/// Simplified ID merge (as Segment, Amplitude and PostHog exports are mapped): the user ID
+/// column sent as `$user_id` and the device (anonymous) ID column as `$device_id`.
+fn id_merge_rows(ui: &mut egui::Ui, session: &mut FileSession, widths: Widths) {
+    row(
+        ui,
+        session,
+        widths,
+        Field::User,
+        ("(no user column)", "sent as $user_id"),
+        |m| &mut m.user_id,
+    );
+    let columns = session.file.columns().to_vec();
+    field_row(ui, |ui| {
+        let label = field_name(ui, widths, "Device ID", "sent as $device_id");
+        cell(ui, widths.picker, |ui| {
+            picker(
+                ui,
+                "Device ID",
+                label.id,
+                &columns,
+                &mut session.mapping.device_id,
+                "(none)",
+                widths.picker,
+            );
+        });
+        cell(ui, widths.evidence, |ui| {
+            ui.add(
+                egui::Label::new(
+                    RichText::new(
+                        "Simplified ID merge: Mixpanel joins a device's events to its user once both IDs appear on one event.",
+                    )
+                    .weak(),
                 )
-                .labelled_by(event_label.id);
-            }
-            _ => {
-                let mut column = mapped_column(mapping, Field::Event);
-                picker(
-                    ui,
-                    "Event name",
-                    event_label.id,
-                    columns,
-                    &mut column,
-                    "(not mapped)",
-                );
-                mapping.event = column.map(ValueSource::Column);
-            }
-        }
+                .wrap(),
+            );
+        });
     });
-    ui.weak("the event's name");
-    confidence_badge(ui, &session.mapping, Field::Event, &session.guesses);
-    ui.end_row();
+}
+
+/// How many head values of the insert ID column Mixpanel would refuse as they are (too long,
+/// other characters, placeholders): they are sent as a stable hash, and the user should know.
+fn insert_id_note(ui: &mut egui::Ui, session: &FileSession) {
+    let InsertIdSource::Column(column) = &session.mapping.insert_id else {
+        return;
+    };
+    let values = session.file.head_values(column);
+    let illegal = values
+        .iter()
+        .filter(|v| crate::validate::check_insert_id(v).is_err())
+        .count();
+    if illegal == 0 {
+        return;
+    }
+    ui.add(
+        egui::Label::new(
+            RichText::new(format!(
+                "{illegal} of the first {} values are not valid Mixpanel insert IDs (over 36 characters, or other characters than letters, digits and '-'): each is sent as a stable hash of the value, so duplicates are still removed.",
+                values.len()
+            ))
+            .color(ui.visuals().warn_fg_color),
+        )
+        .wrap(),
+    );
+}
+
+/// Event name: a column or one name for every event.
+fn event_row(ui: &mut egui::Ui, session: &mut FileSession, widths: Widths, columns: &[String]) {
+    field_row(ui, |ui| {
+        let event_label = field_name(ui, widths, field_label(Field::Event), "the event's name");
+        let mapping = &mut session.mapping;
+        cell(ui, widths.picker, |ui| {
+            match &mut mapping.event {
+                Some(ValueSource::Constant(name)) => {
+                    ui.add(
+                        egui::TextEdit::singleline(name)
+                            .hint_text("Event name for every row")
+                            .desired_width(widths.picker),
+                    )
+                    .labelled_by(event_label.id);
+                }
+                _ => {
+                    let mut column = mapped_column(mapping, Field::Event);
+                    picker(
+                        ui,
+                        "Event name",
+                        event_label.id,
+                        columns,
+                        &mut column,
+                        "(not mapped)",
+                        widths.picker,
+                    );
+                    mapping.event = column.map(ValueSource::Column);
+                }
+            }
+            ui.horizontal(|ui| {
+                let mut is_constant = matches!(mapping.event, Some(ValueSource::Constant(_)));
+                let before = is_constant;
+                ui.radio_value(&mut is_constant, false, "From a column");
+                ui.radio_value(&mut is_constant, true, "Same name for all");
+                if is_constant != before {
+                    mapping.event = Some(if is_constant {
+                        ValueSource::Constant("Imported event".to_owned())
+                    } else {
+                        ValueSource::Column(columns.first().cloned().unwrap_or_default())
+                    });
+                }
+            });
+        });
+        cell(ui, widths.evidence, |ui| {
+            confidence(ui, &session.mapping, Field::Event, &session.guesses);
+        });
+    });
 }

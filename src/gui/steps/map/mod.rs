@@ -1,15 +1,18 @@
 //! Step 2, Map: which column is which Mixpanel field, time and zone, countries, the other
 //! columns, constant properties, templates, and the exact JSON event of a preview row.
 //!
-//! One file per section: [`fields`], [`time`], [`countries`], [`columns`], [`constants`],
-//! [`preview`] and [`templates`]. After every frame in which the mapping changed, the session
-//! reviews it ([`crate::gui::state::FileSession::mapping_changed`]): the questions and problems
-//! that block the check are shown at the top, each naming the control that answers it.
+//! One file per section: [`fields`], [`time`], [`countries`], [`columns`], [`numbers`],
+//! [`constants`], [`preview`] and [`templates`]. A file recognised as another tool's export says
+//! so at the top ("Looks like a Segment export"). After every frame in which the mapping
+//! changed, the session reviews it ([`crate::gui::state::FileSession::mapping_changed`]): the
+//! questions and problems that block the check are shown at the top, each naming the control
+//! that answers it.
 
 mod columns;
 mod constants;
 mod countries;
 mod fields;
+mod numbers;
 mod preview;
 mod templates;
 mod time;
@@ -38,6 +41,7 @@ pub struct MapStep {
     constants: constants::ConstantsForm,
     preview: preview::PreviewCache,
     countries: countries::CountryCache,
+    numbers: numbers::NumbersCache,
     templates: templates::Templates,
 }
 
@@ -46,6 +50,7 @@ impl MapStep {
     pub fn ui(&mut self, ui: &mut egui::Ui, session: &mut FileSession, deps: &mut AppDeps) {
         let ctx = ui.ctx().clone();
         self.templates.poll(&ctx, deps);
+        preset_note(ui, session);
         origin_note(ui, session, &mut self.templates);
         for blocker in &session.blockers {
             ui.colored_label(ui.visuals().warn_fg_color, words::blocker(blocker));
@@ -71,6 +76,14 @@ impl MapStep {
                 egui::CollapsingHeader::new("Other columns (sent as properties)")
                     .default_open(true)
                     .show(ui, |ui| columns::ui(ui, &mut session.mapping));
+                if numbers::number_columns(&session.mapping.columns)
+                    .next()
+                    .is_some()
+                {
+                    egui::CollapsingHeader::new("Numbers")
+                        .default_open(true)
+                        .show(ui, |ui| self.numbers.ui(ui, session));
+                }
                 egui::CollapsingHeader::new("Constant properties")
                     .default_open(true)
                     .show(ui, |ui| self.constants.ui(ui, &mut session.mapping));
@@ -94,6 +107,26 @@ impl MapStep {
             session.mapping_changed();
         }
     }
+}
+
+/// The export schema the file was recognised as ("Looks like a Segment export").
+fn preset_note(ui: &mut egui::Ui, session: &FileSession) {
+    let Some(preset) = session.preset else {
+        return;
+    };
+    ui.horizontal_wrapped(|ui| {
+        ui.label(
+            RichText::new(preset.label())
+                .strong()
+                .color(ui.visuals().hyperlink_color),
+        );
+        if session.origin == MappingOrigin::Suggested {
+            ui.label(format!(
+                "The fields below are mapped as {} writes them: check them before you go on.",
+                preset.name()
+            ));
+        }
+    });
 }
 
 /// Where the mapping came from, with a way back to the suggestion.

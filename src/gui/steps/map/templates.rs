@@ -82,6 +82,10 @@ impl Templates {
         let prepared = initial_mapping(&session.file, None, None);
         session.mapping = prepared.mapping;
         session.guesses = prepared.guesses;
+        session.preset = prepared.suggestion.preset;
+        if let Some(hint) = session.title_zone.as_mut() {
+            hint.answered = session.mapping.time.timezone != hint.zone;
+        }
         session.mapping_changed();
         self.note = Some("Started over from the suggestion.".to_owned());
     }

@@ -29,7 +29,9 @@ fn time_format_name(format: &TimeFormat) -> &'static str {
 /// Draw the time section.
 pub fn ui(ui: &mut egui::Ui, zone_filter: &mut String, session: &mut FileSession) {
     format_picker(ui, &mut session.mapping.time.format);
-    zone_picker(ui, zone_filter, &mut session.mapping.time.timezone);
+    zone_line(ui, &session.mapping.time.timezone);
+    title_zone_note(ui, session);
+    zone_search(ui, zone_filter, &mut session.mapping.time.timezone);
 
     let Some(column) = session.mapping.time.column.clone() else {
         ui.weak("Choose the time column above to see parsed samples.");
@@ -128,15 +130,67 @@ fn format_picker(ui: &mut egui::Ui, current: &mut TimeFormat) {
     });
 }
 
-fn zone_picker(ui: &mut egui::Ui, filter: &mut String, zone: &mut String) {
+/// The id of the time zone search field (the title zone's "Change…" focuses it).
+fn zone_search_id() -> egui::Id {
+    egui::Id::unique("time-zone-search")
+}
+
+/// The time zone named by the file's title: where the zone came from, and Keep / Change until
+/// the user answered; "Use …" when another zone is chosen.
+fn title_zone_note(ui: &mut egui::Ui, session: &mut FileSession) {
+    let Some(hint) = session.title_zone.as_mut() else {
+        return;
+    };
+    let zone = &mut session.mapping.time.timezone;
+    let quoted = format!("'{}'", hint.text);
+    egui::Frame::group(ui.style()).show(ui, |ui| {
+        ui.horizontal_wrapped(|ui| {
+            if *zone != hint.zone {
+                ui.label(format!(
+                    "The file's title names {} ({quoted}); times are read in {zone} as you chose.",
+                    hint.zone
+                ));
+                if ui.button(format!("Use {}", hint.zone)).clicked() {
+                    zone.clone_from(&hint.zone);
+                    hint.answered = true;
+                }
+            } else if hint.answered {
+                ui.weak(format!(
+                    "{} comes from the file's title ({quoted}), kept by you.",
+                    hint.zone
+                ));
+            } else {
+                ui.colored_label(
+                    ui.visuals().warn_fg_color,
+                    format!(
+                        "From the file's title: {} ({quoted}). Times written without an offset are read in this zone: keep it or change it.",
+                        hint.zone
+                    ),
+                );
+                if ui.button(format!("Keep {}", hint.zone)).clicked() {
+                    hint.answered = true;
+                }
+                if ui.button("Change…").clicked() {
+                    ui.memory_mut(|m| m.request_focus(zone_search_id()));
+                }
+            }
+        });
+    });
+}
+
+fn zone_line(ui: &mut egui::Ui, zone: &str) {
     ui.horizontal(|ui| {
         ui.label(format!("Source time zone: {zone}"));
         ui.weak("(for times written without an offset)");
     });
+}
+
+fn zone_search(ui: &mut egui::Ui, filter: &mut String, zone: &mut String) {
     ui.horizontal(|ui| {
         let label = ui.label("Search time zones:");
         ui.add(
             egui::TextEdit::singleline(filter)
+                .id(zone_search_id())
                 .hint_text("e.g. Berlin, New_York, Tokyo")
                 .desired_width(240.0),
         )

@@ -1,0 +1,304 @@
+//! The app on real-world files (tests/fixtures/real_world/): header rows under a title, other
+//! languages, export presets and locale numbers, driven through the AccessKit tree as a screen
+//! reader would (controls found by role and accessible name, results read from the labels).
+
+#![cfg(feature = "gui")]
+
+use std::path::{Path, PathBuf};
+
+use egui::accesskit::{Role, Toggled};
+use egui_kittest::Harness;
+use egui_kittest::kittest::{NodeT, Queryable};
+use mixport::credentials::SecretStore;
+use mixport::gui::{AppDeps, FakeFileDialog, MixportApp, Secrets, Step};
+use mixport::mapping::DecimalSeparator;
+
+/// How long a test waits for background work before failing (the suite runs in parallel).
+const BACKGROUND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+struct TestApp {
+    harness: Harness<'static, MixportApp>,
+    _dir: tempfile::TempDir,
+}
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/real_world")
+        .join(name)
+}
+
+/// The app at the size of a small laptop screen, with fakes for the outside world.
+fn app() -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let deps = AppDeps {
+        file_dialog: Box::new(FakeFileDialog::new()),
+        config_dir: dir.path().join("config"),
+        secrets: Secrets::with_store(SecretStore::mock()),
+        api_base: None,
+        sample_file: None,
+        runs_dir: dir.path().join("runs"),
+    };
+    let harness = Harness::builder()
+        .with_size(egui::vec2(1024.0, 700.0))
+        .build_ui_state(
+            |ui, app: &mut MixportApp| app.show(ui),
+            MixportApp::new(deps),
+        );
+    TestApp { harness, _dir: dir }
+}
+
+/// Run frames until nothing more is requested (fails after [`BACKGROUND_TIMEOUT`]).
+fn settle(harness: &mut Harness<'static, MixportApp>, what: &str) {
+    let deadline = std::time::Instant::now() + BACKGROUND_TIMEOUT;
+    while harness.run_ok().is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the window kept repainting after {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+/// Run frames until no file is being read, then until the window settles.
+fn wait_for_load(harness: &mut Harness<'static, MixportApp>, what: &str) {
+    let deadline = std::time::Instant::now() + BACKGROUND_TIMEOUT;
+    loop {
+        harness.step();
+        if !harness.state().is_busy() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out reading {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    settle(harness, what);
+}
+
+/// Open `path` through the File step's path field, as a user types it.
+fn open_by_path(t: &mut TestApp, path: &Path) {
+    t.harness.run();
+    t.harness
+        .get_by_role_and_label(Role::TextInput, "Open a file by path:")
+        .set_text_value_accesskit(&path.display().to_string());
+    t.harness.run();
+    click(&mut t.harness, "Open");
+    wait_for_load(&mut t.harness, &path.display().to_string());
+    assert!(
+        t.harness.state().session().file.is_some(),
+        "{} did not open",
+        path.display()
+    );
+}
+
+/// Scroll a button into view and click it.
+fn click(harness: &mut Harness<'static, MixportApp>, label: &str) {
+    harness
+        .get_by_role_and_label(Role::Button, label)
+        .scroll_to_me();
+    let _ = harness.run_ok();
+    harness.get_by_role_and_label(Role::Button, label).click();
+    let _ = harness.run_ok();
+}
+
+/// Scroll a widget (found by its exact label) into view and click it.
+fn click_label(harness: &mut Harness<'static, MixportApp>, label: &str) {
+    harness.get_by_label(label).scroll_to_me();
+    let _ = harness.run_ok();
+    harness.get_by_label(label).click();
+    let _ = harness.run_ok();
+}
+
+/// Open a combo box (found by its accessible name) and choose `option`.
+fn choose(harness: &mut Harness<'static, MixportApp>, combo: &str, option: &str) {
+    harness
+        .get_by_role_and_label(Role::ComboBox, combo)
+        .scroll_to_me();
+    let _ = harness.run_ok();
+    harness.get_by_role_and_label(Role::ComboBox, combo).click();
+    let _ = harness.run_ok();
+    click_label(harness, option);
+}
+
+/// Whether a label containing `text` is on screen.
+fn shows(harness: &Harness<'static, MixportApp>, text: &str) -> bool {
+    harness.query_by_label_contains(text).is_some()
+}
+
+/// The text shown in the combo box named `label`.
+fn combo_text(harness: &Harness<'static, MixportApp>, label: &str) -> String {
+    harness
+        .get_by_role_and_label(Role::ComboBox, label)
+        .value()
+        .unwrap_or_default()
+}
+
+fn open_map(t: &mut TestApp, name: &str) {
+    open_by_path(t, &fixture(name));
+    click(&mut t.harness, "Next: Map");
+    assert_eq!(t.harness.state().current_step(), Step::Map);
+}
+
+#[test]
+fn a_german_file_shows_german_evidence_and_resolves_vereinigte_staaten() {
+    let mut t = app();
+    open_map(&mut t, "de_excel.csv");
+    // The confidence column says why, in the file's language.
+    for evidence in [
+        "Column name 'Ereignis' means the event name (German)",
+        "Column name 'Benutzer-ID' means the user ID (German)",
+        "Column name 'Land' means the country (German, Dutch); 100% of values are country names",
+    ] {
+        assert!(shows(&t.harness, evidence), "no evidence '{evidence}'");
+    }
+    assert_eq!(combo_text(&t.harness, "Event name"), "Ereignis");
+    assert_eq!(combo_text(&t.harness, "User ID"), "Benutzer-ID");
+    assert_eq!(combo_text(&t.harness, "Country"), "Land");
+    // German country names resolve; none asks to be picked by hand.
+    for (value, country) in [
+        ("Vereinigte Staaten", "United States"),
+        ("Niederlande", "Netherlands"),
+        ("Vereinigtes Königreich", "United Kingdom"),
+    ] {
+        assert_eq!(combo_text(&t.harness, value), country, "{value}");
+    }
+    assert!(!shows(&t.harness, "(not recognised)"));
+    // The blank country cell is counted.
+    assert!(shows(
+        &t.harness,
+        "1 of the first 16 rows has no country: it is sent without one."
+    ));
+    // `12,50` is a number with a decimal comma.
+    assert_eq!(
+        combo_text(&t.harness, "Decimal separator in 'Umsatz':"),
+        "Comma (1.234,56)"
+    );
+    assert!(t.harness.state().is_done(Step::Map));
+}
+
+#[test]
+fn a_segment_export_is_labelled_and_mapped_as_segment_writes_it() {
+    let mut t = app();
+    open_map(&mut t, "segment.ndjson");
+    t.harness.get_by_label("Looks like a Segment export");
+    assert!(shows(
+        &t.harness,
+        "Segment exports write a unique event ID to 'messageId'"
+    ));
+    assert_eq!(combo_text(&t.harness, "Insert ID"), "messageId");
+    // Simplified ID merge: both IDs are shown where they are chosen, not "no user column".
+    assert_eq!(combo_text(&t.harness, "User ID"), "userId");
+    assert_eq!(combo_text(&t.harness, "Device ID"), "anonymousId");
+    assert!(!shows(&t.harness, "not mapped"));
+    // messageId values are longer than Mixpanel allows: the user is told they are hashed.
+    assert!(shows(
+        &t.harness,
+        "12 of the first 12 values are not valid Mixpanel insert IDs"
+    ));
+    // Changing the device column is the user's choice and is kept.
+    choose(&mut t.harness, "Device ID", "(none)");
+    let mapping = t.harness.state().session().mapping().expect("mapping");
+    assert_eq!(mapping.user_id.as_deref(), Some("userId"));
+    assert_eq!(mapping.device_id, None);
+    assert_eq!(combo_text(&t.harness, "User ID"), "userId");
+}
+
+#[test]
+fn a_decimal_comma_column_can_be_switched_and_its_outliers_are_listed() {
+    let mut t = app();
+    open_map(&mut t, "decimal_comma.csv");
+    let combo = "Decimal separator in 'Betrag':";
+    assert_eq!(combo_text(&t.harness, combo), "Comma (1.234,56)");
+    assert!(shows(&t.harness, "'1.000,00 €' as 1000.00"));
+    assert!(shows(
+        &t.harness,
+        "2 of 100 values are not numbers read this way: sent as text, each with a warning in the check: 'k. A.', 'storniert'"
+    ));
+    // The currency is offered as a property, ticked as suggested.
+    let offer = "Send the currency (EUR)";
+    let ticked = |harness: &Harness<'static, MixportApp>| {
+        harness
+            .get_by_role_and_label(Role::CheckBox, offer)
+            .accesskit_node()
+            .toggled()
+    };
+    assert_eq!(ticked(&t.harness), Some(Toggled::True));
+    assert_eq!(
+        t.harness
+            .get_by_role_and_label(Role::TextInput, "as the property:")
+            .value()
+            .as_deref(),
+        Some("Betrag_currency")
+    );
+
+    // Read with a decimal point, the same values are mostly not numbers: the app says so.
+    choose(&mut t.harness, combo, "Point (1,234.56)");
+    assert_eq!(combo_text(&t.harness, combo), "Point (1,234.56)");
+    assert!(shows(
+        &t.harness,
+        "the values look like a comma is the decimal separator"
+    ));
+    assert!(!shows(&t.harness, "'1.000,00 €' as 1000.00"));
+    let betrag = |app: &MixportApp| {
+        app.session()
+            .mapping()
+            .and_then(|m| m.columns.iter().find(|c| c.column == "Betrag").cloned())
+            .expect("Betrag is a property")
+    };
+    assert_eq!(betrag(t.harness.state()).decimal, DecimalSeparator::Point);
+
+    // Back to the comma; the currency is dropped on request.
+    choose(&mut t.harness, combo, "Comma (1.234,56)");
+    assert!(shows(&t.harness, "'1.000,00 €' as 1000.00"));
+    t.harness
+        .get_by_role_and_label(Role::CheckBox, offer)
+        .click();
+    let _ = t.harness.run_ok();
+    assert_eq!(ticked(&t.harness), Some(Toggled::False));
+    let column = betrag(t.harness.state());
+    assert_eq!(column.decimal, DecimalSeparator::Comma);
+    assert_eq!(column.currency_property, None);
+    assert!(shows(&t.harness, "the numbers are sent without it"));
+}
+
+#[test]
+fn a_time_zone_named_in_the_title_is_shown_with_keep_and_change() {
+    let mut t = app();
+    open_map(&mut t, "title_row.csv");
+    let zone = |app: &MixportApp| {
+        app.session()
+            .mapping()
+            .map(|m| m.time.timezone.clone())
+            .unwrap_or_default()
+    };
+    // The suggestion reads the times in the title's zone, and says so where the zone is set.
+    assert_eq!(zone(t.harness.state()), "Europe/Berlin");
+    t.harness.get_by_label("Source time zone: Europe/Berlin");
+    assert!(shows(
+        &t.harness,
+        "From the file's title: Europe/Berlin ('Bestellungen März 2024 (Zeitzone: Europe/Berlin)')"
+    ));
+    click(&mut t.harness, "Keep Europe/Berlin");
+    assert!(shows(
+        &t.harness,
+        "Europe/Berlin comes from the file's title ('Bestellungen März 2024 (Zeitzone: Europe/Berlin)'), kept by you."
+    ));
+    assert!(t.harness.query_by_label("Keep Europe/Berlin").is_none());
+
+    // Another zone is the user's choice; the title's zone stays one click away.
+    t.harness
+        .get_by_role_and_label(Role::TextInput, "Search time zones:")
+        .set_text_value_accesskit("Tokyo");
+    let _ = t.harness.run_ok();
+    click_label(&mut t.harness, "Asia/Tokyo");
+    assert_eq!(zone(t.harness.state()), "Asia/Tokyo");
+    assert!(shows(
+        &t.harness,
+        "times are read in Asia/Tokyo as you chose."
+    ));
+    click(&mut t.harness, "Use Europe/Berlin");
+    assert_eq!(zone(t.harness.state()), "Europe/Berlin");
+    // 10:30 in Berlin (winter time, UTC+1) is 09:30 UTC.
+    assert!(shows(&t.harness, "2024-03-20 09:30:00 UTC"));
+}
