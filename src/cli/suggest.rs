@@ -97,10 +97,19 @@ pub fn run(args: SuggestArgs) -> ExitCode {
         &[]
     };
     for guess in event_guesses {
+        // With simplified ID merge the user column is sent as $user_id.
+        let field = if guess.field == crate::mapping::suggest::Field::User
+            && mapping.distinct_id.is_none()
+            && mapping.user_id.is_some()
+        {
+            "properties.$user_id"
+        } else {
+            guess.field.mixpanel_field()
+        };
         if let Some(column) = &guess.column {
             eprintln!(
                 "{:<28} <- '{}' ({:.0}% sure: {})",
-                guess.field.mixpanel_field(),
+                field,
                 column,
                 guess.confidence * 100.0,
                 guess.reason
@@ -118,8 +127,13 @@ pub fn run(args: SuggestArgs) -> ExitCode {
     }
     if suggestion.blank_countries > 0 {
         eprintln!(
-            "note: {} sample rows have no country: they are sent without one",
-            suggestion.blank_countries
+            "note: {} of the first rows {} no country: sent without one",
+            suggestion.blank_countries,
+            if suggestion.blank_countries == 1 {
+                "has"
+            } else {
+                "have"
+            }
         );
     }
     if let Some(example) = &suggestion.ambiguous_day_order {

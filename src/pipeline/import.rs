@@ -525,6 +525,12 @@ pub fn run_with(
         0.0
     };
     report.finished_at = now_rfc3339();
+    if report.kind == ImportKind::Profiles && report.failed > 0 {
+        report.notes.push(format!(
+            "{} profile updates could not be delivered. Sending them again later applies them after the later rows of the same users that were delivered, so a user whose ID appears again further down the file would get this row's values back.",
+            report.failed
+        ));
+    }
     if let Some(e) = reader_error {
         match e {
             // A broken file mid-way stops the run; what was sent is recorded.

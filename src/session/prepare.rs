@@ -47,6 +47,9 @@ pub struct Prepared {
     /// The suggestion's guess for each field (also when another mapping was used, so a shell
     /// can show how sure the suggestion was).
     pub guesses: Vec<FieldGuess>,
+    /// The whole suggestion: the export schema recognised, blank countries, how number columns
+    /// are written, a time zone named by the title, and notes for the user.
+    pub suggestion: suggest::Suggestion,
 }
 
 /// Something that stops the check and the import until it is dealt with.
@@ -112,7 +115,8 @@ pub fn initial_mapping(
     Prepared {
         mapping,
         origin,
-        guesses: suggestion.fields,
+        guesses: suggestion.fields.clone(),
+        suggestion,
     }
 }
 

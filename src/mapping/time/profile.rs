@@ -34,6 +34,7 @@ pub fn profile_time_values<'a>(values: impl IntoIterator<Item = &'a str>) -> Tim
     };
     let mut unparsable = 0;
     let mut slash_dates = 0usize;
+    let mut dot_dates = 0usize;
     let (mut day_first, mut month_first) = (0usize, 0usize);
     let (mut day_first_example, mut month_first_example) = (None, None);
     let mut ambiguous: Option<String> = None;
@@ -55,6 +56,7 @@ pub fn profile_time_values<'a>(values: impl IntoIterator<Item = &'a str>) -> Tim
                 first, second, sep, ..
             }) => {
                 if sep == b'.' {
+                    dot_dates += 1;
                     bump(TimeFormat::DayMonthYearDots);
                 } else {
                     slash_dates += 1;
@@ -74,6 +76,10 @@ pub fn profile_time_values<'a>(values: impl IntoIterator<Item = &'a str>) -> Tim
     let (day_order, conflict) = match day_first.cmp(&month_first) {
         std::cmp::Ordering::Greater => (Some(DayOrder::DayFirst), month_first_example),
         std::cmp::Ordering::Less => (Some(DayOrder::MonthFirst), day_first_example),
+        // Only dot dates and nothing proves otherwise: dots are written day first.
+        std::cmp::Ordering::Equal if day_first == 0 && dot_dates > 0 && slash_dates == 0 => {
+            (Some(DayOrder::DayFirst), None)
+        }
         std::cmp::Ordering::Equal if day_first == 0 => (None, None),
         std::cmp::Ordering::Equal => (None, month_first_example),
     };

@@ -655,7 +655,9 @@ fn profile_counts_mixed_formats() {
         ]
     );
     assert_eq!(profile.unparsable, 1);
-    assert_eq!(profile.ambiguous_example.as_deref(), Some("05.03.2024"));
+    // A dot date is day first (see `dot_dates_alone_are_day_first`): nothing to ask.
+    assert_eq!(profile.day_order, Some(DayOrder::DayFirst));
+    assert_eq!(profile.ambiguous_example, None);
 }
 
 #[test]
@@ -741,4 +743,20 @@ proptest::proptest! {
         let text = format_iso_utc(ms) + "Z";
         proptest::prop_assert_eq!(auto_utc().parse_text(&text), Ok(ms.div_euclid(1000) * 1000));
     }
+}
+
+/// Dot dates are day first wherever they are written (`05.03.2024` is 5 March in Germany,
+/// Austria, Switzerland, the Netherlands, …): a column of only dot dates needs no question.
+#[test]
+fn dot_dates_alone_are_day_first() {
+    let profile = profile_time_values(["05.03.2024 14:07", "06.04.2024", "01.02.2024"]);
+    assert_eq!(profile.day_order, Some(DayOrder::DayFirst));
+    assert_eq!(profile.ambiguous_example, None);
+    // Slash dates beside them still need the data (or the user) to decide.
+    let mixed = profile_time_values(["05.03.2024", "03/05/2024"]);
+    assert_eq!(mixed.day_order, None);
+    assert!(mixed.ambiguous_example.is_some());
+    // Evidence in the data still wins.
+    let proven = profile_time_values(["05.03.2024", "03.25.2024"]);
+    assert_eq!(proven.day_order, Some(DayOrder::MonthFirst));
 }
