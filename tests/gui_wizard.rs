@@ -157,31 +157,46 @@ fn cancelled_file_dialog_offers_the_path_field() {
 }
 
 /// Not a test: serves the fake Mixpanel server for `tests/screenshots.sh` until the file named by
-/// `MIXPORT_FAKE_STOP` exists (at most 10 minutes). `MIXPORT_FAKE_LATENCY_MS` delays every
-/// answer, so an import runs long enough to be photographed.
+/// `MIXPORT_FAKE_STOP` exists (at most `MIXPORT_FAKE_SECS`, default 10 minutes).
+/// `MIXPORT_FAKE_LATENCY_MS` delays every answer, so an import runs long enough to be
+/// photographed; while the file named by `MIXPORT_FAKE_REFUSE` exists, every request is
+/// answered 401 (credentials revoked mid-run).
 #[test]
 #[ignore = "helper for tests/screenshots.sh"]
 fn serve_fake_mixpanel_for_screenshots() {
     use common::fake_mixpanel::{FakeMixpanel, Faults, PROJECT_ID, SA_SECRET, SA_USER};
     let server = FakeMixpanel::start_default();
-    if let Some(ms) = std::env::var("MIXPORT_FAKE_LATENCY_MS")
+    let latency = std::env::var("MIXPORT_FAKE_LATENCY_MS")
         .ok()
         .and_then(|v| v.parse::<u64>().ok())
-    {
-        server.set_faults(Faults {
-            latency: std::time::Duration::from_millis(ms),
-            ..Faults::default()
-        });
-    }
+        .map(std::time::Duration::from_millis)
+        .unwrap_or_default();
+    let faults = |refuse: bool| Faults {
+        latency,
+        force_401: refuse,
+        ..Faults::default()
+    };
+    server.set_faults(faults(false));
     println!("FAKE_MIXPANEL_URL={}", server.base_url());
     println!("FAKE_MIXPANEL_USER={SA_USER}");
     println!("FAKE_MIXPANEL_SECRET={SA_SECRET}");
     println!("FAKE_MIXPANEL_PROJECT={PROJECT_ID}");
-    let stop = std::env::var("MIXPORT_FAKE_STOP").ok().map(PathBuf::from);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(600);
+    let path = |name: &str| std::env::var(name).ok().map(PathBuf::from);
+    let (stop, refuse) = (path("MIXPORT_FAKE_STOP"), path("MIXPORT_FAKE_REFUSE"));
+    let secs = std::env::var("MIXPORT_FAKE_SECS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(600);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    let mut refusing = false;
     while std::time::Instant::now() < deadline {
         if stop.as_ref().is_some_and(|p| p.exists()) {
             break;
+        }
+        let now_refusing = refuse.as_ref().is_some_and(|p| p.exists());
+        if now_refusing != refusing {
+            refusing = now_refusing;
+            server.set_faults(faults(refusing));
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
@@ -632,15 +647,23 @@ fn the_whole_wizard_on_the_sample_file_against_the_fake_server() {
     type_into(&mut t.harness, "Filter:", "no-such-value-anywhere");
     t.harness.get_by_label_contains("0 rejected events shown");
 
-    // The run is in the import history, with its file, project, label and outcome.
+    // The run is in the import history, with its file, project, label, date and outcome.
     click(&mut t.harness, "Import history");
-    wait_for_text(&mut t.harness, "Details of sample-events.csv");
+    wait_for_text(&mut t.harness, "Every import Mixport ran");
+    assert!(shows(&t.harness, "sample-events 20"));
+    t.harness.get_by_label("Finished");
+    t.harness.get_by_label("495");
+    let date = t
+        .harness
+        .query_all_by_role(Role::Link)
+        .filter_map(|n| n.accesskit_node().label())
+        .find(|l| l.starts_with("20"))
+        .expect("the run's date");
+    click_label(&mut t.harness, &date);
     assert!(shows(
         &t.harness,
-        &format!("project {PROJECT_ID} (connection 'Fake project')")
+        &format!("Project: project {PROJECT_ID} (connection 'Fake project')")
     ));
-    assert!(shows(&t.harness, "The import is finished. 495 imported"));
-    assert!(shows(&t.harness, "sample-events 20"));
 }
 
 /// A CSV of `rows` valid events with other columns than the sample's.
@@ -1342,6 +1365,7 @@ fn pause_cancel_and_after_a_crash_resume_counts_the_rows_already_sent() {
     h.run();
     wait_for_text(&mut h, "did not finish");
     h.get_by_label_contains("An import of events.csv into project");
+    h.get_by_label_contains("Mixport was closed or stopped during it");
     click(&mut h, "Resume import");
     wait_for_text(&mut h, "100,000 valid");
     click(&mut h, "Next: Connect");

@@ -46,11 +46,11 @@ for step in file map check connect import review; do
     MIXPORT_DEMO_STEP=$step MIXPORT_API_BASE=$URL MIXPORT_CONFIG_DIR="$WORK/config-$step" \
     MIXPORT_DATA_DIR="$WORK/data-$step" \
     MIXPORT_DEMO_USER=$USER_NAME MIXPORT_DEMO_SECRET=$SECRET MIXPORT_DEMO_PROJECT=$PROJECT \
-    xvfb-run -a -s "-screen 0 1280x800x24 -nolisten tcp" $WRAP sh -c "
+    xvfb-run -a -s "-screen 0 1024x700x24 -nolisten tcp" $WRAP sh -c "
         $KEYRING
         ./target/debug/mixport & APP=\$!
         sleep \${MIXPORT_SHOT_WAIT:-7}
-        import -window root -crop 1100x720+0+0 +repage '$WORK/$step.png'
+        import -window root '$WORK/$step.png'
         kill \$APP" >"$WORK/app-$step.log" 2>&1 || { cat "$WORK/app-$step.log"; exit 1; }
     # Fewer colours keep each PNG well under 300 KB.
     convert "$WORK/$step.png" -strip -colors 128 "PNG8:$OUT/$step.png"
@@ -80,7 +80,7 @@ step=import-progress
 MIXPORT_DEMO_STEP=import-running MIXPORT_DEMO_FILE="$BIG" MIXPORT_API_BASE=$URL \
 MIXPORT_CONFIG_DIR="$WORK/config-$step" MIXPORT_DATA_DIR="$WORK/data-$step" \
 MIXPORT_DEMO_USER=$USER_NAME MIXPORT_DEMO_SECRET=$SECRET MIXPORT_DEMO_PROJECT=$PROJECT \
-xvfb-run -a -s "-screen 0 1280x800x24 -nolisten tcp" $WRAP sh -c "
+xvfb-run -a -s "-screen 0 1024x700x24 -nolisten tcp" $WRAP sh -c "
     $KEYRING
     ./target/debug/mixport & APP=\$!
     i=0
@@ -90,7 +90,7 @@ xvfb-run -a -s "-screen 0 1280x800x24 -nolisten tcp" $WRAP sh -c "
         sleep 0.1
     done
     sleep 1
-    import -window root -crop 1100x720+0+0 +repage '$WORK/$step.png'
+    import -window root '$WORK/$step.png'
     kill \$APP" >"$WORK/app-$step.log" 2>&1 || { cat "$WORK/app-$step.log"; exit 1; }
 convert "$WORK/$step.png" -strip -colors 128 "PNG8:$OUT/$step.png"
 echo "$OUT/$step.png: $(wc -c <"$OUT/$step.png") bytes"

@@ -298,7 +298,7 @@ impl MixportApp {
             Step::Map => fs.is_some_and(FileSession::is_ready),
             Step::Check => fs.is_some_and(|fs| fs.is_ready() && fs.check_is_current()),
             Step::Connect => self.session.connection.is_some(),
-            Step::Import => fs.is_some_and(|fs| fs.run.is_some()),
+            Step::Import => !self.import.is_running() && fs.is_some_and(|fs| fs.run.is_some()),
             Step::Review => fs.is_some_and(|fs| fs.reviewed),
         }
     }
@@ -388,9 +388,11 @@ impl MixportApp {
         let fs = self.session.file.as_ref();
         match self.current {
             Step::File => "Open a file to continue.".to_owned(),
-            Step::Map => match fs.and_then(|fs| fs.blockers.first()) {
-                Some(blocker) => words::blocker(blocker),
-                None => "Open a file to continue.".to_owned(),
+            Step::Map => match fs.map(|fs| fs.blockers.len()) {
+                Some(0) | None => "Open a file to continue.".to_owned(),
+                // The question itself is at the top of the step, where it is answered.
+                Some(1) => "Answer the question at the top to continue.".to_owned(),
+                Some(n) => format!("Answer the {n} questions at the top to continue."),
             },
             Step::Check => match fs {
                 Some(fs) if !fs.is_ready() => {
@@ -519,16 +521,7 @@ impl MixportApp {
         egui::Frame::group(ui.style()).show(ui, |ui| {
             for (i, record) in interrupted.iter().enumerate() {
                 ui.horizontal_wrapped(|ui| {
-                    ui.colored_label(
-                        ui.visuals().warn_fg_color,
-                        format!(
-                            "An import of {} into {} did not finish ({} {} imported).",
-                            record.file_name(),
-                            words::run_project(record),
-                            words::run_headline(&record.end).trim_end_matches('.'),
-                            words::thousands(record.counts.imported + record.counts.already_sent)
-                        ),
-                    );
+                    ui.colored_label(ui.visuals().warn_fg_color, words::unfinished_run(record));
                     if ui.button("Resume import").clicked() {
                         action = Some((i, true));
                     }
@@ -586,7 +579,7 @@ impl MixportApp {
         }
         self.check.poll(ctx, self.session.file.as_mut());
         self.connect.poll(ctx, &mut self.session);
-        self.import.poll(ctx, self.session.file.as_mut());
+        self.import.poll(ctx, &mut self.session);
         self.review.poll(ctx);
         if let Some(fs) = self.session.file.as_ref()
             && fs.run.is_some()

@@ -7,7 +7,7 @@ use crate::gui::AppDeps;
 use crate::gui::words::{self, thousands};
 use crate::gui::worker::Task;
 use crate::session::history;
-use crate::session::run::RunRecord;
+use crate::session::run::{RunEnd, RunRecord};
 
 /// The window's state.
 #[derive(Default)]
@@ -50,6 +50,7 @@ impl HistoryWindow {
             .open(&mut open)
             .collapsible(false)
             .default_size([760.0, 420.0])
+            .max_width(ctx.content_rect().width() - 40.0)
             .show(ctx, |ui| self.contents(ui));
         self.open = open;
     }
@@ -70,7 +71,7 @@ impl HistoryWindow {
             "Every import Mixport ran, newest first. These are past runs, not the file open now.",
         );
         let mut clicked = None;
-        egui::ScrollArea::vertical()
+        egui::ScrollArea::both()
             .id_salt("history-scroll")
             .max_height(260.0)
             .show(ui, |ui| {
@@ -78,28 +79,28 @@ impl HistoryWindow {
                     .striped(true)
                     .num_columns(6)
                     .show(ui, |ui| {
-                        for heading in ["Date", "File", "Project", "Label", "Outcome", ""] {
+                        for heading in ["Date", "File", "Project", "Label", "Outcome", "Imported"] {
                             ui.strong(heading);
                         }
                         ui.end_row();
                         for run in runs {
-                            ui.label(run.started_at.replace('T', " ").trim_end_matches('Z'));
-                            ui.label(run.file_name());
-                            ui.label(words::run_project(run));
-                            ui.label(run.label.clone().unwrap_or_else(|| "—".to_owned()));
-                            ui.label(format!(
-                                "{} {} imported",
-                                words::run_headline(&run.end),
-                                thousands(run.counts.imported)
-                            ));
-                            let details = format!(
-                                "Details of {} at {}",
-                                run.file_name(),
-                                run.started_at.replace('T', " ").trim_end_matches('Z')
-                            );
-                            if ui.button(details).clicked() {
+                            // The date opens the run's details; its name is what it shows.
+                            let date = run.started_at.replace('T', " ");
+                            if ui.link(date.trim_end_matches('Z')).clicked() {
                                 clicked = Some(run.id.clone());
                             }
+                            ui.label(run.file_name());
+                            ui.label(match &run.project_id {
+                                Some(id) => id.clone(),
+                                None => "the token's".to_owned(),
+                            });
+                            ui.label(run.label.clone().unwrap_or_else(|| "—".to_owned()));
+                            ui.label(words::run_short(&run.end));
+                            ui.label(if run.end == RunEnd::Interrupted {
+                                "unknown".to_owned()
+                            } else {
+                                thousands(run.counts.imported)
+                            });
                             ui.end_row();
                         }
                     });
@@ -115,6 +116,7 @@ impl HistoryWindow {
             ui.separator();
             ui.label(RichText::new(format!("{} — {}", run.file_name(), run.started_at)).strong());
             ui.label(format!("File: {}", run.file.display()));
+            ui.label(format!("Project: {}", words::run_project(run)));
             ui.label(format!("Region: {}", words::region_code_name(&run.region)));
             ui.add(egui::Label::new(words::run_outcome(run)).wrap());
             if let Some(path) = &run.rejected_file {

@@ -125,6 +125,8 @@ pub struct Session {
     pub connection: Option<ActiveConnection>,
     /// Counts every change of [`Self::connection`] (chosen, saved again, deleted).
     pub connection_version: u64,
+    /// Counts the runs Mixpanel refused (an earlier "Connected" answer is then stale).
+    pub refusals: u64,
 }
 
 impl Session {

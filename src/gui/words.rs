@@ -213,8 +213,53 @@ pub fn run_headline(end: &RunEnd) -> &'static str {
     }
 }
 
+/// How a run ended, in two or three words (the history's Outcome column).
+pub fn run_short(end: &RunEnd) -> &'static str {
+    match end {
+        RunEnd::Finished => "Finished",
+        RunEnd::Cancelled => "Cancelled",
+        RunEnd::Refused { .. } => "Refused by Mixpanel",
+        RunEnd::NotMixpanel { .. } => "Server not Mixpanel",
+        RunEnd::Redirected { .. } => "Redirected",
+        RunEnd::Unreachable { .. } => "Not reachable",
+        RunEnd::Undelivered => "Partly delivered",
+        RunEnd::FileBroken { .. } => "File broken",
+        RunEnd::Interrupted => "Did not finish",
+    }
+}
+
+/// The offer to resume a run from an earlier session, in one sentence.
+pub fn unfinished_run(record: &RunRecord) -> String {
+    let what = format!(
+        "An import of {} into {}",
+        record.file_name(),
+        run_project(record)
+    );
+    let sent = thousands(record.counts.imported + record.counts.already_sent);
+    match &record.end {
+        RunEnd::Interrupted => format!(
+            "{what} did not finish: Mixport was closed or stopped during it. Resuming sends only the rows Mixpanel did not acknowledge."
+        ),
+        RunEnd::Cancelled => format!("{what} was cancelled after {sent} events."),
+        RunEnd::Refused { .. } => format!(
+            "{what} was refused by Mixpanel after {sent} events; its connection was saved again since."
+        ),
+        other => format!(
+            "{what} stopped ({}) after {sent} events.",
+            run_short(other).to_lowercase()
+        ),
+    }
+}
+
 /// One sentence saying what was sent, what was not, and what to do.
 pub fn run_outcome(record: &RunRecord) -> String {
+    if record.end == RunEnd::Interrupted {
+        // The process stopped before it could count: only the journal knows what got through.
+        return format!(
+            "The import into {} stopped without a count (Mixport was closed or stopped). Start it again from the same file: the rows Mixpanel acknowledged are skipped.",
+            run_project(record)
+        );
+    }
     let c = &record.counts;
     let sent = format!(
         "{} imported into {}",
@@ -229,7 +274,7 @@ pub fn run_outcome(record: &RunRecord) -> String {
     };
     let todo = match &record.end {
         RunEnd::Finished if c.rejected_by_check + c.rejected_by_mixpanel > 0 => {
-            " Open Review to see the refused rows and export them to fix and import again."
+            " The refused rows are listed in Review, where you can export them to fix and import again."
                 .to_owned()
         }
         RunEnd::Finished => String::new(),

@@ -273,7 +273,7 @@ impl CheckStep {
         let mut clicked_row = None;
         let mut export_clicked = None;
         egui::ScrollArea::vertical()
-            .id_salt("check-scroll")
+            .id_salt(("check-scroll", session.serial))
             .auto_shrink([false, false])
             .show(ui, |ui| {
                 let (mapping_wide, warnings): (Vec<&IssueGroup>, Vec<&IssueGroup>) = report

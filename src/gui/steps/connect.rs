@@ -33,6 +33,8 @@ pub struct ConnectionForm {
     pub secret: String,
     /// Keep the secret only for this session (never written anywhere).
     pub session_only: bool,
+    /// Whether a secret is known for the connection being edited (an empty field keeps it).
+    pub has_secret: bool,
 }
 
 impl ConnectionForm {
@@ -46,10 +48,11 @@ impl ConnectionForm {
             username: String::new(),
             secret: String::new(),
             session_only,
+            has_secret: false,
         }
     }
 
-    fn edit(saved: &SavedConnection, session_only: bool) -> Self {
+    fn edit(saved: &SavedConnection, session_only: bool, has_secret: bool) -> Self {
         Self {
             editing: Some(saved.name.clone()),
             name: saved.name.clone(),
@@ -59,6 +62,7 @@ impl ConnectionForm {
             username: saved.username.clone().unwrap_or_default(),
             secret: String::new(),
             session_only,
+            has_secret,
         }
     }
 }
@@ -70,6 +74,9 @@ pub struct ConnectStep {
     pub form: Option<ConnectionForm>,
     message: Option<(bool, String)>,
     testing: Option<Task<ConnectionTest>>,
+    /// The number of refused runs when the last test was made: a run Mixpanel refused since
+    /// makes that answer stale, so it is no longer shown.
+    tested_version: u64,
     history_update: Option<Task<()>>,
     test_result: Option<ConnectionTest>,
 }
@@ -87,6 +94,7 @@ impl ConnectStep {
             message,
             testing: None,
             test_result: None,
+            tested_version: 0,
             history_update: None,
         }
     }
@@ -162,55 +170,49 @@ impl ConnectStep {
         }
         ui.label(RichText::new("Saved connections").strong());
         let mut action = None;
-        egui::Grid::new("connections")
-            .striped(true)
-            .num_columns(5)
-            .show(ui, |ui| {
-                ui.strong("Name");
-                ui.strong("Region");
-                ui.strong("Project");
-                ui.strong("Sign-in");
-                ui.strong("");
-                ui.end_row();
-                for saved in &self.connections {
-                    let active = session
-                        .connection
-                        .as_ref()
-                        .is_some_and(|c| c.saved.name == saved.name);
+        // One group per connection: what it is on the first line, what to do on the second, so
+        // that long names never push the buttons out of a narrow window.
+        for saved in &self.connections {
+            let active = session
+                .connection
+                .as_ref()
+                .is_some_and(|c| c.saved.name == saved.name);
+            egui::Frame::group(ui.style()).show(ui, |ui| {
+                ui.horizontal_wrapped(|ui| {
                     ui.label(if active {
                         RichText::new(format!("{} (in use)", saved.name)).strong()
                     } else {
-                        RichText::new(&saved.name)
+                        RichText::new(&saved.name).strong()
                     });
                     ui.label(region_name(saved.region));
-                    ui.label(saved.project_id.clone().unwrap_or_default());
+                    if let Some(project) = &saved.project_id {
+                        ui.label(format!("Project {project}"));
+                    }
                     ui.label(match saved.kind {
-                        ConnectionKind::ServiceAccount => {
-                            format!(
-                                "{} {}",
-                                words::kind_name(saved.kind),
-                                saved.username.clone().unwrap_or_default()
-                            )
-                        }
+                        ConnectionKind::ServiceAccount => format!(
+                            "{} {}",
+                            words::kind_name(saved.kind),
+                            saved.username.clone().unwrap_or_default()
+                        ),
                         ConnectionKind::ProjectToken => words::kind_name(saved.kind).to_owned(),
                     });
-                    ui.horizontal(|ui| {
-                        if ui
-                            .add_enabled(!active, egui::Button::new(format!("Use {}", saved.name)))
-                            .clicked()
-                        {
-                            action = Some(("use", saved.clone()));
-                        }
-                        if ui.button(format!("Edit {}", saved.name)).clicked() {
-                            action = Some(("edit", saved.clone()));
-                        }
-                        if ui.button(format!("Delete {}", saved.name)).clicked() {
-                            action = Some(("delete", saved.clone()));
-                        }
-                    });
-                    ui.end_row();
-                }
+                });
+                ui.horizontal_wrapped(|ui| {
+                    if ui
+                        .add_enabled(!active, egui::Button::new(format!("Use {}", saved.name)))
+                        .clicked()
+                    {
+                        action = Some(("use", saved.clone()));
+                    }
+                    if ui.button(format!("Edit {}", saved.name)).clicked() {
+                        action = Some(("edit", saved.clone()));
+                    }
+                    if ui.button(format!("Delete {}", saved.name)).clicked() {
+                        action = Some(("delete", saved.clone()));
+                    }
+                });
             });
+        }
         match action {
             Some(("use", saved)) => self.use_connection(saved, session, deps),
             Some(("edit", saved)) => {
@@ -218,6 +220,7 @@ impl ConnectStep {
                     &saved,
                     deps.secrets.is_session_only(&saved.name)
                         || deps.secrets.keychain_problem().is_some(),
+                    deps.secrets.get(&saved.name).ok().flatten().is_some(),
                 ));
                 self.message = None;
             }
@@ -300,6 +303,7 @@ impl ConnectStep {
                 self.message = Some((true, format!("Using '{}'.", saved.name)));
                 // A service account's project token (for user profiles), when one is saved.
                 let project_token = deps.secrets.project_token(&saved.name).ok().flatten();
+                self.test_result = None;
                 session.connection = Some(ActiveConnection {
                     saved,
                     secret,
@@ -308,16 +312,22 @@ impl ConnectStep {
                 session.connection_version += 1;
             }
             Ok(None) => {
-                self.message = Some((
-                    false,
+                let message = if deps.secrets.keychain_problem().is_some() {
                     format!(
-                        "The secret of '{}' is not in the keychain. Edit the connection and enter it again.",
+                        "The secret of '{}' was kept for an earlier session only (there is no keychain): enter it again below.",
                         saved.name
-                    ),
-                ));
+                    )
+                } else {
+                    format!(
+                        "The secret of '{}' is not in the keychain: enter it again below.",
+                        saved.name
+                    )
+                };
+                self.message = Some((false, message));
                 self.form = Some(ConnectionForm::edit(
                     &saved,
                     deps.secrets.keychain_problem().is_some(),
+                    false,
                 ));
             }
             Err(e) => self.message = Some((false, e.to_string())),
@@ -396,7 +406,7 @@ impl ConnectStep {
                         ConnectionKind::ProjectToken => "Project token",
                     };
                     let label = ui.label(secret_name);
-                    let hint = if form.editing.is_some() {
+                    let hint = if form.editing.is_some() && form.has_secret {
                         "leave empty to keep the saved one"
                     } else {
                         "paste it here"
@@ -522,6 +532,7 @@ impl ConnectStep {
                 .clicked()
             {
                 self.test_result = None;
+                self.tested_version = session.refusals;
                 let connection = connection.clone();
                 let api_base = deps.api_base.clone();
                 self.testing = Some(Task::spawn(ui.ctx(), "test-connection", move |reporter| {
@@ -537,6 +548,9 @@ impl ConnectStep {
                 ui.label("Asking Mixpanel…");
             }
         });
+        if self.tested_version != session.refusals {
+            self.test_result = None;
+        }
         match &self.test_result {
             Some(Ok(message)) => {
                 ui.colored_label(egui::Color32::from_rgb(60, 160, 80), message.clone());

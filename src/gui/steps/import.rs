@@ -32,6 +32,14 @@ struct Running {
     serial: u64,
 }
 
+/// An unfinished earlier run of the same import, and how many of its rows Mixpanel
+/// acknowledged (from its journal: a run that crashed never recorded its counts).
+#[derive(Debug, Clone)]
+pub struct Offer {
+    record: RunRecord,
+    acknowledged: u64,
+}
+
 /// What was found about resuming, for one (session, mapping, connection).
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct ResumeKey {
@@ -49,8 +57,8 @@ pub struct ImportStep {
     error: Option<String>,
     /// Continue the earlier, unfinished run (skip the rows it sent).
     pub resume: bool,
-    resume_checked: Option<(ResumeKey, Option<RunRecord>)>,
-    resume_task: Option<(ResumeKey, Task<Option<RunRecord>>)>,
+    resume_checked: Option<(ResumeKey, Option<Offer>)>,
+    resume_task: Option<(ResumeKey, Task<Option<Offer>>)>,
 }
 
 impl ImportStep {
@@ -143,12 +151,12 @@ impl ImportStep {
     }
 
     /// The unfinished earlier run offered for resuming, if any.
-    fn offer(&self) -> Option<&RunRecord> {
+    fn offer(&self) -> Option<&Offer> {
         self.resume_checked.as_ref().and_then(|(_, r)| r.as_ref())
     }
 
     /// Apply messages from a running import and from the resume lookup.
-    pub fn poll(&mut self, ctx: &egui::Context, session: Option<&mut FileSession>) {
+    pub fn poll(&mut self, ctx: &egui::Context, session: &mut Session) {
         if let Some((key, task)) = self.resume_task.as_mut() {
             let mut found = None;
             task.drain(ctx, |r| found = Some(r));
@@ -177,7 +185,10 @@ impl ImportStep {
         let serial = run.serial;
         match done {
             Some(Ok(record)) => {
-                if let Some(fs) = session.filter(|s| s.serial == serial) {
+                if matches!(record.end, RunEnd::Refused { .. }) {
+                    session.refusals += 1;
+                }
+                if let Some(fs) = session.file.as_mut().filter(|s| s.serial == serial) {
                     fs.run = Some(*record);
                     fs.reviewed = false;
                 }
@@ -224,9 +235,18 @@ impl ImportStep {
                 .ok()
                 .and_then(|key| {
                     let id = key.id();
-                    history::resumable(&runs_dir)
+                    let record = history::resumable(&runs_dir)
                         .into_iter()
-                        .find(|r| r.journal_id.as_deref() == Some(id.as_str()))
+                        .find(|r| r.journal_id.as_deref() == Some(id.as_str()))?;
+                    let acknowledged =
+                        crate::pipeline::journal::load(&key.journal_path(&runs_dir), &key)
+                            .ok()
+                            .flatten()
+                            .map_or(0, |ack| ack.count());
+                    Some(Offer {
+                        record,
+                        acknowledged,
+                    })
                 });
             reporter.send(found);
         });
@@ -242,12 +262,31 @@ impl ImportStep {
             self.progress_ui(ui, session);
             return;
         }
-        if let Some(record) = session.file.as_ref().and_then(|fs| fs.run.as_ref()) {
-            outcome_ui(ui, record, session.file.as_ref());
-            ui.separator();
-        }
         self.look_for_resume(ui.ctx(), session, deps);
-        self.confirmation(ui, session, deps);
+        let ended = session
+            .file
+            .as_ref()
+            .and_then(|fs| fs.run.as_ref())
+            .map(|r| r.end.clone());
+        match ended {
+            None => self.confirmation(ui, session, deps),
+            Some(end) => {
+                if let Some(record) = session.file.as_ref().and_then(|fs| fs.run.as_ref()) {
+                    outcome_ui(ui, record, session.file.as_ref());
+                }
+                ui.separator();
+                // After a finished run, importing again is a choice, not the next thing to do.
+                let title = if end == RunEnd::Finished {
+                    "Import this file again (for example into another project)"
+                } else {
+                    "Start the import again"
+                };
+                egui::CollapsingHeader::new(title)
+                    .id_salt("import-again")
+                    .default_open(end != RunEnd::Finished)
+                    .show(ui, |ui| self.confirmation(ui, session, deps));
+            }
+        }
     }
 
     fn confirmation(&mut self, ui: &mut egui::Ui, session: &mut Session, deps: &AppDeps) {
@@ -281,12 +320,16 @@ impl ImportStep {
                 ui.strong(region_name(connection.saved.region));
                 ui.end_row();
                 ui.label("Events");
-                ui.strong(format!(
-                    "{} valid of {} rows ({} rows are refused by the check and not sent)",
-                    thousands(check.valid),
-                    thousands(check.rows),
-                    thousands(check.invalid)
-                ));
+                ui.strong(if check.invalid == 0 {
+                    format!("{} valid of {} rows", thousands(check.valid), thousands(check.rows))
+                } else {
+                    format!(
+                        "{} valid of {} rows ({} rows are refused by the check and not sent)",
+                        thousands(check.valid),
+                        thousands(check.rows),
+                        thousands(check.invalid)
+                    )
+                });
                 ui.end_row();
                 if let Some(label) = crate::session::run::import_label(&fs.mapping) {
                     ui.label("Import label");
@@ -305,9 +348,9 @@ impl ImportStep {
             );
             if let Some(offer) = &offer {
                 ui.label(format!(
-                    "An earlier import of this file with this mapping into this project did not finish ({}): {} events were imported then.",
-                    words::run_headline(&offer.end).trim_end_matches('.'),
-                    thousands(offer.counts.imported + offer.counts.already_sent)
+                    "An earlier import of this file with this mapping into this project stopped before its end ({}). Mixpanel had acknowledged {} of its rows.",
+                    words::run_short(&offer.record.end).to_lowercase(),
+                    thousands(offer.acknowledged)
                 ));
                 ui.checkbox(
                     &mut self.resume,

@@ -180,7 +180,14 @@ impl ReviewStep {
                 return;
             }
         };
-        rows_ui(ui, rows, refused, session.file.columns(), &self.filter);
+        rows_ui(
+            ui,
+            rows,
+            refused,
+            session.file.columns(),
+            &self.filter,
+            &record.id,
+        );
     }
 }
 
@@ -193,7 +200,14 @@ fn matches(row: &RejectedRow, needle: &str) -> bool {
 
 /// The rejected rows grouped by who refused them and the field at fault; each group's title
 /// counts exactly its rows, and every row shows its own message.
-fn rows_ui(ui: &mut egui::Ui, rows: &[RejectedRow], total: u64, columns: &[String], filter: &str) {
+fn rows_ui(
+    ui: &mut egui::Ui,
+    rows: &[RejectedRow],
+    total: u64,
+    columns: &[String],
+    filter: &str,
+    run_id: &str,
+) {
     let needle = filter.trim().to_lowercase();
     let mut groups: BTreeMap<(RejectionOrigin, String), Vec<&RejectedRow>> = BTreeMap::new();
     for row in rows {
@@ -220,7 +234,7 @@ fn rows_ui(ui: &mut egui::Ui, rows: &[RejectedRow], total: u64, columns: &[Strin
     ));
     let few = groups.len() <= 3;
     egui::ScrollArea::vertical()
-        .id_salt("review-scroll")
+        .id_salt(("review-scroll", run_id))
         .auto_shrink([false, false])
         .show(ui, |ui| {
             for ((origin, field), rows) in &groups {

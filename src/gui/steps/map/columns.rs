@@ -29,12 +29,16 @@ pub fn ui(ui: &mut egui::Ui, mapping: &mut Mapping) {
             for column in mapping.columns.iter_mut() {
                 let include = ui.checkbox(&mut column.include, column.column.clone());
                 let mut name = column.property_name().to_owned();
-                let response = ui.add_enabled(
-                    column.include,
-                    egui::TextEdit::singleline(&mut name)
-                        .hint_text(format!("Property name for column {}", column.column))
-                        .desired_width(180.0),
-                );
+                let height = ui.spacing().interact_size.y;
+                let response = ui
+                    .add_enabled_ui(column.include, |ui| {
+                        ui.add_sized(
+                            [180.0, height],
+                            egui::TextEdit::singleline(&mut name)
+                                .hint_text(format!("Property name for column {}", column.column)),
+                        )
+                    })
+                    .inner;
                 if response.changed() {
                     column.rename = (name != column.column && !name.is_empty()).then_some(name);
                 }

@@ -43,11 +43,12 @@ impl ConstantsForm {
                     serde_json::Value::String(s) => s.clone(),
                     other => other.to_string(),
                 };
+                // A grid cell would shrink the field to its contents: give it its width.
+                let height = ui.spacing().interact_size.y;
                 if ui
-                    .add(
-                        egui::TextEdit::singleline(&mut text)
-                            .hint_text(format!("Value of {name}"))
-                            .desired_width(value_width),
+                    .add_sized(
+                        [value_width, height],
+                        egui::TextEdit::singleline(&mut text).hint_text(format!("Value of {name}")),
                     )
                     .labelled_by(name_label.id)
                     .changed()

@@ -57,7 +57,7 @@ impl MapStep {
         }
         let before = session.mapping.clone();
         egui::ScrollArea::vertical()
-            .id_salt("map-scroll")
+            .id_salt(("map-scroll", session.serial))
             .auto_shrink([false, false])
             .show(ui, |ui| {
                 egui::CollapsingHeader::new("Mixpanel fields")

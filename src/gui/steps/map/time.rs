@@ -83,7 +83,14 @@ pub fn ui(ui: &mut egui::Ui, zone_filter: &mut String, session: &mut FileSession
                         ui.monospace(value);
                         match parser.parse_text(value) {
                             Ok(ms) => ui.monospace(format_utc(ms)),
-                            Err(e) => ui.colored_label(ui.visuals().error_fg_color, e.to_string()),
+                            // Cut to the window's width; the full text stays the label's name.
+                            Err(e) => ui.add(
+                                egui::Label::new(
+                                    egui::RichText::new(e.to_string())
+                                        .color(ui.visuals().error_fg_color),
+                                )
+                                .truncate(),
+                            ),
                         };
                         ui.end_row();
                     }
