@@ -11,8 +11,8 @@ use std::io::{self, BufRead, BufReader, Cursor, Read};
 
 use serde_json::{Map, Value};
 
+use super::head::{HEAD_BYTES, empty};
 use super::input::{InputContext, InputProgress};
-use super::sniff::{HEAD_BYTES, empty};
 use super::{Cell, Format, MAX_RECORD_BYTES, Record, RecordReader, Sniff, SourceError};
 
 /// How many records of the head are looked at for the column names.

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 mod csv_guard;
 mod csv_reader;
 mod decode;
+mod head;
 mod input;
 mod json_reader;
 mod sniff;

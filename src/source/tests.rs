@@ -640,10 +640,10 @@ fn bytes_read_counts_the_file_on_disk() {
 fn windows_1252_after_a_cut_multibyte_char_at_the_head_end() {
     // A UTF-8 file whose head ends in the middle of "é": still UTF-8, no note.
     let mut content = String::from("name\n");
-    while content.len() < sniff::HEAD_BYTES - 1 {
+    while content.len() < head::HEAD_BYTES - 1 {
         content.push_str("abc\n");
     }
-    content.truncate(sniff::HEAD_BYTES - 1);
+    content.truncate(head::HEAD_BYTES - 1);
     content.push('é');
     content.push_str("\nend\n");
     let (_dir, sniffed) = sniff_bytes("cut.csv", content.as_bytes());
@@ -981,13 +981,13 @@ fn title_rows_name_time_zones() {
         ("Heure de Paris (europe/paris)", "Europe/Paris"),
     ] {
         assert_eq!(
-            super::sniff::timezone_in_text(title).as_deref(),
+            super::head::timezone_in_text(title).as_deref(),
             Some(zone),
             "{title}"
         );
     }
     for title in ["Sales report March", "ET cetera", "Order export 2024"] {
-        assert_eq!(super::sniff::timezone_in_text(title), None, "{title}");
+        assert_eq!(super::head::timezone_in_text(title), None, "{title}");
     }
 }
 

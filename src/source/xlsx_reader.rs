@@ -13,11 +13,11 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use calamine::{DataRef, Reader, Xlsx};
 
-use super::input::{CountingReader, InputProgress};
-use super::sniff::{
+use super::head::{
     HEAD_ROWS, empty, guess_header, looks_like_value, preamble_rows, timezone_hint,
     unique_column_names,
 };
+use super::input::{CountingReader, InputProgress};
 use super::{
     Cell, Compression, Format, Record, RecordReader, Sniff, SourceError, SourceOptions,
     TextEncoding, csv_reader,
