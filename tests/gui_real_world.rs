@@ -302,3 +302,167 @@ fn a_time_zone_named_in_the_title_is_shown_with_keep_and_change() {
     // 10:30 in Berlin (winter time, UTC+1) is 09:30 UTC.
     assert!(shows(&t.harness, "2024-03-20 09:30:00 UTC"));
 }
+
+/// The open file's columns.
+fn columns(harness: &Harness<'static, MixportApp>) -> Vec<String> {
+    harness
+        .state()
+        .session()
+        .opened()
+        .map(|f| f.columns().to_vec())
+        .unwrap_or_default()
+}
+
+/// Whether the button named `label` is shown selected.
+fn selected(harness: &Harness<'static, MixportApp>, label: &str) -> bool {
+    harness
+        .get_by_role_and_label(Role::Button, label)
+        .accesskit_node()
+        .toggled()
+        == Some(Toggled::True)
+}
+
+/// Click a row's number in the header-row section and wait for the file to be read again.
+fn pick_header_row(t: &mut TestApp, row: u64) {
+    click(&mut t.harness, &format!("Row {row}"));
+    wait_for_load(
+        &mut t.harness,
+        &format!("the file with row {row} as the header"),
+    );
+}
+
+#[test]
+fn a_csv_title_row_is_shown_skipped_and_another_header_row_can_be_clicked() {
+    let mut t = app();
+    open_by_path(&mut t, &fixture("title_row.csv"));
+    assert!(shows(
+        &t.harness,
+        "Column names are on row 3; the 2 rows above (a title, notes or blank rows) are skipped."
+    ));
+    assert_eq!(
+        columns(&t.harness),
+        ["Aktion", "Kundennummer", "Datum", "Land"]
+    );
+    // The rows as written, the title too, with the header row marked.
+    assert!(shows(
+        &t.harness,
+        "Bestellungen März 2024 (Zeitzone: Europe/Berlin)"
+    ));
+    assert!(selected(&t.harness, "Row 3"));
+    assert!(!selected(&t.harness, "Row 1"));
+    // The engine's own note about the header is not repeated below the settings.
+    assert!(!shows(&t.harness, "the header is on row"));
+
+    // Row 4 as the header: its values become the columns, and the mapping is suggested anew.
+    pick_header_row(&mut t, 4);
+    let picked = ["Bestellung", "50000", "2024-03-20 10:30", "DE"];
+    assert_eq!(columns(&t.harness), picked);
+    assert!(shows(
+        &t.harness,
+        "Column names are on row 4; the 3 rows above (a title, notes or blank rows) are skipped, as you chose."
+    ));
+    assert!(selected(&t.harness, "Row 4"));
+    let mapping = t.harness.state().session().mapping().expect("mapping");
+    assert_eq!(mapping.headers, picked);
+    assert!(
+        mapping
+            .columns
+            .iter()
+            .all(|c| picked.contains(&c.column.as_str())),
+        "the mapping kept another header's columns: {:?}",
+        mapping.columns
+    );
+
+    // Back to row 3: the names and the suggestion of the original header come back.
+    pick_header_row(&mut t, 3);
+    assert_eq!(
+        columns(&t.harness),
+        ["Aktion", "Kundennummer", "Datum", "Land"]
+    );
+    let mapping = t.harness.state().session().mapping().expect("mapping");
+    assert_eq!(
+        mapping.event,
+        Some(mixport::mapping::ValueSource::Column("Aktion".to_owned()))
+    );
+    assert_eq!(mapping.distinct_id.as_deref(), Some("Kundennummer"));
+
+    // "No row of column names": the columns are numbered.
+    t.harness
+        .get_by_role_and_label(Role::CheckBox, "The file has a row of column names")
+        .click();
+    wait_for_load(&mut t.harness, "the file without a header row");
+    assert_eq!(
+        columns(&t.harness),
+        ["column_1", "column_2", "column_3", "column_4"]
+    );
+    assert!(shows(&t.harness, "This file has no row of column names"));
+}
+
+#[test]
+fn an_excel_title_row_is_shown_skipped_and_another_header_row_can_be_clicked() {
+    let mut t = app();
+    open_by_path(&mut t, &fixture("title_row.xlsx"));
+    assert!(shows(
+        &t.harness,
+        "Column names are on row 3; the 2 rows above (a title, notes or blank rows) are skipped."
+    ));
+    assert_eq!(
+        columns(&t.harness),
+        ["Event Name", "User ID", "Timestamp", "Country", "Revenue"]
+    );
+    assert!(shows(&t.harness, "Event export — all times in CET"));
+    assert!(selected(&t.harness, "Row 3"));
+
+    pick_header_row(&mut t, 4);
+    assert_eq!(
+        columns(&t.harness),
+        ["Purchase", "user-0", "2024-02-10 09:00:00", "USA", "0"]
+    );
+    assert!(shows(&t.harness, "Column names are on row 4"));
+    assert_eq!(
+        t.harness
+            .state()
+            .session()
+            .mapping()
+            .expect("mapping")
+            .headers,
+        columns(&t.harness)
+    );
+}
+
+#[test]
+fn a_file_with_its_names_on_row_1_says_nothing_alarming_and_still_offers_the_choice() {
+    let mut t = app();
+    open_by_path(&mut t, &fixture("de_excel.csv"));
+    assert!(shows(&t.harness, "Column names are on row 1."));
+    assert!(!shows(&t.harness, "skipped"));
+    assert!(!shows(&t.harness, "no row of column names"));
+    // The choice is one click away, closed.
+    assert!(t.harness.query_by_label("Row 2").is_none());
+    click_label(&mut t.harness, "Choose the row with the column names");
+    assert!(selected(&t.harness, "Row 1"));
+    pick_header_row(&mut t, 2);
+    assert!(shows(&t.harness, "Column names are on row 2"));
+}
+
+#[test]
+fn a_header_row_picked_once_is_used_again_when_the_file_is_reopened() {
+    let mut t = app();
+    open_by_path(&mut t, &fixture("title_row.csv"));
+    pick_header_row(&mut t, 4);
+    open_by_path(&mut t, &fixture("de_excel.csv"));
+    assert!(shows(&t.harness, "Column names are on row 1."));
+    open_by_path(&mut t, &fixture("title_row.csv"));
+    assert_eq!(
+        columns(&t.harness),
+        ["Bestellung", "50000", "2024-03-20 10:30", "DE"]
+    );
+    assert!(shows(&t.harness, "Column names are on row 4"));
+    assert!(shows(&t.harness, "as you chose."));
+    // The detected row is one click away.
+    pick_header_row(&mut t, 3);
+    assert_eq!(
+        columns(&t.harness),
+        ["Aktion", "Kundennummer", "Datum", "Land"]
+    );
+}

@@ -201,6 +201,7 @@ impl MixportApp {
     fn start_session(&mut self, ctx: &egui::Context, loaded: super::steps::file::Loaded) {
         self.sessions_opened += 1;
         let mut session = FileSession::new(self.sessions_opened, loaded.file, loaded.prepared);
+        session.raw_head = loaded.raw_head;
         let resumed = self
             .resuming
             .take()

@@ -8,6 +8,7 @@ use crate::pipeline::check::CheckReport;
 use crate::session::connection::ActiveConnection;
 use crate::session::run::RunRecord;
 use crate::session::{Blocker, MappingOrigin, OpenedFile, Prepared, review};
+use crate::source::RawHead;
 
 /// A check that finished, tied to the exact mapping it checked.
 #[derive(Debug, Clone)]
@@ -25,6 +26,9 @@ pub struct FileSession {
     pub serial: u64,
     /// The file, sniffed, with its head.
     pub file: OpenedFile,
+    /// The file's first rows as written (title rows and header included), for choosing the
+    /// header row; or why they could not be read.
+    pub raw_head: Result<RawHead, String>,
     /// The mapping being edited.
     pub mapping: Mapping,
     /// Where the first mapping came from.
@@ -75,6 +79,7 @@ impl FileSession {
         let mut session = Self {
             serial,
             file,
+            raw_head: Ok(RawHead::default()),
             mapping: prepared.mapping,
             origin: prepared.origin,
             guesses: prepared.guesses,

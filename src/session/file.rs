@@ -4,13 +4,18 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::pipeline::rejected::cell_original_text;
-use crate::source::{self, Cell, Record, Sniff, SourceError, SourceOptions};
+use crate::source::{self, Cell, RawHead, Record, Sniff, SourceError, SourceOptions};
 
 /// Rows read from the head of a file for the preview, the suggestion and the settled questions.
 pub const HEAD_ROWS: usize = 1000;
 /// The most cell text the head keeps: a file of very long rows (1 MB each, say) yields fewer
 /// head rows instead of filling memory.
 pub const HEAD_BYTES: usize = 16 * 1024 * 1024;
+
+/// Rows of a file shown as written (title rows and the header included), at the least.
+pub const RAW_HEAD_ROWS: usize = 20;
+/// The most text read for the rows shown as written.
+pub const RAW_HEAD_BYTES: usize = 64 * 1024;
 
 /// A file that was sniffed and whose head was read: the start of a session.
 #[derive(Debug, Clone)]
@@ -96,6 +101,16 @@ pub fn open(path: &Path, options: &SourceOptions) -> Result<OpenedFile, SourceEr
     })
 }
 
+/// The first rows of `file` as written, title rows and the header included, so a user can see
+/// which row holds the column names and choose another (open the file again with
+/// [`SourceOptions::header_row`] set to a row's number). [`RAW_HEAD_ROWS`] rows, and always a
+/// few past the header; at most about [`RAW_HEAD_BYTES`] of text. None for JSON files.
+pub fn raw_head(file: &OpenedFile) -> Result<RawHead, SourceError> {
+    let header = usize::try_from(file.sniff.header_row).unwrap_or(usize::MAX);
+    let rows = RAW_HEAD_ROWS.max(header.saturating_add(5));
+    source::raw_head(&file.sniff, rows, RAW_HEAD_BYTES)
+}
+
 /// At most [`HEAD_ROWS`] records and about [`HEAD_BYTES`] of cell text (always at least one
 /// record).
 fn read_head(sniff: &Sniff) -> Result<Vec<Record>, SourceError> {
@@ -167,6 +182,44 @@ mod tests {
         let file = open(&path, &SourceOptions::default()).unwrap();
         assert!(file.head.len() < 20, "{} rows kept", file.head.len());
         assert!(!file.head.is_empty());
+    }
+
+    #[test]
+    fn the_rows_as_written_reach_past_a_deep_header_and_a_picked_row_becomes_the_header() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("deep.csv");
+        let mut text = String::new();
+        for i in 1..=24 {
+            text.push_str(&format!("note {i},\n"));
+        }
+        text.push_str("event,user\nBuy,u1\nSell,u2\n");
+        std::fs::write(&path, text).unwrap();
+        let options = SourceOptions {
+            header_row: Some(25),
+            ..SourceOptions::default()
+        };
+        let file = open(&path, &options).unwrap();
+        assert_eq!(file.sniff.header_row, 25);
+        let head = raw_head(&file).unwrap();
+        let header = head
+            .rows
+            .iter()
+            .find(|r| r.row == 25)
+            .expect("row 25 shown");
+        assert_eq!(header.cells, vec!["event", "user"]);
+        assert_eq!(head.rows.last().map(|r| r.row), Some(27));
+
+        // Picking the row below makes its values the column names.
+        let picked = open(
+            &path,
+            &SourceOptions {
+                header_row: Some(26),
+                ..SourceOptions::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(picked.columns(), ["Buy", "u1"]);
+        assert_eq!(picked.head.len(), 1);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Remembered work: the mapping last used with each file, so reopening the file brings back the
-//! overrides, the time zone and the types the user chose.
+//! overrides, the time zone and the types the user chose; and how the user chose to read the
+//! file (its header row, delimiter, encoding, sheet), so it is read that way again.
 //!
 //! One small JSON file per input file in the memory folder (`<config dir>/remembered`), named by
 //! a hash of the file's absolute path, holding the path, when it was saved and the mapping
@@ -11,6 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::mapping::Mapping;
+use crate::source::SourceOptions;
 
 /// The memory folder's name inside the config folder.
 pub const MEMORY_DIR_NAME: &str = "remembered";
@@ -31,6 +33,13 @@ struct Entry {
     remembered: Remembered,
 }
 
+/// How one file is read, when the user changed it.
+#[derive(Debug, Serialize, Deserialize)]
+struct ReadingEntry {
+    path: PathBuf,
+    options: SourceOptions,
+}
+
 /// The memory folder inside `config_dir`.
 pub fn memory_dir(config_dir: &Path) -> PathBuf {
     config_dir.join(MEMORY_DIR_NAME)
@@ -41,11 +50,42 @@ fn absolute(path: &Path) -> PathBuf {
 }
 
 fn entry_path(dir: &Path, file: &Path) -> PathBuf {
+    dir.join(format!("{:016x}.json", path_key(file)))
+}
+
+fn reading_path(dir: &Path, file: &Path) -> PathBuf {
+    dir.join(format!("{:016x}.reading.json", path_key(file)))
+}
+
+fn path_key(file: &Path) -> u64 {
     let key = absolute(file).to_string_lossy().into_owned();
-    dir.join(format!(
-        "{:016x}.json",
-        xxhash_rust::xxh3::xxh3_64(key.as_bytes())
-    ))
+    xxhash_rust::xxh3::xxh3_64(key.as_bytes())
+}
+
+/// How the user last chose to read `file` (header row, delimiter, encoding, sheet, ...), if
+/// they changed anything.
+pub fn load_reading(dir: &Path, file: &Path) -> Option<SourceOptions> {
+    let bytes = std::fs::read(reading_path(dir, file)).ok()?;
+    let entry: ReadingEntry = serde_json::from_slice(&bytes).ok()?;
+    (entry.path == absolute(file) && entry.options != SourceOptions::default())
+        .then_some(entry.options)
+}
+
+/// Remember how `file` is read; the default options (nothing changed) forget it.
+pub fn save_reading(
+    dir: &Path,
+    file: &Path,
+    options: &SourceOptions,
+) -> Result<(), crate::config::ConfigError> {
+    if *options == SourceOptions::default() {
+        let _ = std::fs::remove_file(reading_path(dir, file));
+        return Ok(());
+    }
+    let entry = ReadingEntry {
+        path: absolute(file),
+        options: options.clone(),
+    };
+    crate::config::write_json_atomically(&reading_path(dir, file), &entry)
 }
 
 /// The mapping remembered for `file` when it was made for exactly these `columns`.
@@ -102,5 +142,27 @@ mod tests {
         assert!(load(&memory, &other, &columns).is_none());
         forget(&memory, &file);
         assert!(load(&memory, &file, &columns).is_none());
+    }
+
+    #[test]
+    fn how_a_file_is_read_comes_back_for_that_file_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("events.csv");
+        std::fs::write(&file, "title\na,b\n1,2\n").unwrap();
+        let other = dir.path().join("other.csv");
+        std::fs::write(&other, "a,b\n1,2\n").unwrap();
+        let memory = dir.path().join("memory");
+        assert_eq!(load_reading(&memory, &file), None);
+        let options = SourceOptions {
+            header_row: Some(2),
+            delimiter: Some(b','),
+            ..SourceOptions::default()
+        };
+        save_reading(&memory, &file, &options).unwrap();
+        assert_eq!(load_reading(&memory, &file), Some(options));
+        assert_eq!(load_reading(&memory, &other), None);
+        // Reading it the default way again forgets.
+        save_reading(&memory, &file, &SourceOptions::default()).unwrap();
+        assert_eq!(load_reading(&memory, &file), None);
     }
 }

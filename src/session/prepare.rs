@@ -15,6 +15,8 @@ use crate::mapping::transform::row::RowTransformer;
 use crate::mapping::transform::{TransformOptions, settle_day_order};
 use crate::mapping::{IMPORT_LABEL_PROPERTY, ImportKind, Mapping, MappingError};
 
+use crate::source::{SourceError, SourceOptions};
+
 use super::file::OpenedFile;
 use super::memory::{self, Remembered};
 
@@ -144,6 +146,28 @@ pub fn set_kind(mapping: &mut Mapping, kind: ImportKind, file: &OpenedFile) {
     }
 }
 
+/// Open `path` the way the user last chose to read it: with `options` when any is set (and
+/// remember them for the next time), else with the reading settings remembered for this file
+/// in `memory_dir` (a header row picked, a delimiter), falling back to the guesses when the
+/// file no longer reads that way. Failing to remember is not an error: the file is open.
+pub fn open_as_last_read(
+    path: &Path,
+    options: &SourceOptions,
+    memory_dir: &Path,
+) -> Result<OpenedFile, SourceError> {
+    if *options == SourceOptions::default()
+        && let Some(last) = memory::load_reading(memory_dir, path)
+        && let Ok(file) = super::file::open(path, &last)
+    {
+        return Ok(file);
+    }
+    let file = super::file::open(path, options)?;
+    if *options != SourceOptions::default() {
+        let _ = memory::save_reading(memory_dir, path, options);
+    }
+    Ok(file)
+}
+
 /// The remembered mapping for `file` from the memory folder, if any (read errors count as none).
 pub fn remembered_for(memory_dir: &Path, file: &OpenedFile) -> Option<Remembered> {
     memory::load(memory_dir, file.path(), file.columns())
@@ -173,7 +197,6 @@ pub fn review(mapping: &mut Mapping, file: &OpenedFile) -> Vec<Blocker> {
 mod tests {
     use super::*;
     use crate::mapping::DayOrder;
-    use crate::source::SourceOptions;
 
     fn open(dir: &Path, name: &str, text: &str) -> OpenedFile {
         let path = dir.join(name);
@@ -234,6 +257,30 @@ mod tests {
             "{blockers:?}"
         );
         assert!(mapping.columns.iter().any(|c| c.column == "time"));
+    }
+
+    #[test]
+    fn a_header_row_chosen_once_is_used_when_the_file_is_opened_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        std::fs::write(&path, "Report,\nevent,user\nBuy,u1\nSell,u2\n").unwrap();
+        let memory = dir.path().join("memory");
+        let guessed = open_as_last_read(&path, &SourceOptions::default(), &memory).unwrap();
+        assert_eq!(guessed.columns(), ["event", "user"]);
+        let picked = SourceOptions {
+            header_row: Some(3),
+            ..SourceOptions::default()
+        };
+        let file = open_as_last_read(&path, &picked, &memory).unwrap();
+        assert_eq!(file.columns(), ["Buy", "u1"]);
+        // Opened again as new (no settings given): read as last time.
+        let again = open_as_last_read(&path, &SourceOptions::default(), &memory).unwrap();
+        assert_eq!(again.columns(), ["Buy", "u1"]);
+        assert_eq!(again.options, picked);
+        // A file that no longer reads that way falls back to the guesses.
+        std::fs::write(&path, "event,user\nBuy,u1\n").unwrap();
+        let changed = open_as_last_read(&path, &SourceOptions::default(), &memory).unwrap();
+        assert_eq!(changed.columns(), ["event", "user"]);
     }
 
     #[test]

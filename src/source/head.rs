@@ -15,6 +15,17 @@ pub(crate) const HEAD_BYTES: usize = 256 * 1024;
 /// How many rows of the head are looked at for the delimiter and the header.
 pub(crate) const HEAD_ROWS: usize = 200;
 
+/// How the note that names a header row below titles starts (followed by the row number).
+pub(crate) const HEADER_ROW_NOTE: &str = "the header is on row ";
+/// How the note that says a file has no header row starts.
+pub(crate) const NO_HEADER_NOTE: &str = "no header row: ";
+
+/// Whether a [`Sniff::notes`](super::Sniff::notes) entry is about the header row (where it is,
+/// or that there is none): a shell that shows the header row itself leaves these out.
+pub fn is_header_row_note(note: &str) -> bool {
+    note.starts_with(HEADER_ROW_NOTE) || note.starts_with(NO_HEADER_NOTE)
+}
+
 /// The error of a file without data rows.
 pub(crate) fn empty(path: &Path, what: &str) -> SourceError {
     SourceError::Empty {

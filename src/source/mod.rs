@@ -3,7 +3,8 @@
 //! [`sniff`] looks at the head of a file and guesses its [`Format`], compression, [`TextEncoding`],
 //! delimiter and header row; every guess can be overridden through [`SourceOptions`]. [`open`]
 //! then streams [`Record`]s with their 1-based source row number and byte offset, in memory that
-//! does not grow with the file. [`preview`] reads only the first rows, for the GUI.
+//! does not grow with the file. [`preview`] reads only the first rows, for the GUI;
+//! [`raw_head`] reads the first rows as written (title rows and header included).
 
 use std::path::{Path, PathBuf};
 
@@ -15,8 +16,12 @@ mod decode;
 mod head;
 mod input;
 mod json_reader;
+mod raw_head;
 mod sniff;
 mod xlsx_reader;
+
+pub use head::is_header_row_note;
+pub use raw_head::{RAW_CELL_CHARS, RawHead, RawRow, raw_head};
 
 #[cfg(test)]
 mod tests;

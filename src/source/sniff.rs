@@ -5,8 +5,8 @@ use std::path::Path;
 
 use super::decode::{bom_len, decode_head, encoding_from_bom, guess_text_encoding};
 use super::head::{
-    HEAD_BYTES, HEAD_ROWS, empty, guess_header, looks_like_value, preamble_rows, timezone_hint,
-    unique_column_names,
+    HEAD_BYTES, HEAD_ROWS, HEADER_ROW_NOTE, NO_HEADER_NOTE, empty, guess_header, looks_like_value,
+    preamble_rows, timezone_hint, unique_column_names,
 };
 use super::input::{GZIP_MAGIC, ZIP_MAGIC, check_path, open_stream, read_head, read_magic};
 use super::{Compression, Format, Sniff, SourceError, SourceOptions, csv_reader, json_reader};
@@ -313,7 +313,7 @@ fn sniff_csv(
     let first = &rows[0];
     if skip > 0 && options.header_row.is_none() {
         sniff.notes.push(format!(
-            "the header is on row {}: the {skip} row(s) above it (a title, notes or blank rows) are skipped. Choose another header row if that is wrong.",
+            "{HEADER_ROW_NOTE}{}: the {skip} row(s) above it (a title, notes or blank rows) are skipped. Choose another header row if that is wrong.",
             skip + 1
         ));
     }
@@ -324,7 +324,7 @@ fn sniff_csv(
             if !guess {
                 let example = first.iter().find(|cell| looks_like_value(cell)).cloned();
                 sniff.notes.push(format!(
-                    "no header row: the first row holds values (such as '{}'), so columns are \
+                    "{NO_HEADER_NOTE}the first row holds values (such as '{}'), so columns are \
                      named column_1, column_2, …. Say that the first row is a header if that is \
                      wrong.",
                     example.unwrap_or_default()

@@ -14,8 +14,8 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use calamine::{DataRef, Reader, Xlsx};
 
 use super::head::{
-    HEAD_ROWS, empty, guess_header, looks_like_value, preamble_rows, timezone_hint,
-    unique_column_names,
+    HEAD_ROWS, HEADER_ROW_NOTE, NO_HEADER_NOTE, empty, guess_header, looks_like_value,
+    preamble_rows, timezone_hint, unique_column_names,
 };
 use super::input::{CountingReader, InputProgress};
 use super::{
@@ -269,35 +269,50 @@ fn stopped(path: &Path) -> SourceError {
     }
 }
 
-/// Sniff a workbook: its sheets, the header row and the column names of the chosen sheet.
-pub(crate) fn sniff_xlsx(
+/// The first rows of a sheet as written.
+pub(crate) struct XlsxHead {
+    /// Every sheet name in the workbook.
+    pub(crate) sheets: Vec<String>,
+    /// The sheet read.
+    pub(crate) chosen: String,
+    /// Its first non-empty rows: the 1-based sheet row number and the cells' text (a row with a
+    /// cell over the per-row cap has no cells).
+    pub(crate) rows: Vec<(u64, Vec<String>)>,
+    /// The sheet ended within these rows.
+    pub(crate) complete: bool,
+}
+
+/// Read the first `max_rows` non-empty rows of `sheet` (default: the first sheet), stopping
+/// early once the rows hold `max_bytes` of text.
+pub(crate) fn head(
     path: &Path,
-    file_size: u64,
-    options: &SourceOptions,
-) -> Result<Sniff, SourceError> {
-    let receiver = spawn_reader(path, options.sheet.clone(), InputProgress::default());
+    sheet: Option<String>,
+    max_rows: usize,
+    max_bytes: usize,
+) -> Result<XlsxHead, SourceError> {
+    let receiver = spawn_reader(path, sheet, InputProgress::default());
     let (sheets, chosen) = match receiver.recv() {
         Ok(XlsxMessage::Sheets { sheets, chosen }) => (sheets, chosen),
         Ok(XlsxMessage::Failed(failure)) => return Err(failure_error(path, failure)),
         Ok(_) | Err(_) => return Err(stopped(path)),
     };
-    let mut rows: Vec<Vec<String>> = Vec::new();
-    // The sheet row number of each non-empty row read (blank rows are not sent).
-    let mut numbers: Vec<u64> = Vec::new();
+    let mut rows: Vec<(u64, Vec<String>)> = Vec::new();
+    let mut bytes = 0usize;
     let mut complete = false;
-    while rows.len() < HEAD_ROWS {
+    while rows.len() < max_rows && bytes < max_bytes {
         match receiver.recv() {
             Ok(XlsxMessage::Row {
                 row,
                 cells,
                 too_large,
             }) => {
-                numbers.push(row);
-                rows.push(if too_large.is_some() {
+                let cells = if too_large.is_some() {
                     Vec::new()
                 } else {
                     dense_row(cells)
-                });
+                };
+                bytes = bytes.saturating_add(cells.iter().map(String::len).sum::<usize>());
+                rows.push((row, cells));
             }
             Ok(XlsxMessage::End) => {
                 complete = true;
@@ -308,7 +323,28 @@ pub(crate) fn sniff_xlsx(
             Err(_) => return Err(stopped(path)),
         }
     }
-    drop(receiver);
+    Ok(XlsxHead {
+        sheets,
+        chosen,
+        rows,
+        complete,
+    })
+}
+
+/// Sniff a workbook: its sheets, the header row and the column names of the chosen sheet.
+pub(crate) fn sniff_xlsx(
+    path: &Path,
+    file_size: u64,
+    options: &SourceOptions,
+) -> Result<Sniff, SourceError> {
+    let XlsxHead {
+        sheets,
+        chosen,
+        rows: numbered,
+        complete,
+    } = head(path, options.sheet.clone(), HEAD_ROWS, usize::MAX)?;
+    // The sheet row number of each non-empty row read (blank rows are not sent).
+    let (numbers, rows): (Vec<u64>, Vec<Vec<String>>) = numbered.into_iter().unzip();
     if rows.is_empty() {
         return Err(empty(path, &format!("the sheet '{chosen}' has no rows")));
     }
@@ -325,7 +361,7 @@ pub(crate) fn sniff_xlsx(
     let timezone_hint = timezone_hint(&rows[..=skip]);
     if skip > 0 && options.header_row.is_none() {
         notes.push(format!(
-            "the header is on row {header_row}: the row(s) above it (a title, notes) are skipped. Choose another header row if that is wrong."
+            "{HEADER_ROW_NOTE}{header_row}: the row(s) above it (a title, notes) are skipped. Choose another header row if that is wrong."
         ));
     }
     let rows = &rows[skip..];
@@ -335,7 +371,7 @@ pub(crate) fn sniff_xlsx(
         if !guess {
             let example = first.iter().find(|cell| looks_like_value(cell)).cloned();
             notes.push(format!(
-                "no header row: the first row holds values (such as '{}'), so columns are named \
+                "{NO_HEADER_NOTE}the first row holds values (such as '{}'), so columns are named \
                  column_1, column_2, …. Say that the first row is a header if that is wrong.",
                 example.unwrap_or_default()
             ));

@@ -12,7 +12,9 @@ use crate::gui::state::Session;
 use crate::gui::worker::Task;
 use crate::session::file::HEAD_ROWS;
 use crate::session::{OpenedFile, Prepared, cell_text};
-use crate::source::{Format, SourceOptions, TextEncoding};
+use crate::source::{Format, RawHead, SourceOptions, TextEncoding, is_header_row_note};
+
+mod header_row;
 
 /// A file read and its first mapping prepared, on a worker thread.
 pub struct Loaded {
@@ -20,6 +22,9 @@ pub struct Loaded {
     pub file: OpenedFile,
     /// Its first mapping.
     pub prepared: Prepared,
+    /// Its first rows as written (title rows and header included), or why they could not be
+    /// read.
+    pub raw_head: Result<RawHead, String>,
     /// The recent files, with this one first.
     pub recent: Vec<PathBuf>,
 }
@@ -30,8 +35,10 @@ type LoadResult = Result<Box<Loaded>, String>;
 /// Read a file's head and prepare its mapping (remembered, template or suggestion); put it
 /// first among the recent files. Blocks: runs on a worker thread.
 fn load(path: &Path, options: &SourceOptions, config_dir: &Path) -> LoadResult {
-    let file = crate::session::open(path, options).map_err(|e| e.to_string())?;
     let memory_dir = crate::session::memory::memory_dir(config_dir);
+    let file = crate::session::prepare::open_as_last_read(path, options, &memory_dir)
+        .map_err(|e| e.to_string())?;
+    let raw_head = crate::session::file::raw_head(&file).map_err(|e| e.to_string());
     let remembered = crate::session::prepare::remembered_for(&memory_dir, &file);
     let store = ConfigStore::at(config_dir);
     let templates_dir = store.templates_dir(&store.load().unwrap_or_default());
@@ -45,6 +52,7 @@ fn load(path: &Path, options: &SourceOptions, config_dir: &Path) -> LoadResult {
     Ok(Box::new(Loaded {
         file,
         prepared,
+        raw_head,
         recent,
     }))
 }
@@ -198,10 +206,16 @@ impl FileStep {
         if let Some(error) = &self.error {
             ui.colored_label(ui.visuals().error_fg_color, error);
         }
-        if let Some(file) = session.file.as_ref().map(|s| &s.file) {
+        if let Some(fs) = session.file.as_ref() {
+            let file = &fs.file;
             ui.separator();
             let changed = ui
-                .add_enabled_ui(!locked, |ui| sniff_settings(ui, file))
+                .add_enabled_ui(!locked, |ui| {
+                    let settings = sniff_settings(ui, file);
+                    ui.separator();
+                    let header = header_row::ui(ui, file, &fs.raw_head);
+                    settings.or(header)
+                })
                 .inner;
             if let Some(options) = changed {
                 let path = file.sniff.path.clone();
@@ -386,13 +400,6 @@ fn sniff_settings(ui: &mut egui::Ui, loaded: &OpenedFile) -> Option<SourceOption
                 changed = true;
             }
         }
-        if matches!(sniff.format, Format::Csv | Format::Xlsx) {
-            let mut header = sniff.has_header;
-            if ui.checkbox(&mut header, "First row is a header").changed() {
-                options.has_header = Some(header);
-                changed = true;
-            }
-        }
         if sniff.format == Format::Xlsx && !sniff.sheets.is_empty() {
             let mut sheet = sniff.sheet.clone().unwrap_or_default();
             labeled_combo(ui, "Sheet", sheet.clone(), |ui| {
@@ -406,7 +413,8 @@ fn sniff_settings(ui: &mut egui::Ui, loaded: &OpenedFile) -> Option<SourceOption
             }
         }
     });
-    for note in &sniff.notes {
+    // The header row has its own section below.
+    for note in sniff.notes.iter().filter(|n| !is_header_row_note(n)) {
         ui.weak(format!("Note: {note}"));
     }
     changed.then_some(options)
