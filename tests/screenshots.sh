@@ -42,7 +42,7 @@ if command -v dbus-run-session >/dev/null && command -v gnome-keyring-daemon >/d
     KEYRING="echo -n screenshots | gnome-keyring-daemon --unlock --components=secrets >/dev/null"
 fi
 
-for step in file map check connect import review; do
+for step in file map check connect import review verify fix; do
     MIXPORT_DEMO_STEP=$step MIXPORT_API_BASE=$URL MIXPORT_CONFIG_DIR="$WORK/config-$step" \
     MIXPORT_DATA_DIR="$WORK/data-$step" \
     MIXPORT_DEMO_USER=$USER_NAME MIXPORT_DEMO_SECRET=$SECRET MIXPORT_DEMO_PROJECT=$PROJECT \

@@ -35,6 +35,8 @@ pub struct ReviewStep {
     rows: Option<(String, Loaded)>,
     loading: Option<(String, Task<Loaded>)>,
     exporting: Option<Task<(PathBuf, Result<u64, String>)>>,
+    /// The run the user asked to verify in Mixpanel (taken by the app).
+    verify_asked: Option<String>,
 }
 
 /// Copy the run's rejected rows to `to`: refused when `to` is the imported file or the run's own
@@ -89,6 +91,11 @@ impl ReviewStep {
         }
     }
 
+    /// The run the user asked to verify with "Verify in Mixpanel", once.
+    pub fn take_verify_request(&mut self) -> Option<String> {
+        self.verify_asked.take()
+    }
+
     fn load(&mut self, ctx: &egui::Context, record: &RunRecord) {
         let current = self.rows.as_ref().map(|(id, _)| id.as_str()) == Some(record.id.as_str())
             || self.loading.as_ref().map(|(id, _)| id.as_str()) == Some(record.id.as_str());
@@ -134,6 +141,12 @@ impl ReviewStep {
                         }
                     }
                 });
+            ui.horizontal_wrapped(|ui| {
+                if ui.button("Verify in Mixpanel").clicked() {
+                    self.verify_asked = Some(record.id.clone());
+                }
+                ui.label("Reads this run back from Mixpanel's own data and tells you whether every accepted event is there.");
+            });
         }
         ui.separator();
         let refused = c.rejected_by_check + c.rejected_by_mixpanel + c.not_delivered;
