@@ -1,5 +1,6 @@
 #!/bin/sh
-# Screenshots of every wizard step of the real app, under Xvfb, into assets/screenshots/.
+# Screenshots of every wizard step of the real app, under Xvfb, into assets/screenshots/ (and of
+# "Did it land?": verify.png, fix.png, and fix-import.png, the Import confirmation of a correction).
 #
 # Needs: xvfb xauth libxkbcommon-x11-0 mesa-vulkan-drivers imagemagick xdotool (apt).
 # The app walks itself to each step (MIXPORT_DEMO_STEP) on assets/sample-events.csv; the
@@ -42,14 +43,16 @@ if command -v dbus-run-session >/dev/null && command -v gnome-keyring-daemon >/d
     KEYRING="echo -n screenshots | gnome-keyring-daemon --unlock --components=secrets >/dev/null"
 fi
 
-for step in file map check connect import review verify fix; do
+for step in file map check connect import review verify fix fix-import; do
+    # fix-import walks the wizard twice (the import, then the correction's check).
+    WAIT=${MIXPORT_SHOT_WAIT:-7}; [ "$step" = fix-import ] && WAIT=$((WAIT + 6))
     MIXPORT_DEMO_STEP=$step MIXPORT_API_BASE=$URL MIXPORT_CONFIG_DIR="$WORK/config-$step" \
     MIXPORT_DATA_DIR="$WORK/data-$step" \
     MIXPORT_DEMO_USER=$USER_NAME MIXPORT_DEMO_SECRET=$SECRET MIXPORT_DEMO_PROJECT=$PROJECT \
     xvfb-run -a -s "-screen 0 1024x700x24 -nolisten tcp" $WRAP sh -c "
         $KEYRING
         ./target/debug/mixport & APP=\$!
-        sleep \${MIXPORT_SHOT_WAIT:-7}
+        sleep $WAIT
         import -window root '$WORK/$step.png'
         kill \$APP" >"$WORK/app-$step.log" 2>&1 || { cat "$WORK/app-$step.log"; exit 1; }
     # Fewer colours keep each PNG well under 300 KB.

@@ -773,6 +773,8 @@ struct Demo {
 enum DemoWindow {
     Verify,
     Fix,
+    /// The walk's re-import, walked on to the Import confirmation.
+    FixImport,
 }
 
 fn parse_step(name: &str) -> Option<Step> {
@@ -786,7 +788,8 @@ impl MixportApp {
     /// Screenshot/demo mode: `MIXPORT_DEMO_STEP=map` (file, map, check, connect, import, review)
     /// loads the sample file (or `MIXPORT_DEMO_FILE`) and walks the wizard to that step by
     /// itself; `import-running` also starts the import and stays on its progress; `verify`
-    /// goes on to verify the run in Mixpanel, `fix` to its "Fix and re-import" walk. The
+    /// goes on to verify the run in Mixpanel, `fix` to its "Fix and re-import" walk,
+    /// `fix-import` through the wizard to the corrected file's Import confirmation. The
     /// connection comes from `MIXPORT_DEMO_USER`, `MIXPORT_DEMO_SECRET` and
     /// `MIXPORT_DEMO_PROJECT` (kept for this session only). Does nothing when
     /// `MIXPORT_DEMO_STEP` is unset.
@@ -799,6 +802,7 @@ impl MixportApp {
         let window = match name.as_str() {
             "verify" => Some(DemoWindow::Verify),
             "fix" => Some(DemoWindow::Fix),
+            "fix-import" => Some(DemoWindow::FixImport),
             _ => None,
         };
         let Some(target) = (if run_import {
@@ -866,10 +870,26 @@ impl MixportApp {
             .panel()
             .is_some_and(|p| p.result().is_some() || p.checks() > 0)
         {
-            if window == DemoWindow::Fix {
+            if window != DemoWindow::Verify {
                 self.verify.open_fix();
             }
             self.demo = None;
+            if window == DemoWindow::FixImport
+                && let FixAction::Reimport {
+                    file,
+                    mapping,
+                    correction,
+                } = self.verify.take_reimport()
+            {
+                self.start_correction(ctx, file, mapping, correction);
+                self.demo = Some(Demo {
+                    target: Step::Import,
+                    connection: None,
+                    import_started: false,
+                    run_import: false,
+                    window: None,
+                });
+            }
         }
         ctx.request_repaint_after(std::time::Duration::from_millis(50));
     }

@@ -128,7 +128,7 @@ impl ReviewStep {
             egui::CollapsingHeader::new("When will the events show up in Mixpanel?")
                 .default_open(true)
                 .show(ui, |ui| {
-                    ui.label("Accepted events appear in reports (Insights, Funnels, …) within a few minutes. The raw export API and data pipelines can take longer, up to a day.");
+                    ui.label("Accepted events appear in reports (Insights, Funnels, …) within a few minutes. Mixpanel's export, which \"Verify in Mixpanel\" reads, can take up to an hour to include them.");
                     ui.label("Historical events are placed at their own time: set the report's date range to cover the dates in your file, not today.");
                     match &record.label {
                         Some(label) => {
