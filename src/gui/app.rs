@@ -17,7 +17,7 @@ use super::steps::{
 };
 use super::words;
 use super::worker::Task;
-use crate::mapping::Mapping;
+use crate::mapping::{ImportKind, Mapping};
 use crate::session::history;
 use crate::session::run::RunRecord;
 
@@ -73,10 +73,21 @@ impl Step {
         }
     }
 
-    /// A one-line description shown under the step's heading.
-    pub fn subtitle(self) -> &'static str {
+    /// A one-line description shown under the step's heading, for a file of `kind` (when a
+    /// file is open).
+    pub fn subtitle(self, kind: Option<ImportKind>) -> &'static str {
+        match (self, kind) {
+            (Step::Import, Some(ImportKind::Profiles)) => "Send the user profiles to Mixpanel.",
+            (Step::Review, Some(ImportKind::Profiles)) => {
+                "See what was rejected and where to find your profiles."
+            }
+            _ => self.events_subtitle(),
+        }
+    }
+
+    fn events_subtitle(self) -> &'static str {
         match self {
-            Step::File => "Choose the file with your past events.",
+            Step::File => "Choose the file with your past events, or with your customers.",
             Step::Map => "Tell Mixport which column is which Mixpanel field.",
             Step::Check => "Read every row as the import would, without sending anything.",
             Step::Connect => "Choose the Mixpanel project to import into.",
@@ -451,7 +462,10 @@ impl MixportApp {
         egui::CentralPanel::default().show(ui, |ui| {
             self.resume_banner(ui);
             ui.heading(self.current.title());
-            ui.weak(self.current.subtitle());
+            ui.weak(
+                self.current
+                    .subtitle(self.session.file.as_ref().map(FileSession::kind)),
+            );
             ui.separator();
             let fs = self.session.file.as_mut();
             match (self.current, fs) {
@@ -627,6 +641,8 @@ struct Demo {
     /// Start the import once the Import step is reached and stay there while it runs
     /// (`MIXPORT_DEMO_STEP=import-running`), for a screenshot of its progress.
     run_import: bool,
+    /// The project token kept with the demo connection (for user profiles).
+    token: Option<String>,
 }
 
 fn parse_step(name: &str) -> Option<Step> {
@@ -641,7 +657,8 @@ impl MixportApp {
     /// loads the sample file (or `MIXPORT_DEMO_FILE`) and walks the wizard to that step by
     /// itself; `import-running` also starts the import and stays on its progress. The
     /// connection comes from `MIXPORT_DEMO_USER`, `MIXPORT_DEMO_SECRET` and
-    /// `MIXPORT_DEMO_PROJECT` (kept for this session only). Does nothing when
+    /// `MIXPORT_DEMO_PROJECT`, with the project token `MIXPORT_DEMO_TOKEN` for user profiles
+    /// (kept for this session only). Does nothing when
     /// `MIXPORT_DEMO_STEP` is unset.
     pub fn start_demo_from_env(&mut self, ctx: &egui::Context) {
         let Some(name) = std::env::var("MIXPORT_DEMO_STEP").ok() else {
@@ -670,6 +687,7 @@ impl MixportApp {
         self.start_demo(ctx, target, connection);
         if let Some(demo) = self.demo.as_mut() {
             demo.run_import = run_import;
+            demo.token = var("MIXPORT_DEMO_TOKEN");
         }
     }
 
@@ -688,6 +706,7 @@ impl MixportApp {
             connection,
             import_started: false,
             run_import: false,
+            token: None,
         });
     }
 
@@ -721,6 +740,7 @@ impl MixportApp {
                         &user,
                         &secret,
                         &project,
+                        demo.token.as_deref(),
                     );
                 }
                 if self.session.connection.is_some() {
