@@ -209,7 +209,13 @@ pub fn run_project(record: &RunRecord) -> String {
 /// left out).
 pub fn counts_detail(counts: &RunCounts, kind: RunKind) -> Vec<String> {
     let kind = kind.import_kind();
-    let was = |n: u64| format!("{} {}", count_of(kind, n), if n == 1 { "was" } else { "were" });
+    let was = |n: u64| {
+        format!(
+            "{} {}",
+            count_of(kind, n),
+            if n == 1 { "was" } else { "were" }
+        )
+    };
     let mut parts = Vec::new();
     if counts.already_sent > 0 {
         parts.push(format!(
@@ -374,7 +380,7 @@ pub fn run_outcome(record: &RunRecord) -> String {
 /// without the project's token), and what to do.
 pub fn missing_project_token(name: &str) -> String {
     format!(
-        "The connection '{name}' has no project token. Mixpanel needs the project's token to update user profiles: in the Connect step, click “Edit {name}”, paste the token into “Project token (for user profiles)” and save. You find it in Mixpanel under Project Settings → Access Keys → Project Token."
+        "The connection '{name}' has no project token. Mixpanel needs the project's token to update user profiles: in the Connect step, click “Edit {name}”, paste the token into “Project token (for user profiles)” and save. You find it in Mixpanel's Project Settings, under Access Keys (Project Token)."
     )
 }
 
@@ -470,7 +476,10 @@ mod tests {
             text.starts_with("16 user profiles were imported into project 42"),
             "{text}"
         );
-        assert!(text.contains("1 user profile was refused by Mixpanel"), "{text}");
+        assert!(
+            text.contains("1 user profile was refused by Mixpanel"),
+            "{text}"
+        );
         assert!(!text.contains("event"), "{text}");
         let cancelled = RunRecord {
             end: RunEnd::Cancelled,

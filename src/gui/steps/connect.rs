@@ -475,7 +475,7 @@ impl ConnectStep {
                         ui.add(
                             egui::Label::new(
                                 RichText::new(
-                                    "Optional: needed to update user profiles, which carry the project's token. Find it in Mixpanel under Project Settings → Access Keys → Project Token.",
+                                    "Optional: needed to update user profiles, which carry the project's token. Find it in Mixpanel's Project Settings, under Access Keys (Project Token).",
                                 )
                                 .weak(),
                             )

@@ -14,8 +14,8 @@ use crate::gui::worker::Task;
 use crate::mapping::{IMPORT_LABEL_PROPERTY, ImportKind};
 use crate::mixpanel::flow::DEFAULT_WORKERS;
 use crate::pipeline::{Phase, Progress, RunControl};
-use crate::session::run::{Destination, ImportRequest, RunEnd, RunRecord};
 use crate::session::connection::ConnectionError;
+use crate::session::run::{Destination, ImportRequest, RunEnd, RunRecord};
 use crate::session::{SessionError, history};
 
 /// Messages from a running import.
@@ -457,7 +457,11 @@ impl ImportStep {
                 ui.strong(thousands(p.retrying));
                 ui.end_row();
                 ui.label("Speed");
-                ui.strong(format!("{:.0} {}/s", p.settled_per_sec(), words::short_noun(kind, 2)));
+                ui.strong(format!(
+                    "{:.0} {}/s",
+                    p.settled_per_sec(),
+                    words::short_noun(kind, 2)
+                ));
                 ui.end_row();
                 ui.label("Time left");
                 ui.strong(match p.delivered_eta_secs() {

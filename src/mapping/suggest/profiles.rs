@@ -512,7 +512,12 @@ mod tests {
         let s = suggest_for_file(std::path::Path::new("customers.csv"), &columns, &sample);
         let time = s.guess(Field::Time).and_then(|g| g.column.clone());
         assert_ne!(time.as_deref(), Some("lifetime_value"));
-        assert_eq!(s.mapping.kind, ImportKind::Profiles, "{:?}", s.profiles.reason);
+        assert_eq!(
+            s.mapping.kind,
+            ImportKind::Profiles,
+            "{:?}",
+            s.profiles.reason
+        );
         assert_eq!(
             s.mapping.profile.created.column.as_deref(),
             Some("signup_date")

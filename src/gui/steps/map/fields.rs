@@ -67,7 +67,11 @@ impl Widths {
 }
 
 /// One cell of a row: `width` wide, its contents top-down.
-pub(super) fn cell<R>(ui: &mut egui::Ui, width: f32, contents: impl FnOnce(&mut egui::Ui) -> R) -> R {
+pub(super) fn cell<R>(
+    ui: &mut egui::Ui,
+    width: f32,
+    contents: impl FnOnce(&mut egui::Ui) -> R,
+) -> R {
     ui.allocate_ui_with_layout(
         egui::vec2(width, 0.0),
         egui::Layout::top_down(egui::Align::Min),
@@ -93,7 +97,12 @@ pub(super) fn field_row<R>(ui: &mut egui::Ui, contents: impl FnOnce(&mut egui::U
 
 /// How sure the suggestion was and why (the evidence from the name and the values), or that
 /// the user chose differently; wrapped to the cell.
-pub(super) fn confidence(ui: &mut egui::Ui, mapping: &Mapping, field: Field, guesses: &[FieldGuess]) {
+pub(super) fn confidence(
+    ui: &mut egui::Ui,
+    mapping: &Mapping,
+    field: Field,
+    guesses: &[FieldGuess],
+) {
     let guess = guesses.iter().find(|g| g.field == field);
     let current = mapped_column(mapping, field);
     let constant_event =
@@ -170,7 +179,12 @@ pub(super) fn wrapped(ui: &mut egui::Ui, contents: impl FnOnce(&mut egui::Ui)) {
 
 /// A field's name with what it becomes in Mixpanel under it. Returns the name's label, which
 /// names the field's picker for screen readers.
-pub(super) fn field_name(ui: &mut egui::Ui, widths: Widths, name: &str, note: &str) -> egui::Response {
+pub(super) fn field_name(
+    ui: &mut egui::Ui,
+    widths: Widths,
+    name: &str,
+    note: &str,
+) -> egui::Response {
     cell(ui, widths.name, |ui| {
         ui.spacing_mut().item_spacing.y = 0.0;
         let label = ui.strong(name);
@@ -289,9 +303,15 @@ pub fn ui(ui: &mut egui::Ui, session: &mut FileSession) {
         });
     });
 
-    country_row(ui, session, widths, "sent as mp_country_code", |ui, session| {
-        confidence(ui, &session.mapping, Field::Country, &session.guesses);
-    });
+    country_row(
+        ui,
+        session,
+        widths,
+        "sent as mp_country_code",
+        |ui, session| {
+            confidence(ui, &session.mapping, Field::Country, &session.guesses);
+        },
+    );
 
     row(
         ui,
@@ -448,12 +468,7 @@ pub(super) fn country_row(
 ) {
     let columns = session.file.columns().to_vec();
     field_row(ui, |ui| {
-        let label = field_name(
-            ui,
-            widths,
-            field_label(Field::Country),
-            note,
-        );
+        let label = field_name(ui, widths, field_label(Field::Country), note);
         let mut country = mapped_column(&session.mapping, Field::Country);
         cell(ui, widths.picker, |ui| {
             picker(

@@ -100,7 +100,7 @@ impl MapStep {
                 })
                 .id_salt("other-columns")
                 .default_open(true)
-                    .show(ui, |ui| columns::ui(ui, &mut session.mapping));
+                .show(ui, |ui| columns::ui(ui, &mut session.mapping));
                 if numbers::number_columns(&session.mapping.columns)
                     .next()
                     .is_some()
@@ -119,9 +119,9 @@ impl MapStep {
                 })
                 .id_salt("preview")
                 .default_open(true)
-                    .show(ui, |ui| {
-                        self.preview.ui(ui, &mut self.selected_row, session)
-                    });
+                .show(ui, |ui| {
+                    self.preview.ui(ui, &mut self.selected_row, session)
+                });
                 egui::CollapsingHeader::new("Templates")
                     .default_open(true)
                     .show(ui, |ui| {

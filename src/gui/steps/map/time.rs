@@ -37,7 +37,11 @@ pub fn ui(ui: &mut egui::Ui, zone_filter: &mut String, session: &mut FileSession
     format_picker(ui, &mut session.mapping.row_time_mut().format);
     zone_line(ui, &session.mapping.row_time().timezone);
     title_zone_note(ui, session);
-    zone_search(ui, zone_filter, &mut session.mapping.row_time_mut().timezone);
+    zone_search(
+        ui,
+        zone_filter,
+        &mut session.mapping.row_time_mut().timezone,
+    );
 
     let Some(column) = column else {
         ui.weak("Choose the time column above to see parsed samples.");
@@ -52,7 +56,8 @@ pub fn ui(ui: &mut egui::Ui, zone_filter: &mut String, session: &mut FileSession
     let ambiguous_data = profile_time_values(values.iter().map(String::as_str))
         .ambiguous_example
         .is_some();
-    if question.is_some() || (ambiguous_data && session.mapping.row_time().format == TimeFormat::Auto)
+    if question.is_some()
+        || (ambiguous_data && session.mapping.row_time().format == TimeFormat::Auto)
     {
         match &question {
             Some(example) => {
