@@ -372,15 +372,22 @@ fn missing_events_lead_to_fix_and_reimport_with_a_new_generation() {
     let Some(FixAction::Reimport {
         file: chosen,
         mapping,
-        insert_id_generation,
-        label: chosen_label,
+        correction,
     }) = h.state().action.clone()
     else {
         panic!("no re-import asked for: {:?}", h.state().action);
     };
     assert_eq!(chosen, file);
-    assert_eq!(insert_id_generation, 1);
-    assert_eq!(chosen_label, new_label);
+    assert_eq!(correction.generation, 1);
+    assert_eq!(correction.label, new_label);
+    assert_eq!(correction.run_id, record.id);
+    assert!(
+        correction
+            .twice
+            .as_deref()
+            .is_some_and(|t| t.contains("will exist twice")),
+        "{correction:?}"
+    );
     let mapping = mapping.expect("the run's mapping");
     assert_eq!(mapping.insert_id_generation, 1);
     // The re-import stores a new insert ID for every event.

@@ -1490,3 +1490,267 @@ fn the_check_step_exports_rejected_rows_to_a_typed_path_but_never_over_the_file(
     );
     assert_eq!(std::fs::read(&input).expect("input"), before);
 }
+
+// ---------------------------------------------------------------------------------------------
+// "Did it land?": Verify in Mixpanel from Review and from the history, and "Fix and re-import"
+// through the wizard, against the fake server's `/import` and raw export.
+
+/// A fake server whose export answers without the 3-a-second pacing (the hourly budget stays).
+fn export_server() -> common::fake_mixpanel::FakeMixpanel {
+    use common::fake_mixpanel::{ExportConfig, FakeMixpanel};
+    let server = FakeMixpanel::start_default();
+    server.set_export(ExportConfig {
+        queries_per_second: 0,
+        ..ExportConfig::default()
+    });
+    server
+}
+
+/// A copy of the sample file named `name` in the test's folder.
+fn sample_copy(t: &TestApp, name: &str) -> PathBuf {
+    let path = t.dir.path().join(name);
+    std::fs::copy(sample_file(), &path).expect("copy the sample");
+    path
+}
+
+/// Import `file` through the whole wizard with the connection `use_connection` (a saved one:
+/// "Use …") or, when `None`, a service account added in the Connect step; ends on Review.
+fn import_through_the_wizard(
+    h: &mut Harness<'static, MixportApp>,
+    file: &std::path::Path,
+    use_connection: Option<&str>,
+) {
+    open_by_path(h, file);
+    click(h, "Next: Map");
+    run_check(h);
+    click(h, "Next: Connect");
+    match use_connection {
+        Some(name) => click(h, &format!("Use {name}")),
+        None => add_fake_connection(h, "Fake project"),
+    }
+    click(h, "Next: Import");
+    import_and_wait(h);
+    click(h, "Next: Review");
+}
+
+/// The label of the run shown in Review.
+fn reviewed_label(h: &Harness<'static, MixportApp>) -> String {
+    h.state()
+        .session()
+        .file
+        .as_ref()
+        .and_then(|fs| fs.run.as_ref())
+        .and_then(|r| r.label.clone())
+        .expect("the run has an import label")
+}
+
+/// The insert IDs the fake server stored for events carrying `label`.
+fn insert_ids_with_label(
+    server: &common::fake_mixpanel::FakeMixpanel,
+    label: &str,
+) -> std::collections::BTreeSet<String> {
+    server
+        .events_raw()
+        .into_iter()
+        .filter(|e| {
+            e.properties
+                .get(mixport::mapping::IMPORT_LABEL_PROPERTY)
+                .and_then(|v| v.as_str())
+                == Some(label)
+        })
+        .filter_map(|e| e.insert_id)
+        .collect()
+}
+
+#[test]
+fn verify_in_mixpanel_on_review_finds_every_event_and_the_history_does_too_after_a_restart() {
+    let server = export_server();
+    let mut t = app_with(Some(server.base_url()));
+    let file = sample_copy(&t, "sample-events.csv");
+    import_through_the_wizard(&mut t.harness, &file, None);
+    assert_eq!(server.unique_count(), 495);
+
+    // One click on Review reads the run back from Mixpanel's export.
+    click(&mut t.harness, "Verify in Mixpanel");
+    wait_for_text(&mut t.harness, "All 495 events of run");
+    assert!(shows(&t.harness, "59 of 60 export queries left this hour"));
+    assert!(shows(&t.harness, "can take up to an hour"));
+    assert_eq!(server.counters().export_requests, 1);
+    drop(t.harness);
+
+    // After a restart, the same run is verified from the import history.
+    let mut h = app_in(t.dir.path(), &server.base_url(), &t.store);
+    let _ = h.run_ok();
+    click(&mut h, "Import history");
+    wait_for_text(&mut h, "Every import Mixport ran");
+    let date = h
+        .query_all_by_role(Role::Link)
+        .filter_map(|n| n.accesskit_node().label())
+        .find(|l| l.starts_with("20"))
+        .expect("the run's date");
+    click_label(&mut h, &date);
+    click(&mut h, "Verify in Mixpanel");
+    wait_for_text(&mut h, "All 495 events of run");
+    assert!(shows(&h, "58 of 60 export queries left this hour"));
+    assert_eq!(server.counters().export_requests, 2);
+}
+
+#[test]
+fn verify_lists_the_source_rows_of_events_missing_from_mixpanel() {
+    let server = export_server();
+    let mut t = app_with(Some(server.base_url()));
+    // Events not in the export right after the import count as missing, not "not yet visible".
+    t.harness
+        .state_mut()
+        .set_verify_processing_window(std::time::Duration::ZERO);
+    let file = sample_copy(&t, "sample-events.csv");
+    import_through_the_wizard(&mut t.harness, &file, None);
+    // Mixpanel lost the first row's Log In and the fourth row's Purchase.
+    let lost: Vec<String> = server
+        .events_raw()
+        .into_iter()
+        .filter(|e| {
+            let user = ["distinct_id", "$user_id"]
+                .iter()
+                .find_map(|k| e.properties.get(*k).and_then(|v| v.as_str()));
+            (e.event == "Log In" && user == Some("user_0036"))
+                || (e.event == "Purchase" && user == Some("user_0088"))
+        })
+        .filter_map(|e| e.insert_id)
+        .collect();
+    assert!(lost.len() >= 2, "the sample's rows 2 and 5 were imported");
+    server.hide_from_export(lost.clone());
+    click(&mut t.harness, "Verify in Mixpanel");
+    wait_for_text(
+        &mut t.harness,
+        &format!("{} of 495 events of run", lost.len()),
+    );
+    assert!(shows(&t.harness, "are missing from Mixpanel"));
+    assert!(
+        shows(&t.harness, "Row 2 — Log In"),
+        "{:#?}",
+        labels(&t.harness)
+    );
+    assert!(shows(&t.harness, "Row 5 — Purchase"));
+    assert!(shows(&t.harness, "user_0088"));
+    assert!(shows(&t.harness, "not-found.csv"));
+}
+
+#[test]
+fn a_project_token_run_says_why_it_cannot_be_verified_and_how_to_add_a_service_account() {
+    use mixport::config::{ConfigStore, Connection, ConnectionKind, Region};
+    use mixport::credentials::SecretString;
+    let server = export_server();
+    let mut t = app_with(Some(server.base_url()));
+    // A saved token connection, there when the app starts.
+    ConfigStore::at(t.dir.path().join("config"))
+        .save_connection(
+            Connection {
+                name: "Fake token".to_owned(),
+                region: Region::Us,
+                project_id: None,
+                kind: ConnectionKind::ProjectToken,
+                username: None,
+            },
+            &SecretString::new(common::fake_mixpanel::TOKEN),
+            &t.store,
+        )
+        .expect("save the token connection");
+    t.harness = app_in(t.dir.path(), &server.base_url(), &t.store);
+    let file = sample_copy(&t, "sample-events.csv");
+    import_through_the_wizard(&mut t.harness, &file, Some("Fake token"));
+    assert_eq!(server.unique_count(), 495);
+    click(&mut t.harness, "Verify in Mixpanel");
+    wait_for_text(&mut t.harness, "This run cannot be checked yet");
+    assert!(shows(
+        &t.harness,
+        "a project token cannot read events back from Mixpanel"
+    ));
+    assert!(shows(&t.harness, "Service Accounts"));
+    assert!(shows(&t.harness, "add it in the Connect step"));
+    assert!(
+        !shows(&t.harness, "MP_ACCT"),
+        "no environment variables in the app"
+    );
+    assert_eq!(server.counters().export_requests, 0);
+}
+
+#[test]
+fn fix_and_reimport_leads_through_the_wizard_with_a_new_generation_and_label() {
+    let server = export_server();
+    let mut t = app_with(Some(server.base_url()));
+    let file = sample_copy(&t, "sample-events.csv");
+    import_through_the_wizard(&mut t.harness, &file, None);
+    let old_label = reviewed_label(&t.harness);
+    let old_ids = insert_ids_with_label(&server, &old_label);
+    assert_eq!(old_ids.len(), 495);
+    click(&mut t.harness, "Verify in Mixpanel");
+    wait_for_text(&mut t.harness, "All 495 events of run");
+
+    // The walk: what Mixpanel allows, then the corrected file and the new label.
+    click(&mut t.harness, "Fix and re-import…");
+    wait_for_text(&mut t.harness, "at most 10 deletions a month");
+    // The sample's events are from 2023 to 2025: too old for Mixpanel to delete.
+    assert!(shows(
+        &t.harness,
+        "All 495 events of this run are older than 180 days: Mixpanel cannot delete any of them."
+    ));
+    click(&mut t.harness, "Next: the corrected file");
+    let corrected = sample_copy(&t, "sample-events-fixed.csv");
+    t.dialog.answer_open(&corrected);
+    click(&mut t.harness, "Choose file…");
+    assert!(shows(
+        &t.harness,
+        "Insert-ID generation: 1 (the run used 0)"
+    ));
+    click(&mut t.harness, "Next: confirm");
+    assert!(shows(&t.harness, "will exist twice in Mixpanel"));
+    t.harness
+        .get_by_role_and_label(Role::CheckBox, "I understand which events will exist twice")
+        .click();
+    let _ = t.harness.run_ok();
+    click(&mut t.harness, "Open the corrected file for import");
+
+    // The corrected file opens in the wizard, its mapping carrying the new generation and label.
+    wait_for_text(&mut t.harness, "sample-events-fixed.csv: ");
+    assert_eq!(t.harness.state().current_step(), Step::File);
+    let new_label = format!("{old_label} fix 1");
+    let mapping = t
+        .harness
+        .state()
+        .session()
+        .mapping()
+        .cloned()
+        .expect("the corrected file's mapping");
+    assert_eq!(mapping.insert_id_generation, 1);
+    assert_eq!(
+        mixport::session::run::import_label(&mapping).as_deref(),
+        Some(new_label.as_str())
+    );
+    assert!(shows(&t.harness, "Correcting run"), "the banner");
+    click(&mut t.harness, "Next: Map");
+    run_check(&mut t.harness);
+    click(&mut t.harness, "Next: Connect");
+    click(&mut t.harness, "Next: Import");
+    // The confirmation says plainly what exists twice unless the old events are deleted first.
+    assert!(shows(&t.harness, "Insert-ID generation"));
+    assert!(shows(
+        &t.harness,
+        "1 (new: every event gets a new insert ID)"
+    ));
+    assert!(shows(&t.harness, "will exist twice in Mixpanel"));
+    assert!(shows(&t.harness, &format!("label \"{old_label}\"")));
+    assert!(shows(&t.harness, "cannot be deleted at all"));
+    import_and_wait(&mut t.harness);
+    t.harness.get_by_label("The import is finished.");
+
+    // Every event has a new insert ID and the new label; the mapping kept records both.
+    let new_ids = insert_ids_with_label(&server, &new_label);
+    assert_eq!(new_ids.len(), 495);
+    assert!(new_ids.is_disjoint(&old_ids));
+    assert_eq!(server.unique_count(), 990);
+    let runs = mixport::session::history::list(&t.dir.path().join("runs"));
+    let fixed = runs.first().expect("the corrected run");
+    assert_eq!(fixed.mapping.insert_id_generation, 1);
+    assert_eq!(fixed.label.as_deref(), Some(new_label.as_str()));
+}

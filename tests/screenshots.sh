@@ -65,7 +65,7 @@ shot() {
 }
 
 if [ "$ONLY" != profiles ]; then
-    for step in file map check connect import review; do
+    for step in file map check connect import review verify fix; do
         shot "$step" "$step"
     done
 fi

@@ -8,13 +8,16 @@
 use egui::{Align, Layout, RichText};
 
 use super::AppDeps;
+use super::fix::FixAction;
 use super::history::HistoryWindow;
-use super::state::{FileSession, Session};
+use super::state::{Correction, FileSession, Session};
 use super::steps::map::Rememberer;
 use super::steps::{
     check::CheckStep, connect::ConnectStep, file::FileStep, import::ImportStep, map::MapStep,
     review::ReviewStep,
 };
+use super::verify::VerifyEnv;
+use super::verify_window::VerifyWindow;
 use super::words;
 use super::worker::Task;
 use crate::mapping::{ImportKind, Mapping};
@@ -127,6 +130,12 @@ pub struct MixportApp {
     remembered: Option<(u64, Mapping)>,
     rememberer: Rememberer,
     history: HistoryWindow,
+    /// "Did it land?": a run's verification and its "Fix and re-import" walk.
+    verify: VerifyWindow,
+    /// How long after an import events not in the export count as "not yet visible".
+    processing_window: std::time::Duration,
+    /// The corrected file being opened by "Fix and re-import", with its mapping and correction.
+    correcting: Option<PendingCorrection>,
     /// The user asked to close the window while an import runs: ask first.
     confirm_close: bool,
     /// The user confirmed closing during an import.
@@ -160,6 +169,9 @@ impl MixportApp {
             remembered: None,
             rememberer: Rememberer::default(),
             history: HistoryWindow::default(),
+            verify: VerifyWindow::default(),
+            processing_window: crate::verify::PROCESSING_WINDOW,
+            correcting: None,
             confirm_close: false,
             close_confirmed: false,
             shown_title: None,
@@ -224,8 +236,41 @@ impl MixportApp {
             }
             session.mapping_changed();
         }
-        self.remembered = Some((session.serial, session.mapping.clone()));
+        let correcting = self
+            .correcting
+            .take()
+            .filter(|c| c.file == session.file.sniff.path);
+        // A correction's mapping is remembered for the file (with its generation).
+        let remembered = correcting.is_none().then(|| session.mapping.clone());
+        if let Some(pending) = &correcting {
+            if let Some(mapping) = pending
+                .mapping
+                .as_deref()
+                .filter(|m| m.matches_headers(session.file.columns()))
+            {
+                session.mapping = mapping.clone();
+                // The run's own mapping: the banner says where it comes from.
+                session.origin = crate::session::MappingOrigin::Given;
+                if let Some(hint) = session.title_zone.as_mut() {
+                    hint.answered = true;
+                }
+            }
+            session.correction = Some(pending.correction.clone());
+            session.mapping_changed();
+        }
+        self.remembered = remembered.map(|m| (session.serial, m));
         self.session.file = Some(session);
+        if let Some(name) = correcting.and_then(|c| c.correction.connection)
+            && self
+                .session
+                .connection
+                .as_ref()
+                .is_none_or(|c| c.saved.name != name)
+        {
+            // The correction goes to the project of the run it corrects.
+            self.connect
+                .use_by_name(&name, &mut self.session, &self.deps);
+        }
         if let Some(record) = resumed {
             if let Some(name) = &record.connection {
                 self.connect
@@ -284,6 +329,51 @@ impl MixportApp {
     /// The import history window (for tests).
     pub fn history(&self) -> &HistoryWindow {
         &self.history
+    }
+
+    /// The "Did it land?" window (for tests).
+    pub fn verify_window(&mut self) -> &mut VerifyWindow {
+        &mut self.verify
+    }
+
+    /// How long after an import events not in Mixpanel's export count as "not yet visible"
+    /// rather than missing (tests shorten Mixpanel's hour).
+    pub fn set_verify_processing_window(&mut self, window: std::time::Duration) {
+        self.processing_window = window;
+    }
+
+    fn verify_env(&self) -> VerifyEnv {
+        VerifyEnv {
+            runs_dir: self.deps.runs_dir.clone(),
+            api_base: self.deps.api_base.clone(),
+            processing_window: self.processing_window,
+        }
+    }
+
+    /// "Fix and re-import" ended with a corrected file: open it in the wizard with the run's
+    /// mapping, the new insert-ID generation and label; the user checks and imports it.
+    fn start_correction(
+        &mut self,
+        ctx: &egui::Context,
+        file: std::path::PathBuf,
+        mapping: Option<Box<Mapping>>,
+        correction: Correction,
+    ) {
+        self.history.open = false;
+        self.resuming = None;
+        self.file.open(
+            ctx,
+            file.clone(),
+            crate::source::SourceOptions::default(),
+            &self.deps,
+        );
+        self.new_session_asked();
+        self.go_to(Step::File);
+        self.correcting = Some(PendingCorrection {
+            file,
+            mapping,
+            correction,
+        });
     }
 
     /// Whether background work is running (file load, check, import).
@@ -461,6 +551,7 @@ impl MixportApp {
             });
         egui::CentralPanel::default().show(ui, |ui| {
             self.resume_banner(ui);
+            self.correction_banner(ui);
             ui.heading(self.current.title());
             ui.weak(
                 self.current
@@ -488,6 +579,22 @@ impl MixportApp {
         self.remember_mapping();
         self.about(&ctx);
         self.history.ui(&ctx);
+        if let Some(run_id) = self
+            .review
+            .take_verify_request()
+            .or_else(|| self.history.take_verify_request())
+        {
+            self.verify.open(&ctx, &self.deps, &run_id);
+        }
+        let env = self.verify_env();
+        if let FixAction::Reimport {
+            file,
+            mapping,
+            correction,
+        } = self.verify.ui(&ctx, &mut self.deps, &env)
+        {
+            self.start_correction(&ctx, file, mapping, correction);
+        }
         self.close_guard(&ctx);
         self.update_title(&ctx);
     }
@@ -520,6 +627,28 @@ impl MixportApp {
                     }
                 });
             });
+    }
+
+    /// While the open file corrects an earlier run: which run, and what makes it safe.
+    fn correction_banner(&mut self, ui: &mut egui::Ui) {
+        let Some(correction) = self
+            .session
+            .file
+            .as_ref()
+            .and_then(|fs| fs.correction.as_ref())
+        else {
+            return;
+        };
+        egui::Frame::group(ui.style()).show(ui, |ui| {
+            ui.add(
+                egui::Label::new(words::correction_banner(
+                    &correction.run_id,
+                    correction.generation,
+                    &correction.label,
+                ))
+                .wrap(),
+            );
+        });
     }
 
     /// The offer to resume imports that stopped before their end (cancel, crash, close, refused
@@ -632,6 +761,13 @@ impl eframe::App for MixportApp {
     }
 }
 
+/// The corrected file being opened by "Fix and re-import".
+struct PendingCorrection {
+    file: std::path::PathBuf,
+    mapping: Option<Box<Mapping>>,
+    correction: Correction,
+}
+
 /// The screenshot/demo mode: walks the wizard by itself up to a target step.
 #[derive(Debug, Clone)]
 struct Demo {
@@ -643,6 +779,16 @@ struct Demo {
     run_import: bool,
     /// The project token kept with the demo connection (for user profiles).
     token: Option<String>,
+    /// On Review, open "Did it land?" on the run (`verify`), or its "Fix and re-import" walk
+    /// once the check answered (`fix`).
+    window: Option<DemoWindow>,
+}
+
+/// The window the demo opens on Review.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DemoWindow {
+    Verify,
+    Fix,
 }
 
 fn parse_step(name: &str) -> Option<Step> {
@@ -655,7 +801,8 @@ fn parse_step(name: &str) -> Option<Step> {
 impl MixportApp {
     /// Screenshot/demo mode: `MIXPORT_DEMO_STEP=map` (file, map, check, connect, import, review)
     /// loads the sample file (or `MIXPORT_DEMO_FILE`) and walks the wizard to that step by
-    /// itself; `import-running` also starts the import and stays on its progress. The
+    /// itself; `import-running` also starts the import and stays on its progress; `verify`
+    /// goes on to verify the run in Mixpanel, `fix` to its "Fix and re-import" walk. The
     /// connection comes from `MIXPORT_DEMO_USER`, `MIXPORT_DEMO_SECRET` and
     /// `MIXPORT_DEMO_PROJECT`, with the project token `MIXPORT_DEMO_TOKEN` for user profiles
     /// (kept for this session only). Does nothing when
@@ -664,9 +811,17 @@ impl MixportApp {
         let Some(name) = std::env::var("MIXPORT_DEMO_STEP").ok() else {
             return;
         };
-        let run_import = name.trim().eq_ignore_ascii_case("import-running");
+        let name = name.trim().to_ascii_lowercase();
+        let run_import = name == "import-running";
+        let window = match name.as_str() {
+            "verify" => Some(DemoWindow::Verify),
+            "fix" => Some(DemoWindow::Fix),
+            _ => None,
+        };
         let Some(target) = (if run_import {
             Some(Step::Import)
+        } else if window.is_some() {
+            Some(Step::Review)
         } else {
             parse_step(&name)
         }) else {
@@ -688,6 +843,7 @@ impl MixportApp {
         if let Some(demo) = self.demo.as_mut() {
             demo.run_import = run_import;
             demo.token = var("MIXPORT_DEMO_TOKEN");
+            demo.window = window;
         }
     }
 
@@ -707,7 +863,34 @@ impl MixportApp {
             import_started: false,
             run_import: false,
             token: None,
+            window: None,
         });
+    }
+
+    /// On Review: open "Did it land?" on the run, then (for `fix`) the walk once it answered.
+    fn demo_window(&mut self, ctx: &egui::Context, window: DemoWindow) {
+        let run_id = self
+            .session
+            .file
+            .as_ref()
+            .and_then(|fs| fs.run.as_ref())
+            .map(|r| r.id.clone());
+        if let Some(run_id) = run_id
+            && !self.verify.is_open()
+        {
+            self.verify.open(ctx, &self.deps, &run_id);
+        }
+        if self
+            .verify
+            .panel()
+            .is_some_and(|p| p.result().is_some() || p.checks() > 0)
+        {
+            if window == DemoWindow::Fix {
+                self.verify.open_fix();
+            }
+            self.demo = None;
+        }
+        ctx.request_repaint_after(std::time::Duration::from_millis(50));
     }
 
     fn demo_tick(&mut self, ctx: &egui::Context) {
@@ -715,6 +898,12 @@ impl MixportApp {
             return;
         };
         let target = demo.target;
+        if self.current >= target
+            && let Some(window) = demo.window
+        {
+            self.demo_window(ctx, window);
+            return;
+        }
         if self.current >= target {
             if demo.run_import && self.current == Step::Import && !demo.import_started {
                 self.import.start_now(ctx, &self.session, &self.deps);

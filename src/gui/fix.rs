@@ -12,13 +12,14 @@ use std::path::PathBuf;
 
 use egui::RichText;
 
-use crate::mapping::{IMPORT_LABEL_PROPERTY, Mapping};
+use crate::mapping::Mapping;
 use crate::session::run::RunRecord;
 use crate::session::verify::{self as session, RunToVerify};
 use crate::verify::correct::{CorrectionGuide, DELETION_WINDOW_DAYS};
 use crate::verify::thousands;
 
 use super::FileDialog;
+use super::state::Correction;
 
 /// Where the walk is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,10 +46,8 @@ pub enum FixAction {
         file: PathBuf,
         /// The run's mapping, already with the new generation and label.
         mapping: Option<Box<Mapping>>,
-        /// The new insert-ID generation.
-        insert_id_generation: u32,
-        /// The new import label.
-        label: String,
+        /// The run corrected, the new generation and label, and what will exist twice.
+        correction: Correction,
     },
 }
 
@@ -88,14 +87,38 @@ impl FixWalk {
         &self.guide
     }
 
+    /// The correction chosen so far: the run, the new generation and label, and what will
+    /// exist twice (given whether the user deleted the old events first).
+    pub fn correction(&self) -> Correction {
+        let twice = if self.deleted_first {
+            (self.guide.too_old > 0).then(|| {
+                format!(
+                    "You deleted the run's recent events. Its {} events older than {DELETION_WINDOW_DAYS} days could not be deleted: those that are in the corrected file will exist twice in Mixpanel.",
+                    thousands(self.guide.too_old)
+                )
+            })
+        } else {
+            Some(self.guide.duplicate_warning())
+        };
+        Correction {
+            run_id: self.run.report.run_id.clone(),
+            old_label: self.run.report.label.clone(),
+            connection: self
+                .run
+                .report
+                .connection
+                .clone()
+                .or_else(|| self.run.record.as_ref()?.connection.clone()),
+            generation: self.guide.next_generation,
+            label: self.label.trim().to_owned(),
+            twice,
+        }
+    }
+
     /// The mapping the re-import uses: the run's, with the new generation and label.
     pub fn mapping(&self) -> Option<Mapping> {
         let mut mapping = self.run.record.as_ref()?.mapping.clone();
-        mapping.insert_id_generation = self.guide.next_generation;
-        mapping.constants.insert(
-            IMPORT_LABEL_PROPERTY.to_owned(),
-            serde_json::Value::String(self.label.trim().to_owned()),
-        );
+        self.correction().apply(&mut mapping);
         Some(mapping)
     }
 
@@ -213,33 +236,18 @@ impl FixWalk {
             self.label.trim(),
             self.guide.next_generation
         ));
-        let twice = if self.deleted_first {
-            if self.guide.too_old > 0 {
-                Some(format!(
-                    "You deleted the run's recent events. Its {} events older than {DELETION_WINDOW_DAYS} days could not be deleted: those that are in the corrected file will exist twice in Mixpanel.",
-                    thousands(self.guide.too_old)
-                ))
-            } else {
-                None
-            }
+        let correction = self.correction();
+        let (warning, text) = correction.duplicates_sentence();
+        let ready = if warning {
+            ui.add(egui::Label::new(RichText::new(text).color(ui.visuals().warn_fg_color)).wrap());
+            ui.checkbox(
+                &mut self.understood,
+                "I understand which events will exist twice",
+            );
+            self.understood
         } else {
-            Some(self.guide.duplicate_warning())
-        };
-        let ready = match &twice {
-            Some(text) => {
-                ui.add(
-                    egui::Label::new(RichText::new(text).color(ui.visuals().warn_fg_color)).wrap(),
-                );
-                ui.checkbox(
-                    &mut self.understood,
-                    "I understand which events will exist twice",
-                );
-                self.understood
-            }
-            None => {
-                ui.label("No event will exist twice: the old events are deleted and the new ones have new insert IDs.");
-                true
-            }
+            ui.label(text);
+            true
         };
         let mut action = FixAction::None;
         ui.horizontal(|ui| {
@@ -256,8 +264,7 @@ impl FixWalk {
                 action = FixAction::Reimport {
                     file: PathBuf::from(self.file.trim()),
                     mapping: self.mapping().map(Box::new),
-                    insert_id_generation: self.guide.next_generation,
-                    label: self.label.trim().to_owned(),
+                    correction: correction.clone(),
                 };
             }
             if ui.button("Cancel").clicked() {

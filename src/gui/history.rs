@@ -17,6 +17,8 @@ pub struct HistoryWindow {
     runs: Option<Vec<RunRecord>>,
     task: Option<Task<Vec<RunRecord>>>,
     selected: Option<String>,
+    /// The run the user asked to verify in Mixpanel (taken by the app).
+    verify_asked: Option<String>,
 }
 
 impl HistoryWindow {
@@ -28,6 +30,11 @@ impl HistoryWindow {
         self.task = Some(Task::spawn(ctx, "history", move |reporter| {
             reporter.send(history::list(&runs_dir));
         }));
+    }
+
+    /// The run the user asked to verify with "Verify in Mixpanel", once.
+    pub fn take_verify_request(&mut self) -> Option<String> {
+        self.verify_asked.take()
     }
 
     /// The runs read, once read (for tests).
@@ -125,6 +132,9 @@ impl HistoryWindow {
             ui.add(egui::Label::new(words::run_outcome(run)).wrap());
             if let Some(path) = &run.rejected_file {
                 ui.label(format!("Rejected rows: {}", path.display()));
+            }
+            if run.counts.imported > 0 && ui.button("Verify in Mixpanel").clicked() {
+                self.verify_asked = Some(run.id.clone());
             }
         }
     }

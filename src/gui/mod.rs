@@ -14,6 +14,7 @@ pub mod history;
 pub mod state;
 pub mod steps;
 pub mod verify;
+pub mod verify_window;
 pub mod words;
 pub mod worker;
 

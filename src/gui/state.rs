@@ -2,12 +2,13 @@
 //! another file (or the same file read another way) is opened, so nothing of one file is ever
 //! shown as the current state of another.
 
+use crate::mapping::IMPORT_LABEL_PROPERTY;
 use crate::mapping::suggest::profiles::ProfileSuggestion;
 use crate::mapping::suggest::{FieldGuess, Preset};
 use crate::mapping::{ImportKind, Mapping};
 use crate::pipeline::check::CheckReport;
 use crate::session::connection::ActiveConnection;
-use crate::session::run::RunRecord;
+use crate::session::run::{RunRecord, import_label};
 use crate::session::{Blocker, MappingOrigin, OpenedFile, Prepared, review};
 
 /// A check that finished, tied to the exact mapping it checked.
@@ -47,6 +48,55 @@ pub struct FileSession {
     pub run: Option<RunRecord>,
     /// Whether Review was opened after the run.
     pub reviewed: bool,
+    /// The earlier run this file corrects ("Fix and re-import"), when it does.
+    pub correction: Option<Correction>,
+}
+
+/// A corrected re-import of an earlier run, chosen in "Fix and re-import": the file is imported
+/// with a new insert-ID generation and a new label, so Mixpanel keeps every new event, and the
+/// Import confirmation says what will exist twice if the old events were not deleted first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Correction {
+    /// The run being corrected.
+    pub run_id: String,
+    /// That run's import label.
+    pub old_label: Option<String>,
+    /// The connection that run used (the correction goes to the same project).
+    pub connection: Option<String>,
+    /// The new insert-ID generation.
+    pub generation: u32,
+    /// The new import label.
+    pub label: String,
+    /// What will exist twice in Mixpanel if the old events stay, in a sentence; `None` when
+    /// the user deleted them all first.
+    pub twice: Option<String>,
+}
+
+impl Correction {
+    /// What will exist twice in Mixpanel, in a sentence: `(true, warning)`, or `(false, why
+    /// nothing will)` when the user deleted the old events first.
+    pub fn duplicates_sentence(&self) -> (bool, &str) {
+        match &self.twice {
+            Some(text) => (true, text),
+            None => (
+                false,
+                "No event will exist twice: the old events are deleted and the new ones have new insert IDs.",
+            ),
+        }
+    }
+
+    /// Put the correction into `mapping`: always the new generation; the new label unless the
+    /// user gave another one (a missing label, or the old run's, becomes the new one).
+    pub fn apply(&self, mapping: &mut Mapping) {
+        mapping.insert_id_generation = self.generation;
+        let label = import_label(mapping);
+        if label.is_none() || label == self.old_label {
+            mapping.constants.insert(
+                IMPORT_LABEL_PROPERTY.to_owned(),
+                serde_json::Value::String(self.label.clone()),
+            );
+        }
+    }
 }
 
 /// A source time zone named in the file's title rows ("Zeitzone: Europe/Berlin"). The
@@ -88,14 +138,19 @@ impl FileSession {
             check: None,
             run: None,
             reviewed: false,
+            correction: None,
         };
         session.mapping_changed();
         session
     }
 
-    /// Call after the mapping was edited: settles what the data proves, keeps the property
-    /// columns in step, and lists what blocks.
+    /// Call after the mapping was edited: keeps a correction's generation and label (a template
+    /// or "Start over" must not bring the old insert IDs back), settles what the data proves,
+    /// keeps the property columns in step, and lists what blocks.
     pub fn mapping_changed(&mut self) {
+        if let Some(correction) = &self.correction {
+            correction.apply(&mut self.mapping);
+        }
         self.blockers = review(&mut self.mapping, &self.file);
     }
 
@@ -161,5 +216,52 @@ impl Session {
         self.file
             .as_ref()
             .is_some_and(FileSession::check_is_current)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn correction() -> Correction {
+        Correction {
+            run_id: "20261202T100000Z-abcd".to_owned(),
+            old_label: Some("sales 2026-12-02".to_owned()),
+            connection: Some("Prod".to_owned()),
+            generation: 2,
+            label: "sales fix 2".to_owned(),
+            twice: None,
+        }
+    }
+
+    fn label(mapping: &Mapping) -> Option<String> {
+        import_label(mapping)
+    }
+
+    #[test]
+    fn a_correction_keeps_its_generation_and_replaces_the_old_or_missing_label_only() {
+        let c = correction();
+        // A template or "Start over": generation 0, the old label or none.
+        let mut mapping = Mapping::default();
+        c.apply(&mut mapping);
+        assert_eq!(mapping.insert_id_generation, 2);
+        assert_eq!(label(&mapping).as_deref(), Some("sales fix 2"));
+        let mut mapping = Mapping::default();
+        mapping.constants.insert(
+            IMPORT_LABEL_PROPERTY.to_owned(),
+            serde_json::Value::String("sales 2026-12-02".to_owned()),
+        );
+        c.apply(&mut mapping);
+        assert_eq!(label(&mapping).as_deref(), Some("sales fix 2"));
+        // A label the user typed stays.
+        mapping.constants.insert(
+            IMPORT_LABEL_PROPERTY.to_owned(),
+            serde_json::Value::String("sales corrected by hand".to_owned()),
+        );
+        mapping.insert_id_generation = 0;
+        c.apply(&mut mapping);
+        assert_eq!(mapping.insert_id_generation, 2);
+        assert_eq!(label(&mapping).as_deref(), Some("sales corrected by hand"));
+        assert!(!c.duplicates_sentence().0, "the old events were deleted");
     }
 }

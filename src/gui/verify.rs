@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use egui::RichText;
 
+use crate::config::Connection;
 use crate::credentials::SecretString;
 use crate::mixpanel::export_budget::{BudgetStatus, describe_wait};
 use crate::pipeline::RunControl;
@@ -63,25 +64,41 @@ pub fn resolve(
     run_id: &str,
     secret_of: &dyn Fn(&str) -> Option<SecretString>,
 ) -> Result<(RunToVerify, Result<ActiveConnection, String>), String> {
+    let (run, saved) = find_run(runs_dir, config_dir, run_id)?;
+    Ok((run, saved.and_then(|c| activate(c, secret_of))))
+}
+
+/// The disk half of [`resolve`] (for a worker thread): the run, and the saved connection that
+/// can read it back or why none can.
+pub fn find_run(
+    runs_dir: &Path,
+    config_dir: &Path,
+    run_id: &str,
+) -> Result<(RunToVerify, Result<Connection, String>), String> {
     let run = session::find(Some(runs_dir), run_id).map_err(|e| e.to_string())?;
     let saved = crate::session::connection::load_connections(config_dir).unwrap_or_default();
     let connection = session::export_connection(&run, &saved)
-        .map_err(|e| e.to_string())
-        .and_then(|c| {
-            secret_of(&c.name)
-                .map(|secret| ActiveConnection {
-                    saved: c.clone(),
-                    secret,
-                    project_token: None,
-                })
-                .ok_or_else(|| {
-                    format!(
-                        "the secret of connection '{}' is not in the keychain: save the connection again in the Connect step",
-                        c.name
-                    )
-                })
-        });
+        .cloned()
+        .map_err(|e| super::words::no_export_connection(&e));
     Ok((run, connection))
+}
+
+/// The keychain half of [`resolve`]: the saved connection with its secret.
+pub fn activate(
+    saved: Connection,
+    secret_of: &dyn Fn(&str) -> Option<SecretString>,
+) -> Result<ActiveConnection, String> {
+    match secret_of(&saved.name) {
+        Some(secret) => Ok(ActiveConnection {
+            saved,
+            secret,
+            project_token: None,
+        }),
+        None => Err(format!(
+            "the secret of connection '{}' is not in the keychain: save the connection again in the Connect step",
+            saved.name
+        )),
+    }
 }
 
 enum Message {
@@ -387,8 +404,9 @@ impl VerifyPanel {
         action
     }
 
-    /// Apply the worker's messages and run a due automatic check.
-    fn poll(&mut self, ctx: &egui::Context, env: &VerifyEnv) {
+    /// Apply the worker's messages and run a due automatic check. [`Self::ui`] calls it; call
+    /// it each frame while the panel is not drawn, so a scheduled check still comes.
+    pub fn poll(&mut self, ctx: &egui::Context, env: &VerifyEnv) {
         if let Some(task) = self.task.as_mut() {
             let mut messages = Vec::new();
             task.drain(ctx, |m| messages.push(m));

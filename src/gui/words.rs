@@ -268,6 +268,28 @@ pub fn run_headline(end: &RunEnd, kind: RunKind) -> &'static str {
     }
 }
 
+/// Why no saved connection can read a run back from Mixpanel, and how to add one, in the app's
+/// words (the Connect step, not environment variables).
+pub fn no_export_connection(why: &crate::session::verify::NoExportConnection) -> String {
+    use crate::session::verify::NoExportConnection;
+    let how = "In Mixpanel, open Organization Settings > Service Accounts and add one with the Owner or Admin role on the project; then add it in the Connect step (sign in with: Service account).";
+    match why {
+        NoExportConnection::ProjectToken => format!(
+            "a project token cannot read events back from Mixpanel: that needs a service account. {how}"
+        ),
+        NoExportConnection::NoServiceAccount { project, region } => format!(
+            "no saved service account can read project {project} ({region} region) back. {how}"
+        ),
+    }
+}
+
+/// The banner over every step while the open file corrects an earlier run.
+pub fn correction_banner(run_id: &str, generation: u32, label: &str) -> String {
+    format!(
+        "Correcting run {run_id}: this file is imported with new insert IDs (insert-ID generation {generation}) and the label \"{label}\", so Mixpanel keeps every corrected event. Check it, then import it as usual."
+    )
+}
+
 /// How a run ended, in two or three words (the history's Outcome column).
 pub fn run_short(end: &RunEnd) -> &'static str {
     match end {

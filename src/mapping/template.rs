@@ -308,6 +308,24 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_template_records_the_insert_id_generation_of_a_correction() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fixed.json");
+        let mut mapping = sample_mapping();
+        mapping.insert_id_generation = 3;
+        mapping.save(&path).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("\"insert_id_generation\": 3"), "{text}");
+        assert_eq!(Mapping::load(&path).unwrap().insert_id_generation, 3);
+        // A first import's template stays as before: no generation key.
+        mapping.insert_id_generation = 0;
+        mapping.save(&path).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!text.contains("insert_id_generation"), "{text}");
+        assert_eq!(Mapping::load(&path).unwrap(), mapping);
+    }
+
     /// A mapping with every nested object present.
     fn sample_mapping() -> Mapping {
         Mapping {

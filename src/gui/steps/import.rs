@@ -343,6 +343,31 @@ impl ImportStep {
                     ui.strong(format!("{IMPORT_LABEL_PROPERTY} = {label}"));
                     ui.end_row();
                 }
+                if let Some(correction) = &fs.correction {
+                    ui.label("Corrects");
+                    ui.strong(format!(
+                        "run {}{}",
+                        correction.run_id,
+                        correction
+                            .old_label
+                            .as_deref()
+                            .map(|l| format!(" (label \"{l}\")"))
+                            .unwrap_or_default()
+                    ));
+                    ui.end_row();
+                }
+                if fs.mapping.insert_id_generation > 0 {
+                    ui.label("Insert-ID generation");
+                    ui.strong(if fs.correction.is_some() {
+                        format!(
+                            "{} (new: every event gets a new insert ID)",
+                            fs.mapping.insert_id_generation
+                        )
+                    } else {
+                        fs.mapping.insert_id_generation.to_string()
+                    });
+                    ui.end_row();
+                }
                 if let Some(base) = &deps.api_base {
                     ui.label("Server");
                     ui.strong(base);
@@ -369,6 +394,14 @@ impl ImportStep {
                     ui.visuals().error_fg_color,
                     words::missing_project_token(&connection.saved.name),
                 );
+            }
+            if let Some(correction) = &fs.correction {
+                let (warning, text) = correction.duplicates_sentence();
+                let mut text = RichText::new(text);
+                if warning {
+                    text = text.color(ui.visuals().warn_fg_color);
+                }
+                ui.add(egui::Label::new(text).wrap());
             }
             if let Some(offer) = &offer {
                 ui.label(format!(

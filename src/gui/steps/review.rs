@@ -36,6 +36,8 @@ pub struct ReviewStep {
     rows: Option<(String, Loaded)>,
     loading: Option<(String, Task<Loaded>)>,
     exporting: Option<Task<(PathBuf, Result<u64, String>)>>,
+    /// The run the user asked to verify in Mixpanel (taken by the app).
+    verify_asked: Option<String>,
 }
 
 /// Copy the run's rejected rows to `to`: refused when `to` is the imported file or the run's own
@@ -88,6 +90,11 @@ impl ReviewStep {
                 self.exporting = None;
             }
         }
+    }
+
+    /// The run the user asked to verify with "Verify in Mixpanel", once.
+    pub fn take_verify_request(&mut self) -> Option<String> {
+        self.verify_asked.take()
     }
 
     fn load(&mut self, ctx: &egui::Context, record: &RunRecord) {
@@ -143,6 +150,12 @@ impl ReviewStep {
                         }
                     }
                 });
+            ui.horizontal_wrapped(|ui| {
+                if ui.button("Verify in Mixpanel").clicked() {
+                    self.verify_asked = Some(record.id.clone());
+                }
+                ui.label("Reads this run back from Mixpanel's own data and tells you whether every accepted event is there.");
+            });
         }
         ui.separator();
         let refused = c.rejected_by_check + c.rejected_by_mixpanel + c.not_delivered;
