@@ -62,7 +62,7 @@ const FIELDS: [ProfileField; 8] = [
     ProfileField {
         property: "$created",
         label: "Sign-up date",
-        note: "sent as $created; read as set under Sign-up date below",
+        note: "sent as $created (its format and zone are set below)",
     },
 ];
 
