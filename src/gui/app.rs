@@ -20,7 +20,7 @@ use super::verify::VerifyEnv;
 use super::verify_window::VerifyWindow;
 use super::words;
 use super::worker::Task;
-use crate::mapping::Mapping;
+use crate::mapping::{ImportKind, Mapping};
 use crate::session::history;
 use crate::session::run::RunRecord;
 
@@ -76,10 +76,21 @@ impl Step {
         }
     }
 
-    /// A one-line description shown under the step's heading.
-    pub fn subtitle(self) -> &'static str {
+    /// A one-line description shown under the step's heading, for a file of `kind` (when a
+    /// file is open).
+    pub fn subtitle(self, kind: Option<ImportKind>) -> &'static str {
+        match (self, kind) {
+            (Step::Import, Some(ImportKind::Profiles)) => "Send the user profiles to Mixpanel.",
+            (Step::Review, Some(ImportKind::Profiles)) => {
+                "See what was rejected and where to find your profiles."
+            }
+            _ => self.events_subtitle(),
+        }
+    }
+
+    fn events_subtitle(self) -> &'static str {
         match self {
-            Step::File => "Choose the file with your past events.",
+            Step::File => "Choose the file with your past events, or with your customers.",
             Step::Map => "Tell Mixport which column is which Mixpanel field.",
             Step::Check => "Read every row as the import would, without sending anything.",
             Step::Connect => "Choose the Mixpanel project to import into.",
@@ -542,7 +553,10 @@ impl MixportApp {
             self.resume_banner(ui);
             self.correction_banner(ui);
             ui.heading(self.current.title());
-            ui.weak(self.current.subtitle());
+            ui.weak(
+                self.current
+                    .subtitle(self.session.file.as_ref().map(FileSession::kind)),
+            );
             ui.separator();
             let fs = self.session.file.as_mut();
             match (self.current, fs) {
@@ -763,6 +777,8 @@ struct Demo {
     /// Start the import once the Import step is reached and stay there while it runs
     /// (`MIXPORT_DEMO_STEP=import-running`), for a screenshot of its progress.
     run_import: bool,
+    /// The project token kept with the demo connection (for user profiles).
+    token: Option<String>,
     /// On Review, open "Did it land?" on the run (`verify`), or its "Fix and re-import" walk
     /// once the check answered (`fix`).
     window: Option<DemoWindow>,
@@ -791,7 +807,8 @@ impl MixportApp {
     /// goes on to verify the run in Mixpanel, `fix` to its "Fix and re-import" walk,
     /// `fix-import` through the wizard to the corrected file's Import confirmation. The
     /// connection comes from `MIXPORT_DEMO_USER`, `MIXPORT_DEMO_SECRET` and
-    /// `MIXPORT_DEMO_PROJECT` (kept for this session only). Does nothing when
+    /// `MIXPORT_DEMO_PROJECT`, with the project token `MIXPORT_DEMO_TOKEN` for user profiles
+    /// (kept for this session only). Does nothing when
     /// `MIXPORT_DEMO_STEP` is unset.
     pub fn start_demo_from_env(&mut self, ctx: &egui::Context) {
         let Some(name) = std::env::var("MIXPORT_DEMO_STEP").ok() else {
@@ -829,6 +846,7 @@ impl MixportApp {
         self.start_demo(ctx, target, connection);
         if let Some(demo) = self.demo.as_mut() {
             demo.run_import = run_import;
+            demo.token = var("MIXPORT_DEMO_TOKEN");
             demo.window = window;
         }
     }
@@ -848,6 +866,7 @@ impl MixportApp {
             connection,
             import_started: false,
             run_import: false,
+            token: None,
             window: None,
         });
     }
@@ -930,6 +949,7 @@ impl MixportApp {
                         &user,
                         &secret,
                         &project,
+                        demo.token.as_deref(),
                     );
                 }
                 if self.session.connection.is_some() {
