@@ -904,6 +904,7 @@ impl MixportApp {
                 self.demo = Some(Demo {
                     target: Step::Import,
                     connection: None,
+                    token: None,
                     import_started: false,
                     run_import: false,
                     window: None,
