@@ -164,7 +164,7 @@ fn cancelled_file_dialog_offers_the_path_field() {
 #[test]
 #[ignore = "helper for tests/screenshots.sh"]
 fn serve_fake_mixpanel_for_screenshots() {
-    use common::fake_mixpanel::{FakeMixpanel, Faults, PROJECT_ID, SA_SECRET, SA_USER};
+    use common::fake_mixpanel::{FakeMixpanel, Faults, PROJECT_ID, SA_SECRET, SA_USER, TOKEN};
     let server = FakeMixpanel::start_default();
     let latency = std::env::var("MIXPORT_FAKE_LATENCY_MS")
         .ok()
@@ -181,6 +181,7 @@ fn serve_fake_mixpanel_for_screenshots() {
     println!("FAKE_MIXPANEL_USER={SA_USER}");
     println!("FAKE_MIXPANEL_SECRET={SA_SECRET}");
     println!("FAKE_MIXPANEL_PROJECT={PROJECT_ID}");
+    println!("FAKE_MIXPANEL_TOKEN={TOKEN}");
     let path = |name: &str| std::env::var(name).ok().map(PathBuf::from);
     let (stop, refuse) = (path("MIXPORT_FAKE_STOP"), path("MIXPORT_FAKE_REFUSE"));
     let secs = std::env::var("MIXPORT_FAKE_SECS")

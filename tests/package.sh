@@ -98,6 +98,7 @@ build_deb() {
     install -Dm644 assets/icon.png "$root/usr/share/icons/hicolor/256x256/apps/mixport.png"
     install -Dm644 assets/mixport-mime.xml "$root/usr/share/mime/packages/mixport.xml"
     install -Dm644 assets/sample-events.csv "$root/usr/share/mixport/sample-events.csv"
+    install -Dm644 assets/sample-customers.csv "$root/usr/share/mixport/sample-customers.csv"
     install -Dm644 README.md "$root/usr/share/doc/mixport/README.md"
     # Debian's machine-readable copyright format, with the license text of LICENSE.
     {
@@ -149,7 +150,7 @@ build_linux_tarball() {
     install -m644 assets/mixport.desktop "$dir/mixport.desktop"
     install -m644 assets/icon.png "$dir/mixport.png"
     install -m644 assets/mixport-mime.xml "$dir/mixport-mime.xml"
-    install -m644 assets/sample-events.csv README.md LICENSE "$dir/"
+    install -m644 assets/sample-events.csv assets/sample-customers.csv README.md LICENSE "$dir/"
     tar -C "$staging" --owner=0 --group=0 -czf "$out/$base.tar.gz" "$base"
 }
 
@@ -166,7 +167,7 @@ build_macos() {
     local app="$staging/$app_base/Mixport.app"
     mkdir -p "$app/Contents/MacOS" "$app/Contents/Resources"
     cp "$binary" "$app/Contents/MacOS/mixport"
-    cp assets/sample-events.csv "$app/Contents/Resources/"
+    cp assets/sample-events.csv assets/sample-customers.csv "$app/Contents/Resources/"
     local iconset
     iconset="$(mktemp -d)/mixport.iconset"
     mkdir -p "$iconset"
@@ -192,7 +193,7 @@ build_windows() {
     local binary=$1
     local dir="$staging/$base"
     mkdir -p "$dir"
-    cp "$binary" assets/sample-events.csv README.md LICENSE "$dir/"
+    cp "$binary" assets/sample-events.csv assets/sample-customers.csv README.md LICENSE "$dir/"
     (cd "$staging" && 7z a -tzip "../$base.zip" "$base" >/dev/null)
 }
 

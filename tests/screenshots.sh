@@ -1,13 +1,17 @@
 #!/bin/sh
-# Screenshots of every wizard step of the real app, under Xvfb, into assets/screenshots/.
+# Screenshots of every wizard step of the real app, under Xvfb, into assets/screenshots/ (and of
+# "Did it land?": verify.png, fix.png, and fix-import.png, the Import confirmation of a correction).
 #
 # Needs: xvfb xauth libxkbcommon-x11-0 mesa-vulkan-drivers imagemagick xdotool (apt).
 # The app walks itself to each step (MIXPORT_DEMO_STEP) on assets/sample-events.csv; the
 # Import and Review steps talk to the fake Mixpanel server from tests/common (loopback only),
 # started through an ignored test of tests/gui_wizard.rs. import-progress.png shows an import
 # mid-way (MIXPORT_DEMO_STEP=import-running on a 50,000-row copy of the sample, against a fake
-# server that answers after 3 s).
+# server that answers after 3 s). profiles-map.png, profiles-import.png and profiles-review.png
+# walk assets/sample-customers.csv as user profiles (the demo connection keeps the fake's project
+# token). `tests/screenshots.sh profiles` takes only those three.
 set -eu
+ONLY=${1:-all}
 cd "$(dirname "$0")/.."
 OUT=assets/screenshots
 mkdir -p "$OUT"
@@ -30,6 +34,7 @@ URL=$(sed -n 's/^FAKE_MIXPANEL_URL=//p' "$WORK/server.log" | head -1)
 USER_NAME=$(sed -n 's/^FAKE_MIXPANEL_USER=//p' "$WORK/server.log" | head -1)
 SECRET=$(sed -n 's/^FAKE_MIXPANEL_SECRET=//p' "$WORK/server.log" | head -1)
 PROJECT=$(sed -n 's/^FAKE_MIXPANEL_PROJECT=//p' "$WORK/server.log" | head -1)
+TOKEN=$(sed -n 's/^FAKE_MIXPANEL_TOKEN=//p' "$WORK/server.log" | head -1)
 echo "fake Mixpanel at $URL"
 
 # A throwaway Secret Service (gnome-keyring in its own D-Bus session), when installed, so the
@@ -42,23 +47,41 @@ if command -v dbus-run-session >/dev/null && command -v gnome-keyring-daemon >/d
     KEYRING="echo -n screenshots | gnome-keyring-daemon --unlock --components=secrets >/dev/null"
 fi
 
-for step in file map check connect import review verify fix; do
-    MIXPORT_DEMO_STEP=$step MIXPORT_API_BASE=$URL MIXPORT_CONFIG_DIR="$WORK/config-$step" \
-    MIXPORT_DATA_DIR="$WORK/data-$step" \
+# shot NAME STEP [FILE]: the app walked to STEP (on FILE, default the events sample) as NAME.png.
+shot() {
+    name=$1 step=$2 file=${3:-}
+    # fix-import walks the wizard twice (the import, then the correction's check).
+    shot_wait=${MIXPORT_SHOT_WAIT:-7}; [ "$step" = fix-import ] && shot_wait=$((shot_wait + 6))
+    MIXPORT_DEMO_STEP=$step MIXPORT_DEMO_FILE=$file MIXPORT_API_BASE=$URL \
+    MIXPORT_CONFIG_DIR="$WORK/config-$name" MIXPORT_DATA_DIR="$WORK/data-$name" \
     MIXPORT_DEMO_USER=$USER_NAME MIXPORT_DEMO_SECRET=$SECRET MIXPORT_DEMO_PROJECT=$PROJECT \
+    MIXPORT_DEMO_TOKEN=$TOKEN \
     xvfb-run -a -s "-screen 0 1024x700x24 -nolisten tcp" $WRAP sh -c "
         $KEYRING
         ./target/debug/mixport & APP=\$!
-        sleep \${MIXPORT_SHOT_WAIT:-7}
-        import -window root '$WORK/$step.png'
-        kill \$APP" >"$WORK/app-$step.log" 2>&1 || { cat "$WORK/app-$step.log"; exit 1; }
+        sleep $shot_wait
+        import -window root '$WORK/$name.png'
+        kill \$APP" >"$WORK/app-$name.log" 2>&1 || { cat "$WORK/app-$name.log"; exit 1; }
     # Fewer colours keep each PNG well under 300 KB.
-    convert "$WORK/$step.png" -strip -colors 128 "PNG8:$OUT/$step.png"
-    echo "$OUT/$step.png: $(wc -c <"$OUT/$step.png") bytes"
+    convert "$WORK/$name.png" -strip -colors 128 "PNG8:$OUT/$name.png"
+    echo "$OUT/$name.png: $(wc -c <"$OUT/$name.png") bytes"
+}
+
+if [ "$ONLY" != profiles ]; then
+    for step in file map check connect import review verify fix fix-import; do
+        shot "$step" "$step"
+    done
+fi
+for step in map import review; do
+    shot "profiles-$step" "$step" "$PWD/assets/sample-customers.csv"
 done
 
 touch "$WORK/stop"
 wait "$SERVER" || true
+if [ "$ONLY" = profiles ]; then
+    rm -rf "$WORK"
+    exit 0
+fi
 
 # The import while it runs: a slow fake server (every answer waits 3 s) and the sample's rows
 # repeated to 50,000, so the progress bar, speed, time left and counters are photographed

@@ -20,7 +20,7 @@ use super::verify::VerifyEnv;
 use super::verify_window::VerifyWindow;
 use super::words;
 use super::worker::Task;
-use crate::mapping::Mapping;
+use crate::mapping::{ImportKind, Mapping};
 use crate::session::history;
 use crate::session::run::RunRecord;
 
@@ -76,10 +76,21 @@ impl Step {
         }
     }
 
-    /// A one-line description shown under the step's heading.
-    pub fn subtitle(self) -> &'static str {
+    /// A one-line description shown under the step's heading, for a file of `kind` (when a
+    /// file is open).
+    pub fn subtitle(self, kind: Option<ImportKind>) -> &'static str {
+        match (self, kind) {
+            (Step::Import, Some(ImportKind::Profiles)) => "Send the user profiles to Mixpanel.",
+            (Step::Review, Some(ImportKind::Profiles)) => {
+                "See what was rejected and where to find your profiles."
+            }
+            _ => self.events_subtitle(),
+        }
+    }
+
+    fn events_subtitle(self) -> &'static str {
         match self {
-            Step::File => "Choose the file with your past events.",
+            Step::File => "Choose the file with your past events, or with your customers.",
             Step::Map => "Tell Mixport which column is which Mixpanel field.",
             Step::Check => "Read every row as the import would, without sending anything.",
             Step::Connect => "Choose the Mixpanel project to import into.",
@@ -543,7 +554,10 @@ impl MixportApp {
             self.resume_banner(ui);
             self.correction_banner(ui);
             ui.heading(self.current.title());
-            ui.weak(self.current.subtitle());
+            ui.weak(
+                self.current
+                    .subtitle(self.session.file.as_ref().map(FileSession::kind)),
+            );
             ui.separator();
             let fs = self.session.file.as_mut();
             match (self.current, fs) {
@@ -764,6 +778,8 @@ struct Demo {
     /// Start the import once the Import step is reached and stay there while it runs
     /// (`MIXPORT_DEMO_STEP=import-running`), for a screenshot of its progress.
     run_import: bool,
+    /// The project token kept with the demo connection (for user profiles).
+    token: Option<String>,
     /// On Review, open "Did it land?" on the run (`verify`), or its "Fix and re-import" walk
     /// once the check answered (`fix`).
     window: Option<DemoWindow>,
@@ -774,6 +790,8 @@ struct Demo {
 enum DemoWindow {
     Verify,
     Fix,
+    /// The walk's re-import, walked on to the Import confirmation.
+    FixImport,
 }
 
 fn parse_step(name: &str) -> Option<Step> {
@@ -787,9 +805,11 @@ impl MixportApp {
     /// Screenshot/demo mode: `MIXPORT_DEMO_STEP=map` (file, map, check, connect, import, review)
     /// loads the sample file (or `MIXPORT_DEMO_FILE`) and walks the wizard to that step by
     /// itself; `import-running` also starts the import and stays on its progress; `verify`
-    /// goes on to verify the run in Mixpanel, `fix` to its "Fix and re-import" walk. The
+    /// goes on to verify the run in Mixpanel, `fix` to its "Fix and re-import" walk,
+    /// `fix-import` through the wizard to the corrected file's Import confirmation. The
     /// connection comes from `MIXPORT_DEMO_USER`, `MIXPORT_DEMO_SECRET` and
-    /// `MIXPORT_DEMO_PROJECT` (kept for this session only). Does nothing when
+    /// `MIXPORT_DEMO_PROJECT`, with the project token `MIXPORT_DEMO_TOKEN` for user profiles
+    /// (kept for this session only). Does nothing when
     /// `MIXPORT_DEMO_STEP` is unset.
     pub fn start_demo_from_env(&mut self, ctx: &egui::Context) {
         let Some(name) = std::env::var("MIXPORT_DEMO_STEP").ok() else {
@@ -800,6 +820,7 @@ impl MixportApp {
         let window = match name.as_str() {
             "verify" => Some(DemoWindow::Verify),
             "fix" => Some(DemoWindow::Fix),
+            "fix-import" => Some(DemoWindow::FixImport),
             _ => None,
         };
         let Some(target) = (if run_import {
@@ -826,6 +847,7 @@ impl MixportApp {
         self.start_demo(ctx, target, connection);
         if let Some(demo) = self.demo.as_mut() {
             demo.run_import = run_import;
+            demo.token = var("MIXPORT_DEMO_TOKEN");
             demo.window = window;
         }
     }
@@ -845,6 +867,7 @@ impl MixportApp {
             connection,
             import_started: false,
             run_import: false,
+            token: None,
             window: None,
         });
     }
@@ -867,10 +890,27 @@ impl MixportApp {
             .panel()
             .is_some_and(|p| p.result().is_some() || p.checks() > 0)
         {
-            if window == DemoWindow::Fix {
+            if window != DemoWindow::Verify {
                 self.verify.open_fix();
             }
             self.demo = None;
+            if window == DemoWindow::FixImport
+                && let FixAction::Reimport {
+                    file,
+                    mapping,
+                    correction,
+                } = self.verify.take_reimport()
+            {
+                self.start_correction(ctx, file, mapping, correction);
+                self.demo = Some(Demo {
+                    target: Step::Import,
+                    connection: None,
+                    token: None,
+                    import_started: false,
+                    run_import: false,
+                    window: None,
+                });
+            }
         }
         ctx.request_repaint_after(std::time::Duration::from_millis(50));
     }
@@ -911,6 +951,7 @@ impl MixportApp {
                         &user,
                         &secret,
                         &project,
+                        demo.token.as_deref(),
                     );
                 }
                 if self.session.connection.is_some() {

@@ -115,6 +115,15 @@ impl FixWalk {
         }
     }
 
+    /// The re-import as chosen so far (what "Open the corrected file for import" asks for).
+    pub fn reimport(&self) -> FixAction {
+        FixAction::Reimport {
+            file: PathBuf::from(self.file.trim()),
+            mapping: self.mapping().map(Box::new),
+            correction: self.correction(),
+        }
+    }
+
     /// The mapping the re-import uses: the run's, with the new generation and label.
     pub fn mapping(&self) -> Option<Mapping> {
         let mut mapping = self.run.record.as_ref()?.mapping.clone();
@@ -261,11 +270,7 @@ impl FixWalk {
                 )
                 .clicked()
             {
-                action = FixAction::Reimport {
-                    file: PathBuf::from(self.file.trim()),
-                    mapping: self.mapping().map(Box::new),
-                    correction: correction.clone(),
-                };
+                action = self.reimport();
             }
             if ui.button("Cancel").clicked() {
                 action = FixAction::Cancel;

@@ -1,5 +1,5 @@
-//! The "Import history" window: every past run with its file, project, label, date and how it
-//! ended. Read from the run history on a worker thread when the window opens.
+//! The "Import history" window: every past run with its file, what it sent (events or user
+//! profiles), project, label, date and how it ended. Read from the run history on a worker thread when the window opens.
 
 use egui::RichText;
 
@@ -84,9 +84,11 @@ impl HistoryWindow {
             .show(ui, |ui| {
                 egui::Grid::new("history")
                     .striped(true)
-                    .num_columns(6)
+                    .num_columns(7)
                     .show(ui, |ui| {
-                        for heading in ["Date", "File", "Project", "Label", "Outcome", "Imported"] {
+                        for heading in [
+                            "Date", "File", "Kind", "Project", "Label", "Outcome", "Imported",
+                        ] {
                             ui.strong(heading);
                         }
                         ui.end_row();
@@ -97,6 +99,7 @@ impl HistoryWindow {
                                 clicked = Some(run.id.clone());
                             }
                             ui.label(run.file_name());
+                            ui.label(words::run_kind_name(run.kind));
                             ui.label(match &run.project_id {
                                 Some(id) => id.clone(),
                                 None => "the token's".to_owned(),
@@ -123,6 +126,7 @@ impl HistoryWindow {
             ui.separator();
             ui.label(RichText::new(format!("{} — {}", run.file_name(), run.started_at)).strong());
             ui.label(format!("File: {}", run.file.display()));
+            ui.label(format!("Kind: {}", words::run_kind_name(run.kind)));
             ui.label(format!("Project: {}", words::run_project(run)));
             ui.label(format!("Region: {}", words::region_code_name(&run.region)));
             ui.add(egui::Label::new(words::run_outcome(run)).wrap());

@@ -66,6 +66,18 @@ impl AppDeps {
 /// The sample file's name, in `assets/` of the source tree and wherever a package installs it.
 pub const SAMPLE_FILE_NAME: &str = "sample-events.csv";
 
+/// The sample customers file (user profiles), installed beside [`SAMPLE_FILE_NAME`].
+pub const SAMPLE_CUSTOMERS_NAME: &str = "sample-customers.csv";
+
+/// The sample customers file offered by "Try with sample customers": the file of that name
+/// beside the events sample `sample_file`, when it exists.
+pub fn customers_sample(sample_file: Option<&std::path::Path>) -> Option<PathBuf> {
+    sample_file
+        .and_then(std::path::Path::parent)
+        .map(|dir| dir.join(SAMPLE_CUSTOMERS_NAME))
+        .filter(|p| p.is_file())
+}
+
 /// The sample file offered by "Try with sample data": the first of [`sample_file_candidates`]
 /// for this executable that exists.
 pub fn find_sample_file() -> Option<PathBuf> {
@@ -179,5 +191,24 @@ mod tests {
             .into_iter()
             .find(|p| p.is_file());
         assert_eq!(found, Some(bin.join(SAMPLE_FILE_NAME)));
+    }
+
+    #[test]
+    fn the_customers_sample_is_offered_only_where_it_is_installed() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let events = dir.path().join(SAMPLE_FILE_NAME);
+        std::fs::write(&events, "event\n").expect("sample");
+        assert_eq!(customers_sample(Some(&events)), None);
+        assert_eq!(customers_sample(None), None);
+        std::fs::write(dir.path().join(SAMPLE_CUSTOMERS_NAME), "id\n").expect("customers");
+        assert_eq!(
+            customers_sample(Some(&events)),
+            Some(dir.path().join(SAMPLE_CUSTOMERS_NAME))
+        );
+        // The source tree has both.
+        let source = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("assets")
+            .join(SAMPLE_FILE_NAME);
+        assert!(customers_sample(Some(&source)).is_some());
     }
 }

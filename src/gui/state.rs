@@ -3,8 +3,9 @@
 //! shown as the current state of another.
 
 use crate::mapping::IMPORT_LABEL_PROPERTY;
-use crate::mapping::Mapping;
+use crate::mapping::suggest::profiles::ProfileSuggestion;
 use crate::mapping::suggest::{FieldGuess, Preset};
+use crate::mapping::{ImportKind, Mapping};
 use crate::pipeline::check::CheckReport;
 use crate::session::connection::ActiveConnection;
 use crate::session::run::{RunRecord, import_label};
@@ -38,6 +39,8 @@ pub struct FileSession {
     pub guesses: Vec<FieldGuess>,
     /// The export schema the file's columns were recognised as ("Looks like a Segment export").
     pub preset: Option<Preset>,
+    /// The suggestion's profile fields, and why the file looks like user profiles (if it does).
+    pub profiles: ProfileSuggestion,
     /// A time zone named in the file's title rows, offered in the Map step's time section.
     pub title_zone: Option<TitleZone>,
     /// What blocks the check and the import, for [`Self::mapping`] (kept current by
@@ -122,7 +125,7 @@ impl FileSession {
             .clone()
             .map(|(zone, text)| TitleZone {
                 answered: prepared.origin != MappingOrigin::Suggested
-                    || prepared.mapping.time.timezone != zone,
+                    || prepared.mapping.row_time().timezone != zone,
                 zone,
                 text,
             });
@@ -134,6 +137,7 @@ impl FileSession {
             origin: prepared.origin,
             guesses: prepared.guesses,
             preset: prepared.suggestion.preset,
+            profiles: prepared.suggestion.profiles,
             title_zone,
             blockers: Vec::new(),
             check: None,
@@ -153,6 +157,18 @@ impl FileSession {
             correction.apply(&mut self.mapping);
         }
         self.blockers = review(&mut self.mapping, &self.file);
+    }
+
+    /// Make the mapping one of `kind` (events or user profiles) through the session, which
+    /// fills the fields the suggestion found for that kind; then review it.
+    pub fn set_kind(&mut self, kind: ImportKind) {
+        crate::session::prepare::set_kind(&mut self.mapping, kind, &self.file);
+        self.mapping_changed();
+    }
+
+    /// What each row of the file becomes.
+    pub fn kind(&self) -> ImportKind {
+        self.mapping.kind
     }
 
     /// Whether the check and the import may run: nothing blocks.

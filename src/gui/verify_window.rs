@@ -77,6 +77,15 @@ impl VerifyWindow {
         }
     }
 
+    /// The walk's re-import as chosen so far, closing the window (the screenshot demo).
+    pub fn take_reimport(&mut self) -> FixAction {
+        let Some(fix) = self.fix.take() else {
+            return FixAction::None;
+        };
+        self.open = false;
+        fix.reimport()
+    }
+
     /// Whether the window is open.
     pub fn is_open(&self) -> bool {
         self.open
@@ -148,12 +157,8 @@ impl VerifyWindow {
         }
         let mut open = self.open;
         let mut action = FixAction::None;
-        let title = if self.fix.is_some() {
-            "Fix and re-import"
-        } else {
-            "Did it land?"
-        };
-        egui::Window::new(title)
+        // The verification and the walk say what they are in their own headings.
+        egui::Window::new("Did it land?")
             .id(egui::Id::unique("verify-window"))
             .open(&mut open)
             .collapsible(false)

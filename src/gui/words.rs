@@ -3,12 +3,12 @@
 
 use crate::config::{ConnectionKind, Region};
 use crate::mapping::suggest::Field;
-use crate::mapping::{MappingError, RequiredField};
+use crate::mapping::{ImportKind, MappingError, RequiredField};
 use crate::mixpanel::client::{ConnectionCheck, ConnectionStatus};
 use crate::pipeline::rejected::RejectionOrigin;
 use crate::session::Blocker;
 use crate::session::connection::ActiveConnection;
-use crate::session::run::{RunCounts, RunEnd, RunRecord};
+use crate::session::run::{RunCounts, RunEnd, RunKind, RunRecord};
 
 /// The regions a project can live in, with display names.
 pub const REGIONS: [(Region, &str); 3] = [
@@ -38,6 +38,40 @@ pub fn kind_name(kind: ConnectionKind) -> &'static str {
     match kind {
         ConnectionKind::ServiceAccount => "Service account",
         ConnectionKind::ProjectToken => "Project token",
+    }
+}
+
+/// What each row of a file becomes, as the Map step's choice names it.
+pub fn import_kind_name(kind: ImportKind) -> &'static str {
+    match kind {
+        ImportKind::Events => "Events",
+        ImportKind::Profiles => "User profiles",
+    }
+}
+
+/// What a run sent, as the history's Kind column names it.
+pub fn run_kind_name(kind: RunKind) -> &'static str {
+    match kind {
+        RunKind::Events => "Events",
+        RunKind::Profiles => "User profiles",
+    }
+}
+
+/// What one row becomes, counted: "1 event", "12 user profiles" (with thousands separators).
+pub fn count_of(kind: ImportKind, n: u64) -> String {
+    match kind {
+        ImportKind::Events => plural(n, "event", "events"),
+        ImportKind::Profiles => plural(n, "user profile", "user profiles"),
+    }
+}
+
+/// The short noun of what one row becomes, singular or plural by `n`: event(s), profile(s).
+pub fn short_noun(kind: ImportKind, n: u64) -> &'static str {
+    match (kind, n == 1) {
+        (ImportKind::Events, true) => "event",
+        (ImportKind::Events, false) => "events",
+        (ImportKind::Profiles, true) => "profile",
+        (ImportKind::Profiles, false) => "profiles",
     }
 }
 
@@ -129,6 +163,15 @@ fn mixpanel_field_name(field: &str) -> &str {
         "$city" => "City",
         "$region" => "Region",
         "ip" => "IP",
+        "$distinct_id" => "User ID",
+        "$email" => "E-mail",
+        "$name" => "Full name",
+        "$first_name" => "First name",
+        "$last_name" => "Last name",
+        "$phone" => "Phone",
+        "$avatar" => "Picture",
+        "$created" => "Sign-up date",
+        "$country_code" => "Country",
         other => other,
     }
 }
@@ -162,8 +205,17 @@ pub fn run_project(record: &RunRecord) -> String {
     }
 }
 
-/// One line per kind of row that was not imported, for the end of a run (empty parts left out).
-pub fn counts_detail(counts: &RunCounts) -> Vec<String> {
+/// One line per kind of row that was not imported, for the end of a run of `kind` (empty parts
+/// left out).
+pub fn counts_detail(counts: &RunCounts, kind: RunKind) -> Vec<String> {
+    let kind = kind.import_kind();
+    let was = |n: u64| {
+        format!(
+            "{} {}",
+            count_of(kind, n),
+            if n == 1 { "was" } else { "were" }
+        )
+    };
     let mut parts = Vec::new();
     if counts.already_sent > 0 {
         parts.push(format!(
@@ -180,13 +232,13 @@ pub fn counts_detail(counts: &RunCounts) -> Vec<String> {
     if counts.rejected_by_mixpanel > 0 {
         parts.push(format!(
             "{} refused by Mixpanel",
-            plural(counts.rejected_by_mixpanel, "event was", "events were")
+            was(counts.rejected_by_mixpanel)
         ));
     }
     if counts.not_delivered > 0 {
         parts.push(format!(
             "{} not delivered after every retry",
-            plural(counts.not_delivered, "event was", "events were")
+            was(counts.not_delivered)
         ));
     }
     if counts.not_sent > 0 {
@@ -198,9 +250,12 @@ pub fn counts_detail(counts: &RunCounts) -> Vec<String> {
     parts
 }
 
-/// The headline of a run's end.
-pub fn run_headline(end: &RunEnd) -> &'static str {
+/// The headline of a run's end (of a run of `kind`).
+pub fn run_headline(end: &RunEnd, kind: RunKind) -> &'static str {
     match end {
+        RunEnd::Undelivered if kind == RunKind::Profiles => {
+            "The import ended, but some profiles were not delivered."
+        }
         RunEnd::Finished => "The import is finished.",
         RunEnd::Cancelled => "The import was cancelled.",
         RunEnd::Refused { .. } => "Mixpanel refused the connection: the import stopped.",
@@ -257,17 +312,20 @@ pub fn unfinished_run(record: &RunRecord) -> String {
         record.file_name(),
         run_project(record)
     );
-    let sent = thousands(record.counts.imported + record.counts.already_sent);
+    let sent = count_of(
+        record.kind.import_kind(),
+        record.counts.imported + record.counts.already_sent,
+    );
     match &record.end {
         RunEnd::Interrupted => format!(
             "{what} did not finish: Mixport was closed or stopped during it. Resuming sends only the rows Mixpanel did not acknowledge."
         ),
-        RunEnd::Cancelled => format!("{what} was cancelled after {sent} events."),
+        RunEnd::Cancelled => format!("{what} was cancelled after {sent}."),
         RunEnd::Refused { .. } => format!(
-            "{what} was refused by Mixpanel after {sent} events; its connection was saved again since."
+            "{what} was refused by Mixpanel after {sent}; its connection was saved again since."
         ),
         other => format!(
-            "{what} stopped ({}) after {sent} events.",
+            "{what} stopped ({}) after {sent}.",
             run_short(other).to_lowercase()
         ),
     }
@@ -283,12 +341,14 @@ pub fn run_outcome(record: &RunRecord) -> String {
         );
     }
     let c = &record.counts;
+    let kind = record.kind.import_kind();
     let sent = format!(
-        "{} imported into {}",
-        plural(c.imported, "event was", "events were"),
+        "{} {} imported into {}",
+        count_of(kind, c.imported),
+        if c.imported == 1 { "was" } else { "were" },
         run_project(record)
     );
-    let rest = counts_detail(c);
+    let rest = counts_detail(c, record.kind);
     let rest = if rest.is_empty() {
         String::new()
     } else {
@@ -336,6 +396,14 @@ pub fn run_outcome(record: &RunRecord) -> String {
         ),
     };
     format!("{sent}{rest}.{todo}")
+}
+
+/// Why a user-profile import cannot go through the connection `name` (a service account
+/// without the project's token), and what to do.
+pub fn missing_project_token(name: &str) -> String {
+    format!(
+        "The connection '{name}' has no project token. Mixpanel needs the project's token to update user profiles: in the Connect step, click “Edit {name}”, paste the token into “Project token (for user profiles)” and save. You find it in Mixpanel's Project Settings, under Access Keys (Project Token)."
+    )
 }
 
 /// The answer to "Test connection", in plain words: `Ok` when the connection works (or cannot
@@ -394,6 +462,56 @@ mod tests {
         assert_eq!(thousands(1000), "1,000");
         assert_eq!(thousands(809_997), "809,997");
         assert_eq!(thousands(1_234_567), "1,234,567");
+    }
+
+    #[test]
+    fn a_profiles_run_is_told_in_profiles() {
+        let record = RunRecord {
+            id: "r".into(),
+            kind: RunKind::Profiles,
+            file: "customers.csv".into(),
+            options: Default::default(),
+            mapping: Default::default(),
+            connection: Some("Prod".into()),
+            connection_identity: String::new(),
+            project_id: Some("42".into()),
+            region: "us".into(),
+            label: None,
+            started_at: String::new(),
+            finished_at: String::new(),
+            end: RunEnd::Finished,
+            counts: RunCounts {
+                rows: 20,
+                imported: 16,
+                rejected_by_check: 3,
+                rejected_by_mixpanel: 1,
+                ..RunCounts::default()
+            },
+            resumed: false,
+            connection_changed: false,
+            rejected_file: None,
+            report_file: None,
+            journal_id: None,
+        };
+        let text = run_outcome(&record);
+        assert!(
+            text.starts_with("16 user profiles were imported into project 42"),
+            "{text}"
+        );
+        assert!(
+            text.contains("1 user profile was refused by Mixpanel"),
+            "{text}"
+        );
+        assert!(!text.contains("event"), "{text}");
+        let cancelled = RunRecord {
+            end: RunEnd::Cancelled,
+            ..record
+        };
+        assert!(unfinished_run(&cancelled).contains("after 16 user profiles"));
+        assert_eq!(
+            run_headline(&RunEnd::Undelivered, RunKind::Profiles),
+            "The import ended, but some profiles were not delivered."
+        );
     }
 
     #[test]

@@ -412,6 +412,23 @@ pub enum MappingError {
 }
 
 impl Mapping {
+    /// The time this kind of import reads from the file: the event time, or a user profile's
+    /// `$created` (sign-up date).
+    pub fn row_time(&self) -> &TimeMapping {
+        match self.kind {
+            ImportKind::Events => &self.time,
+            ImportKind::Profiles => &self.profile.created,
+        }
+    }
+
+    /// [`Self::row_time`], to change it.
+    pub fn row_time_mut(&mut self) -> &mut TimeMapping {
+        match self.kind {
+            ImportKind::Events => &mut self.time,
+            ImportKind::Profiles => &mut self.profile.created,
+        }
+    }
+
     /// Load a mapping template from a JSON file, strictly: unknown keys, unknown values and
     /// unsupported versions are refused with the key's path and a "did you mean" (see
     /// [`template::parse`]).

@@ -66,6 +66,16 @@ impl ActiveConnection {
         )
     }
 
+    /// Whether an import of `kind` through this connection lacks the project token it needs:
+    /// user profiles through a service account that keeps no token ([`client_for`] refuses
+    /// it with [`ConnectionError::MissingProjectToken`]). A project-token connection's secret
+    /// is the token.
+    pub fn lacks_project_token(&self, kind: ImportKind) -> bool {
+        kind == ImportKind::Profiles
+            && self.saved.kind == ConnectionKind::ServiceAccount
+            && self.project_token.as_ref().is_none_or(|t| t.is_empty())
+    }
+
     /// A short identity of the destination, never a secret: the name, region, project, kind and
     /// user name. A refused run is offered for resuming only once this changes or the
     /// connection is saved again.
@@ -474,6 +484,8 @@ mod tests {
             .client_for(ImportKind::Profiles, Some("http://127.0.0.1:9"))
             .expect_err("no token");
         assert!(err.to_string().contains("no project token"), "{err}");
+        assert!(active.lacks_project_token(ImportKind::Profiles));
+        assert!(!active.lacks_project_token(ImportKind::Events));
         assert!(
             active
                 .client_for(ImportKind::Events, Some("http://127.0.0.1:9"))
@@ -497,6 +509,7 @@ mod tests {
             .client_for(ImportKind::Profiles, Some("http://127.0.0.1:9"))
             .expect("client");
         assert!(client.sends_profiles());
+        assert!(!active.lacks_project_token(ImportKind::Profiles));
         assert!(!format!("{active:?}").contains("sentinel-9f3"));
         // Renamed: the token moves; deleted: it goes.
         connection.name = "Production".to_owned();

@@ -33,6 +33,16 @@ pub enum RunKind {
     Profiles,
 }
 
+impl RunKind {
+    /// What each row of the run became.
+    pub fn import_kind(self) -> crate::mapping::ImportKind {
+        match self {
+            RunKind::Events => crate::mapping::ImportKind::Events,
+            RunKind::Profiles => crate::mapping::ImportKind::Profiles,
+        }
+    }
+}
+
 /// How a run ended. Each shell words it for its user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]

@@ -13,6 +13,7 @@ use crate::gui::AppDeps;
 use crate::gui::state::{CheckResult, FileSession};
 use crate::gui::words::{self, thousands};
 use crate::gui::worker::Task;
+use crate::mapping::ImportKind;
 use crate::pipeline::check::{CheckReport, IssueGroup};
 use crate::pipeline::{Progress, RunControl};
 use crate::session::SessionError;
@@ -268,7 +269,7 @@ impl CheckStep {
             return;
         }
         let report = &result.report;
-        counts(ui, report);
+        counts(ui, report, result.mapping.kind);
         ui.separator();
         let mut clicked_row = None;
         let mut export_clicked = None;
@@ -317,7 +318,7 @@ impl CheckStep {
     }
 }
 
-fn counts(ui: &mut egui::Ui, report: &CheckReport) {
+fn counts(ui: &mut egui::Ui, report: &CheckReport, kind: ImportKind) {
     ui.horizontal(|ui| {
         ui.label(RichText::new(format!("{} rows", thousands(report.rows))).size(18.0));
         ui.label(
@@ -340,11 +341,15 @@ fn counts(ui: &mut egui::Ui, report: &CheckReport) {
         );
     });
     ui.label(format!(
-        "The import would send {} events in {} request{} ({:.1} MB before compression).",
-        thousands(report.valid),
+        "The import would send {} in {} request{} ({:.1} MB{}).",
+        words::count_of(kind, report.valid),
         thousands(report.requests),
         if report.requests == 1 { "" } else { "s" },
         report.bytes as f64 / 1_000_000.0,
+        match kind {
+            ImportKind::Events => " before compression",
+            ImportKind::Profiles => "",
+        }
     ));
     if report.cancelled {
         ui.colored_label(

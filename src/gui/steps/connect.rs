@@ -1,5 +1,6 @@
 //! Step 4, Connect: saved connections by name (secrets only in the keychain), add, edit,
-//! delete, and "Test connection".
+//! delete, and "Test connection". A service account may also keep the project's token, which
+//! user profiles need (every profile record carries it); it is kept in the keychain too.
 
 use egui::RichText;
 
@@ -10,6 +11,9 @@ use crate::gui::state::Session;
 use crate::gui::words::{self, REGIONS, region_name};
 use crate::gui::worker::Task;
 use crate::session::connection::{self as connections, ActiveConnection};
+
+/// The name of the project token field of a service account.
+pub const PROJECT_TOKEN_FIELD: &str = "Project token (for user profiles)";
 
 /// The result of "Test connection", in plain words.
 pub type ConnectionTest = Result<String, String>;
@@ -35,6 +39,11 @@ pub struct ConnectionForm {
     pub session_only: bool,
     /// Whether a secret is known for the connection being edited (an empty field keeps it).
     pub has_secret: bool,
+    /// A service account's project token as typed (for user profiles; cleared once saved).
+    pub project_token: String,
+    /// Whether a project token is kept for the connection being edited (an empty field keeps
+    /// it).
+    pub has_project_token: bool,
 }
 
 impl ConnectionForm {
@@ -49,10 +58,17 @@ impl ConnectionForm {
             secret: String::new(),
             session_only,
             has_secret: false,
+            project_token: String::new(),
+            has_project_token: false,
         }
     }
 
-    fn edit(saved: &SavedConnection, session_only: bool, has_secret: bool) -> Self {
+    fn edit(
+        saved: &SavedConnection,
+        session_only: bool,
+        has_secret: bool,
+        has_project_token: bool,
+    ) -> Self {
         Self {
             editing: Some(saved.name.clone()),
             name: saved.name.clone(),
@@ -63,6 +79,8 @@ impl ConnectionForm {
             secret: String::new(),
             session_only,
             has_secret,
+            project_token: String::new(),
+            has_project_token,
         }
     }
 }
@@ -221,6 +239,11 @@ impl ConnectStep {
                     deps.secrets.is_session_only(&saved.name)
                         || deps.secrets.keychain_problem().is_some(),
                     deps.secrets.get(&saved.name).ok().flatten().is_some(),
+                    deps.secrets
+                        .project_token(&saved.name)
+                        .ok()
+                        .flatten()
+                        .is_some(),
                 ));
                 self.message = None;
             }
@@ -260,6 +283,7 @@ impl ConnectStep {
         user: &str,
         secret: &str,
         project: &str,
+        token: Option<&str>,
     ) {
         let saved = SavedConnection {
             name: "Demo project".to_owned(),
@@ -276,6 +300,15 @@ impl ConnectStep {
             None,
         ) {
             Ok(()) => {
+                if let Some(token) = token
+                    && let Err(e) = deps.secrets.save_project_token(
+                        &saved.name,
+                        Some(SecretString::new(token)),
+                        true,
+                    )
+                {
+                    self.message = Some((false, e.to_string()));
+                }
                 self.connections.retain(|c| c.name != saved.name);
                 self.connections.push(saved.clone());
                 self.use_connection(saved, session, deps);
@@ -328,6 +361,11 @@ impl ConnectStep {
                     &saved,
                     deps.secrets.keychain_problem().is_some(),
                     false,
+                    deps.secrets
+                        .project_token(&saved.name)
+                        .ok()
+                        .flatten()
+                        .is_some(),
                 ));
             }
             Err(e) => self.message = Some((false, e.to_string())),
@@ -418,6 +456,33 @@ impl ConnectStep {
                     )
                     .labelled_by(label.id);
                     ui.end_row();
+
+                    if form.kind == ConnectionKind::ServiceAccount {
+                        let label = ui.label(PROJECT_TOKEN_FIELD);
+                        let hint = if form.has_project_token {
+                            "leave empty to keep the saved one"
+                        } else {
+                            "optional"
+                        };
+                        ui.add(
+                            egui::TextEdit::singleline(&mut form.project_token)
+                                .password(true)
+                                .hint_text(hint),
+                        )
+                        .labelled_by(label.id);
+                        ui.end_row();
+                        ui.label("");
+                        ui.add(
+                            egui::Label::new(
+                                RichText::new(
+                                    "Optional: needed to update user profiles, which carry the project's token. Find it in Mixpanel's Project Settings, under Access Keys (Project Token).",
+                                )
+                                .weak(),
+                            )
+                            .wrap(),
+                        );
+                        ui.end_row();
+                    }
                 });
             if keychain_ok {
                 let mut remember = !form.session_only;
@@ -503,6 +568,13 @@ impl ConnectStep {
             )
             .map_err(|e| e.to_string())?;
         form.secret.clear();
+        let token = form.project_token.trim().to_owned();
+        if saved.kind == ConnectionKind::ServiceAccount && !token.is_empty() {
+            deps.secrets
+                .save_project_token(&name, Some(SecretString::new(token)), form.session_only)
+                .map_err(|e| e.to_string())?;
+        }
+        form.project_token.clear();
         let editing = form.editing.clone();
         self.connections
             .retain(|c| Some(&c.name) != editing.as_ref() && c.name != name);
@@ -515,6 +587,13 @@ impl ConnectStep {
         let Some(connection) = session.connection.as_ref() else {
             return;
         };
+        let kind = session.file.as_ref().map(|fs| fs.kind());
+        if kind.is_some_and(|kind| connection.lacks_project_token(kind)) {
+            ui.colored_label(
+                ui.visuals().warn_fg_color,
+                words::missing_project_token(&connection.saved.name),
+            );
+        }
         ui.separator();
         ui.label(
             RichText::new(format!(

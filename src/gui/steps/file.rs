@@ -72,13 +72,15 @@ pub struct FileStep {
     recent_task: Option<Task<Vec<PathBuf>>>,
     /// A file was asked for since the last frame: the app starts a new session.
     opened: bool,
+    /// The sample customers file, when it is installed beside the events sample.
+    customers_sample: Option<PathBuf>,
 }
 
 impl FileStep {
     /// A File step; the recent files are read in the background on the first frame.
     pub fn new(deps: &AppDeps) -> Self {
-        let _ = deps;
         Self {
+            customers_sample: crate::gui::customers_sample(deps.sample_file.as_deref()),
             path_text: String::new(),
             loading: None,
             error: None,
@@ -252,6 +254,14 @@ impl FileStep {
                 .on_disabled_hover_text("The sample file was not found next to the app.")
                 .clicked()
                 && let Some(path) = sample
+            {
+                self.open(ctx, path, SourceOptions::default(), deps);
+            }
+            if let Some(path) = self.customers_sample.clone()
+                && ui
+                    .button("Try with sample customers")
+                    .on_hover_text("A small file of customers, imported as user profiles")
+                    .clicked()
             {
                 self.open(ctx, path, SourceOptions::default(), deps);
             }

@@ -11,9 +11,10 @@ use crate::gui::AppDeps;
 use crate::gui::state::{FileSession, Session};
 use crate::gui::words::{self, region_name, thousands};
 use crate::gui::worker::Task;
-use crate::mapping::IMPORT_LABEL_PROPERTY;
+use crate::mapping::{IMPORT_LABEL_PROPERTY, ImportKind};
 use crate::mixpanel::flow::DEFAULT_WORKERS;
 use crate::pipeline::{Phase, Progress, RunControl};
+use crate::session::connection::ConnectionError;
 use crate::session::run::{Destination, ImportRequest, RunEnd, RunRecord};
 use crate::session::{SessionError, history};
 
@@ -103,8 +104,12 @@ impl ImportStep {
         else {
             return;
         };
-        let client = match connection.client(deps.api_base.as_deref()) {
+        let client = match connection.client_for(fs.kind(), deps.api_base.as_deref()) {
             Ok(c) => c,
+            Err(ConnectionError::MissingProjectToken { name }) => {
+                self.error = Some(words::missing_project_token(&name));
+                return;
+            }
             Err(e) => {
                 self.error = Some(format!("The connection cannot be used: {e}."));
                 return;
@@ -224,7 +229,7 @@ impl ImportStep {
         if known {
             return;
         }
-        let Ok(client) = connection.client(deps.api_base.as_deref()) else {
+        let Ok(client) = connection.client_for(fs.kind(), deps.api_base.as_deref()) else {
             return;
         };
         let sniff = fs.file.sniff.clone();
@@ -303,6 +308,8 @@ impl ImportStep {
             return;
         };
         let offer = self.offer().cloned();
+        let kind = fs.kind();
+        let lacks_token = connection.lacks_project_token(kind);
         egui::Frame::group(ui.style()).show(ui, |ui| {
             ui.label(RichText::new("Ready to import").strong().size(16.0));
             egui::Grid::new("confirm").num_columns(2).show(ui, |ui| {
@@ -319,7 +326,7 @@ impl ImportStep {
                 ui.label("Region");
                 ui.strong(region_name(connection.saved.region));
                 ui.end_row();
-                ui.label("Events");
+                ui.label(words::import_kind_name(kind));
                 ui.strong(if check.invalid == 0 {
                     format!("{} valid of {} rows", thousands(check.valid), thousands(check.rows))
                 } else {
@@ -367,10 +374,27 @@ impl ImportStep {
                     ui.end_row();
                 }
             });
+            if kind == ImportKind::Profiles {
+                ui.add(
+                    egui::Label::new(
+                        RichText::new(fs.mapping.profile.confirmation(check.valid)).strong(),
+                    )
+                    .wrap(),
+                );
+            }
             ui.colored_label(
                 ui.visuals().warn_fg_color,
-                "An import cannot be undone: Mixpanel cannot delete these events in bulk afterwards. If you are unsure, import into a test project first.",
+                match kind {
+                    ImportKind::Events => "An import cannot be undone: Mixpanel cannot delete these events in bulk afterwards. If you are unsure, import into a test project first.",
+                    ImportKind::Profiles => "An import cannot be undone: values it overwrites or clears cannot be brought back. If you are unsure, import into a test project first.",
+                },
             );
+            if lacks_token {
+                ui.colored_label(
+                    ui.visuals().error_fg_color,
+                    words::missing_project_token(&connection.saved.name),
+                );
+            }
             if let Some(correction) = &fs.correction {
                 let (warning, text) = correction.duplicates_sentence();
                 let mut text = RichText::new(text);
@@ -390,9 +414,18 @@ impl ImportStep {
                     "Continue the interrupted import (rows already sent are skipped)",
                 );
             }
-            ui.checkbox(&mut self.confirmed, "I understand, import these events");
+            ui.checkbox(
+                &mut self.confirmed,
+                match kind {
+                    ImportKind::Events => "I understand, import these events",
+                    ImportKind::Profiles => "I understand, import these user profiles",
+                },
+            );
             if ui
-                .add_enabled(self.confirmed, egui::Button::new("Start import"))
+                .add_enabled(
+                    self.confirmed && !lacks_token,
+                    egui::Button::new("Start import"),
+                )
                 .clicked()
             {
                 self.start(ui.ctx(), session, deps);
@@ -405,6 +438,10 @@ impl ImportStep {
             return;
         };
         let p = self.progress.clone().unwrap_or_default();
+        let kind = session
+            .file
+            .as_ref()
+            .map_or(ImportKind::Events, FileSession::kind);
         let paused = run.control.is_paused();
         ui.label(
             RichText::new(match p.phase {
@@ -453,7 +490,11 @@ impl ImportStep {
                 ui.strong(thousands(p.retrying));
                 ui.end_row();
                 ui.label("Speed");
-                ui.strong(format!("{:.0} events/s", p.settled_per_sec()));
+                ui.strong(format!(
+                    "{:.0} {}/s",
+                    p.settled_per_sec(),
+                    words::short_noun(kind, 2)
+                ));
                 ui.end_row();
                 ui.label("Time left");
                 ui.strong(match p.delivered_eta_secs() {
@@ -471,9 +512,10 @@ impl ImportStep {
                 run.control.cancel();
             }
         });
-        ui.weak(
-            "Cancelling lets requests in flight finish; events already accepted stay in Mixpanel.",
-        );
+        ui.weak(format!(
+            "Cancelling lets requests in flight finish; {} already accepted stay in Mixpanel.",
+            words::short_noun(kind, 2)
+        ));
     }
 }
 
@@ -486,7 +528,7 @@ pub fn outcome_ui(ui: &mut egui::Ui, record: &RunRecord, session: Option<&FileSe
         _ => ui.visuals().error_fg_color,
     };
     ui.label(
-        RichText::new(words::run_headline(&record.end))
+        RichText::new(words::run_headline(&record.end, record.kind))
             .size(18.0)
             .strong()
             .color(color),

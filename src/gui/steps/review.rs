@@ -1,5 +1,6 @@
-//! Step 6, Review: how the run ended, every rejected event grouped by who refused it and the
-//! field at fault, filterable, the export, and when and where the events show up in Mixpanel.
+//! Step 6, Review: how the run ended, every rejected event (or user profile) grouped by who
+//! refused it and the field at fault, filterable, the export, and when and where the events or
+//! profiles show up in Mixpanel.
 //!
 //! The rejected rows are read back from the run's own file (first [`REJECTED_SHOWN`] rows) on a
 //! worker thread; who refused each row comes from its `_origin` column, not from its wording.
@@ -15,7 +16,7 @@ use crate::gui::steps::check::{export_row, export_target, strip_row_prefix};
 use crate::gui::steps::import::outcome_ui;
 use crate::gui::words::{self, thousands};
 use crate::gui::worker::Task;
-use crate::mapping::IMPORT_LABEL_PROPERTY;
+use crate::mapping::{IMPORT_LABEL_PROPERTY, ImportKind};
 use crate::pipeline::rejected::{RejectedRow, RejectionOrigin, read_rejected};
 use crate::session::run::RunRecord;
 
@@ -124,11 +125,19 @@ impl ReviewStep {
         self.load(ui.ctx(), &record);
         outcome_ui(ui, &record, Some(session));
         let c = &record.counts;
-        if c.imported + c.already_sent > 0 {
+        let kind = record.kind.import_kind();
+        if c.imported + c.already_sent > 0 && kind == ImportKind::Profiles {
+            egui::CollapsingHeader::new("When will the profiles show up in Mixpanel?")
+                .default_open(true)
+                .show(ui, |ui| {
+                    ui.label("Updated profiles appear under Users (and in reports that break down by profile properties) within a few minutes.");
+                    ui.label("Profiles have no time: Mixpanel shows their values as they are now, for every date range.");
+                });
+        } else if c.imported + c.already_sent > 0 {
             egui::CollapsingHeader::new("When will the events show up in Mixpanel?")
                 .default_open(true)
                 .show(ui, |ui| {
-                    ui.label("Accepted events appear in reports (Insights, Funnels, …) within a few minutes. The raw export API and data pipelines can take longer, up to a day.");
+                    ui.label("Accepted events appear in reports (Insights, Funnels, …) within a few minutes. Mixpanel's export, which \"Verify in Mixpanel\" reads, can take up to an hour to include them.");
                     ui.label("Historical events are placed at their own time: set the report's date range to cover the dates in your file, not today.");
                     match &record.label {
                         Some(label) => {
@@ -151,7 +160,7 @@ impl ReviewStep {
         ui.separator();
         let refused = c.rejected_by_check + c.rejected_by_mixpanel + c.not_delivered;
         if refused == 0 {
-            ui.label("No event was rejected.");
+            ui.label(format!("No {} was rejected.", words::short_noun(kind, 1)));
             return;
         }
         if record.rejected_file.is_some()
@@ -199,7 +208,7 @@ impl ReviewStep {
             refused,
             session.file.columns(),
             &self.filter,
-            &record.id,
+            (&record.id, kind),
         );
     }
 }
@@ -219,8 +228,9 @@ fn rows_ui(
     total: u64,
     columns: &[String],
     filter: &str,
-    run_id: &str,
+    (run_id, kind): (&str, ImportKind),
 ) {
+    let noun = |n: u64| words::short_noun(kind, n);
     let needle = filter.trim().to_lowercase();
     let mut groups: BTreeMap<(RejectionOrigin, String), Vec<&RejectedRow>> = BTreeMap::new();
     for row in rows {
@@ -233,8 +243,9 @@ fn rows_ui(
     }
     let shown: usize = groups.values().map(Vec::len).sum();
     ui.weak(format!(
-        "{} rejected events shown{}",
+        "{} rejected {} shown{}",
         thousands(shown as u64),
+        noun(shown as u64),
         if (rows.len() as u64) < total {
             format!(
                 " (of the first {} read back; the export has all {})",
@@ -253,16 +264,16 @@ fn rows_ui(
             for ((origin, field), rows) in &groups {
                 let count = rows.len();
                 let field_text = if field.is_empty() {
-                    "the whole event".to_owned()
+                    format!("the whole {}", noun(1))
                 } else {
                     field.clone()
                 };
                 egui::CollapsingHeader::new(
                     RichText::new(format!(
-                        "{}: {field_text} ({} event{})",
+                        "{}: {field_text} ({} {})",
                         words::origin_name(*origin),
                         thousands(count as u64),
-                        if count == 1 { "" } else { "s" }
+                        noun(count as u64)
                     ))
                     .color(ui.visuals().error_fg_color),
                 )

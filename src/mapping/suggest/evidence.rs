@@ -4,7 +4,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::mapping::country::resolve_country;
 use crate::mapping::synonyms;
-use crate::mapping::time::{TimeColumnProfile, TimeFormat, profile_time_values};
+use crate::mapping::time::{TimeColumnProfile, TimeFormat, TimeParser, profile_time_values};
 use crate::source::{Cell, Record};
 
 use super::{Field, is_uuid_like};
@@ -86,7 +86,10 @@ pub(super) fn column_stats(index: usize, sample: &[Record]) -> ColumnStats {
         .collect();
     let distinct_real_ids = real.iter().collect::<HashSet<_>>().len();
     let time_profile = profile_time_values(values.iter().map(String::as_str));
-    let time_parsed = values.len().saturating_sub(time_profile.unparsable);
+    let time_parsed = values
+        .len()
+        .saturating_sub(time_profile.unparsable)
+        .saturating_sub(numbers_before_1971(&values));
     let non_epoch_times = time_profile
         .formats
         .iter()
@@ -123,6 +126,24 @@ pub(super) fn column_stats(index: usize, sample: &[Record]) -> ColumnStats {
         top: top.iter().take(3).map(|(v, _)| (*v).to_owned()).collect(),
         values,
     }
+}
+
+/// How many of `values` are plain numbers that read as times before 1971 (amounts such as
+/// `129.90` or `0.00` read as seconds since 1970): Mixpanel refuses such times, so they are not
+/// evidence of a time column (`lifetime_value` contains the word `time`, but holds money).
+fn numbers_before_1971(values: &[String]) -> usize {
+    let Ok(parser) = TimeParser::new(&TimeFormat::Auto, "UTC", None) else {
+        return 0;
+    };
+    values
+        .iter()
+        .filter(|v| v.parse::<f64>().is_ok())
+        .filter(|v| {
+            parser
+                .parse_text(v)
+                .is_ok_and(|ms| ms < crate::validate::MIN_TIME_MS)
+        })
+        .count()
 }
 
 /// An identifier: no spaces, 1–64 characters, and a digit, an `@`, or a UUID shape.

@@ -465,6 +465,65 @@ mod tests {
         assert_eq!(m.columns[1].kind, crate::mapping::PropertyType::Number);
     }
 
+    /// `lifetime_value` contains the word `time` and its numbers (`129.90`, `0.00`) read as
+    /// epoch seconds: but they would be times in 1970, which Mixpanel refuses, so the column is
+    /// not a time column, and the sign-up date is the only date of the file (also with a
+    /// value that is not a date).
+    #[test]
+    fn a_money_column_named_like_lifetime_is_not_a_time() {
+        let header = [
+            "customer_id",
+            "email",
+            "first_name",
+            "last_name",
+            "country",
+            "city",
+            "signup_date",
+            "plan",
+            "lifetime_value",
+        ];
+        let rows: Vec<Vec<String>> = (0..20)
+            .map(|i| {
+                vec![
+                    format!("C-{:04}", 1000 + i),
+                    format!("person{i}@example.com"),
+                    format!("First{i}"),
+                    format!("Last{i}"),
+                    ["Deutschland", "United States"][i % 2].to_owned(),
+                    "Berlin".to_owned(),
+                    if i == 7 {
+                        // One unreadable date among twenty.
+                        "not a date".to_owned()
+                    } else if i % 2 == 0 {
+                        format!("2023-11-{:02}", i + 1)
+                    } else {
+                        format!("2024-01-{:02} 09:30", i + 1)
+                    },
+                    ["Free", "Pro", "Team"][i % 3].to_owned(),
+                    if i % 3 == 0 {
+                        "0.00".to_owned()
+                    } else {
+                        format!("{}.90", i * 37)
+                    },
+                ]
+            })
+            .collect();
+        let (columns, sample) = file(&header, &rows);
+        let s = suggest_for_file(std::path::Path::new("customers.csv"), &columns, &sample);
+        let time = s.guess(Field::Time).and_then(|g| g.column.clone());
+        assert_ne!(time.as_deref(), Some("lifetime_value"));
+        assert_eq!(
+            s.mapping.kind,
+            ImportKind::Profiles,
+            "{:?}",
+            s.profiles.reason
+        );
+        assert_eq!(
+            s.mapping.profile.created.column.as_deref(),
+            Some("signup_date")
+        );
+    }
+
     #[test]
     fn a_german_customers_file_maps_its_fields() {
         let (columns, sample) = customers(

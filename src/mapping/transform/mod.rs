@@ -139,10 +139,7 @@ pub fn settle_day_order(
     columns: &[String],
     sample: &[Record],
 ) -> Result<(), MappingError> {
-    let time = match mapping.kind {
-        ImportKind::Events => &mut mapping.time,
-        ImportKind::Profiles => &mut mapping.profile.created,
-    };
+    let time = mapping.row_time_mut();
     if time.day_order.is_some() || time.format != TimeFormat::Auto {
         return Ok(());
     }

@@ -1,6 +1,7 @@
-//! Constant properties added to every event, the import label first.
+//! Constant properties added to every event (the import label first) or to every user profile
+//! (which gets no import label: each import would overwrite it).
 
-use crate::mapping::{IMPORT_LABEL_PROPERTY, Mapping};
+use crate::mapping::{IMPORT_LABEL_PROPERTY, ImportKind, Mapping};
 
 /// The "new property" fields.
 #[derive(Default)]
@@ -16,6 +17,16 @@ fn today() -> String {
 impl ConstantsForm {
     /// Draw the section.
     pub fn ui(&mut self, ui: &mut egui::Ui, mapping: &mut Mapping) {
+        if mapping.kind == ImportKind::Events {
+            Self::import_label(ui, mapping);
+        } else {
+            ui.weak("Properties with the same value on every profile.");
+        }
+        self.properties(ui, mapping);
+    }
+
+    /// The import label's checkbox.
+    fn import_label(ui: &mut egui::Ui, mapping: &mut Mapping) {
         let mut label_on = mapping.constants.contains_key(IMPORT_LABEL_PROPERTY);
         if ui
             .checkbox(
@@ -33,6 +44,10 @@ impl ConstantsForm {
                 mapping.constants.remove(IMPORT_LABEL_PROPERTY);
             }
         }
+    }
+
+    /// The constant properties and the "new property" fields.
+    fn properties(&mut self, ui: &mut egui::Ui, mapping: &mut Mapping) {
         let mut remove = None;
         // Wide enough to read a label such as "sample-events 2026-11-26" in full.
         let value_width = (ui.available_width() - 320.0).clamp(260.0, 520.0);

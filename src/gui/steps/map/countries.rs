@@ -42,7 +42,9 @@ impl CountryCache {
             counts.len(),
         ));
         if *blanks > 0 {
-            let located = session.mapping.ip.is_some();
+            // User profiles are sent with `ip=0`: nothing locates them.
+            let located = session.mapping.ip.is_some()
+                && session.mapping.kind == crate::mapping::ImportKind::Events;
             ui.colored_label(
                 ui.visuals().warn_fg_color,
                 blank_rows(*blanks, rows, located),

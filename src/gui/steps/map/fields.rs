@@ -39,20 +39,20 @@ fn mapped_column(mapping: &Mapping, field: Field) -> Option<String> {
 
 /// The widths of the rows' cells, fitted to the space the step has.
 #[derive(Clone, Copy)]
-struct Widths {
+pub(super) struct Widths {
     /// The field's name and what it becomes.
-    name: f32,
+    pub(super) name: f32,
     /// The column pickers.
-    picker: f32,
+    pub(super) picker: f32,
     /// The confidence and its evidence, wrapped to this width.
-    evidence: f32,
+    pub(super) evidence: f32,
 }
 
 /// Space between the cells of a row.
 const CELL_SPACING: f32 = 12.0;
 
 impl Widths {
-    fn fit(available: f32) -> Self {
+    pub(super) fn fit(available: f32) -> Self {
         let name = 130.0;
         // Wide enough for the event row's two choices under its picker.
         let picker = 250.0;
@@ -67,7 +67,11 @@ impl Widths {
 }
 
 /// One cell of a row: `width` wide, its contents top-down.
-fn cell<R>(ui: &mut egui::Ui, width: f32, contents: impl FnOnce(&mut egui::Ui) -> R) -> R {
+pub(super) fn cell<R>(
+    ui: &mut egui::Ui,
+    width: f32,
+    contents: impl FnOnce(&mut egui::Ui) -> R,
+) -> R {
     ui.allocate_ui_with_layout(
         egui::vec2(width, 0.0),
         egui::Layout::top_down(egui::Align::Min),
@@ -80,7 +84,7 @@ fn cell<R>(ui: &mut egui::Ui, width: f32, contents: impl FnOnce(&mut egui::Ui) -
 }
 
 /// One row of the fields: cells side by side, top-aligned, as tall as the tallest.
-fn field_row<R>(ui: &mut egui::Ui, contents: impl FnOnce(&mut egui::Ui) -> R) -> R {
+pub(super) fn field_row<R>(ui: &mut egui::Ui, contents: impl FnOnce(&mut egui::Ui) -> R) -> R {
     let inner = ui
         .horizontal_top(|ui| {
             ui.spacing_mut().item_spacing.x = CELL_SPACING;
@@ -93,7 +97,12 @@ fn field_row<R>(ui: &mut egui::Ui, contents: impl FnOnce(&mut egui::Ui) -> R) ->
 
 /// How sure the suggestion was and why (the evidence from the name and the values), or that
 /// the user chose differently; wrapped to the cell.
-fn confidence(ui: &mut egui::Ui, mapping: &Mapping, field: Field, guesses: &[FieldGuess]) {
+pub(super) fn confidence(
+    ui: &mut egui::Ui,
+    mapping: &Mapping,
+    field: Field,
+    guesses: &[FieldGuess],
+) {
     let guess = guesses.iter().find(|g| g.field == field);
     let current = mapped_column(mapping, field);
     let constant_event =
@@ -124,26 +133,36 @@ fn confidence(ui: &mut egui::Ui, mapping: &Mapping, field: Field, guesses: &[Fie
             }
             return;
         }
-        if c >= 0.85 {
-            ui.colored_label(
-                Color32::from_rgb(60, 160, 80),
-                format!("sure ({:.0}%)", c * 100.0),
-            );
-        } else {
-            ui.colored_label(
-                ui.visuals().warn_fg_color,
-                format!("a guess ({:.0}%): check it", c * 100.0),
-            );
-        }
-        if !guess.reason.is_empty() {
-            ui.add(egui::Label::new(RichText::new(evidence_text(guess)).weak()).wrap());
-        }
+        sureness(ui, c, &guess.reason);
     });
+}
+
+/// How sure a guess is ("sure (95%)", or "a guess (60%): check it") and its reason.
+pub(super) fn sureness(ui: &mut egui::Ui, c: f32, reason: &str) {
+    if c >= 0.85 {
+        ui.colored_label(
+            Color32::from_rgb(60, 160, 80),
+            format!("sure ({:.0}%)", c * 100.0),
+        );
+    } else {
+        ui.colored_label(
+            ui.visuals().warn_fg_color,
+            format!("a guess ({:.0}%): check it", c * 100.0),
+        );
+    }
+    if !reason.is_empty() {
+        ui.add(egui::Label::new(RichText::new(capitalized(reason)).weak()).wrap());
+    }
 }
 
 /// The evidence of a guess as shown: its reason, starting with a capital letter.
 fn evidence_text(guess: &FieldGuess) -> String {
-    let mut chars = guess.reason.chars();
+    capitalized(&guess.reason)
+}
+
+/// `text` starting with a capital letter.
+pub(super) fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
     match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect(),
         None => String::new(),
@@ -151,7 +170,7 @@ fn evidence_text(guess: &FieldGuess) -> String {
 }
 
 /// Lay `contents` out left to right, wrapping at the cell's width.
-fn wrapped(ui: &mut egui::Ui, contents: impl FnOnce(&mut egui::Ui)) {
+pub(super) fn wrapped(ui: &mut egui::Ui, contents: impl FnOnce(&mut egui::Ui)) {
     ui.horizontal_wrapped(|ui| {
         ui.spacing_mut().item_spacing.x = 6.0;
         contents(ui);
@@ -160,7 +179,12 @@ fn wrapped(ui: &mut egui::Ui, contents: impl FnOnce(&mut egui::Ui)) {
 
 /// A field's name with what it becomes in Mixpanel under it. Returns the name's label, which
 /// names the field's picker for screen readers.
-fn field_name(ui: &mut egui::Ui, widths: Widths, name: &str, note: &str) -> egui::Response {
+pub(super) fn field_name(
+    ui: &mut egui::Ui,
+    widths: Widths,
+    name: &str,
+    note: &str,
+) -> egui::Response {
     cell(ui, widths.name, |ui| {
         ui.spacing_mut().item_spacing.y = 0.0;
         let label = ui.strong(name);
@@ -170,7 +194,7 @@ fn field_name(ui: &mut egui::Ui, widths: Widths, name: &str, note: &str) -> egui
 }
 
 /// A column picker named by `label` for screen readers.
-fn picker(
+pub(super) fn picker(
     ui: &mut egui::Ui,
     field: &str,
     label: egui::Id,
@@ -195,7 +219,7 @@ fn picker(
 
 /// One row: the field's name and what it becomes, its picker, how sure the suggestion was and
 /// why.
-fn row(
+pub(super) fn row(
     ui: &mut egui::Ui,
     session: &mut FileSession,
     widths: Widths,
@@ -279,45 +303,15 @@ pub fn ui(ui: &mut egui::Ui, session: &mut FileSession) {
         });
     });
 
-    field_row(ui, |ui| {
-        let label = field_name(
-            ui,
-            widths,
-            field_label(Field::Country),
-            "sent as mp_country_code",
-        );
-        let mut country = mapped_column(&session.mapping, Field::Country);
-        cell(ui, widths.picker, |ui| {
-            picker(
-                ui,
-                "Country",
-                label.id,
-                &columns,
-                &mut country,
-                "(none)",
-                widths.picker,
-            );
-        });
-        let mapping = &mut session.mapping;
-        match (country, mapping.country.as_mut()) {
-            (None, _) => mapping.country = None,
-            (Some(c), Some(existing)) => {
-                if existing.column != c {
-                    existing.column = c;
-                    existing.overrides.clear();
-                }
-            }
-            (Some(c), None) => {
-                mapping.country = Some(CountryMapping {
-                    column: c,
-                    overrides: BTreeMap::new(),
-                })
-            }
-        }
-        cell(ui, widths.evidence, |ui| {
+    country_row(
+        ui,
+        session,
+        widths,
+        "sent as mp_country_code",
+        |ui, session| {
             confidence(ui, &session.mapping, Field::Country, &session.guesses);
-        });
-    });
+        },
+    );
 
     row(
         ui,
@@ -460,5 +454,49 @@ fn event_row(ui: &mut egui::Ui, session: &mut FileSession, widths: Widths, colum
         cell(ui, widths.evidence, |ui| {
             confidence(ui, &session.mapping, Field::Event, &session.guesses);
         });
+    });
+}
+
+/// The country column (its values are resolved to ISO codes in the Countries section), with
+/// `note` saying what it becomes and `evidence` beside the picker.
+pub(super) fn country_row(
+    ui: &mut egui::Ui,
+    session: &mut FileSession,
+    widths: Widths,
+    note: &str,
+    evidence: impl FnOnce(&mut egui::Ui, &FileSession),
+) {
+    let columns = session.file.columns().to_vec();
+    field_row(ui, |ui| {
+        let label = field_name(ui, widths, field_label(Field::Country), note);
+        let mut country = mapped_column(&session.mapping, Field::Country);
+        cell(ui, widths.picker, |ui| {
+            picker(
+                ui,
+                "Country",
+                label.id,
+                &columns,
+                &mut country,
+                "(none)",
+                widths.picker,
+            );
+        });
+        let mapping = &mut session.mapping;
+        match (country, mapping.country.as_mut()) {
+            (None, _) => mapping.country = None,
+            (Some(c), Some(existing)) => {
+                if existing.column != c {
+                    existing.column = c;
+                    existing.overrides.clear();
+                }
+            }
+            (Some(c), None) => {
+                mapping.country = Some(CountryMapping {
+                    column: c,
+                    overrides: BTreeMap::new(),
+                })
+            }
+        }
+        cell(ui, widths.evidence, |ui| evidence(ui, session));
     });
 }

@@ -1,8 +1,11 @@
-//! Step 2, Map: which column is which Mixpanel field, time and zone, countries, the other
-//! columns, constant properties, templates, and the exact JSON event of a preview row.
+//! Step 2, Map: whether the rows are events or user profiles, which column is which Mixpanel
+//! field, time and zone, countries, the other columns, constant properties, templates, and the
+//! exact JSON a preview row becomes.
 //!
-//! One file per section: [`fields`], [`time`], [`countries`], [`columns`], [`numbers`],
-//! [`constants`], [`preview`] and [`templates`]. A file recognised as another tool's export says
+//! One file per section: [`kind`], [`fields`] (events) or [`profile`] (user profiles),
+//! [`time`], [`countries`], [`columns`], [`numbers`], [`constants`], [`preview`] and
+//! [`templates`]. Event-only sections (event name, time, insert ID, import label) are not
+//! shown for user profiles. A file recognised as another tool's export says
 //! so at the top ("Looks like a Segment export"). After every frame in which the mapping
 //! changed, the session reviews it ([`crate::gui::state::FileSession::mapping_changed`]): the
 //! questions and problems that block the check are shown at the top, each naming the control
@@ -12,8 +15,10 @@ mod columns;
 mod constants;
 mod countries;
 mod fields;
+mod kind;
 mod numbers;
 mod preview;
+mod profile;
 mod templates;
 mod time;
 
@@ -22,6 +27,7 @@ use egui::RichText;
 use crate::gui::AppDeps;
 use crate::gui::state::FileSession;
 use crate::gui::words;
+use crate::mapping::ImportKind;
 use crate::session::MappingOrigin;
 
 pub use preview::format_utc;
@@ -60,12 +66,26 @@ impl MapStep {
             .id_salt(("map-scroll", session.serial))
             .auto_shrink([false, false])
             .show(ui, |ui| {
+                kind::ui(ui, session);
+                let profiles = session.kind() == ImportKind::Profiles;
                 egui::CollapsingHeader::new("Mixpanel fields")
+                    .id_salt(("fields", profiles))
                     .default_open(true)
-                    .show(ui, |ui| fields::ui(ui, session));
-                egui::CollapsingHeader::new("Time")
-                    .default_open(true)
-                    .show(ui, |ui| time::ui(ui, &mut self.zone_filter, session));
+                    .show(ui, |ui| {
+                        if profiles {
+                            profile::ui(ui, session);
+                        } else {
+                            fields::ui(ui, session);
+                        }
+                    });
+                egui::CollapsingHeader::new(if profiles {
+                    "Sign-up date format and time zone"
+                } else {
+                    "Time"
+                })
+                .id_salt(("time", profiles))
+                .default_open(true)
+                .show(ui, |ui| time::ui(ui, &mut self.zone_filter, session));
                 if session.mapping.country.is_some() {
                     egui::CollapsingHeader::new("Countries")
                         .default_open(true)
@@ -73,9 +93,14 @@ impl MapStep {
                             self.countries.ui(ui, &mut self.country_filter, session)
                         });
                 }
-                egui::CollapsingHeader::new("Other columns (sent as properties)")
-                    .default_open(true)
-                    .show(ui, |ui| columns::ui(ui, &mut session.mapping));
+                egui::CollapsingHeader::new(if profiles {
+                    "Other columns (sent as profile properties)"
+                } else {
+                    "Other columns (sent as properties)"
+                })
+                .id_salt("other-columns")
+                .default_open(true)
+                .show(ui, |ui| columns::ui(ui, &mut session.mapping));
                 if numbers::number_columns(&session.mapping.columns)
                     .next()
                     .is_some()
@@ -87,11 +112,16 @@ impl MapStep {
                 egui::CollapsingHeader::new("Constant properties")
                     .default_open(true)
                     .show(ui, |ui| self.constants.ui(ui, &mut session.mapping));
-                egui::CollapsingHeader::new("Event preview")
-                    .default_open(true)
-                    .show(ui, |ui| {
-                        self.preview.ui(ui, &mut self.selected_row, session)
-                    });
+                egui::CollapsingHeader::new(if profiles {
+                    "Profile preview"
+                } else {
+                    "Event preview"
+                })
+                .id_salt("preview")
+                .default_open(true)
+                .show(ui, |ui| {
+                    self.preview.ui(ui, &mut self.selected_row, session)
+                });
                 egui::CollapsingHeader::new("Templates")
                     .default_open(true)
                     .show(ui, |ui| {
@@ -100,9 +130,11 @@ impl MapStep {
                     });
             });
         if session.mapping != before {
-            if session.mapping.time.column != before.time.column {
+            if session.mapping.kind == before.kind
+                && session.mapping.row_time().column != before.row_time().column
+            {
                 // The order proven (or chosen) for one column says nothing of another.
-                session.mapping.time.day_order = None;
+                session.mapping.row_time_mut().day_order = None;
             }
             session.mapping_changed();
         }

@@ -1,11 +1,13 @@
-//! The exact JSON event the import sends for one head row, with its issues.
+//! The exact JSON the import sends for one head row (an event, or the records of a user
+//! profile update), with its issues.
 
 use egui::RichText;
 
 use crate::gui::state::FileSession;
 use crate::gui::words;
-use crate::mapping::Mapping;
-use crate::mapping::transform::{TransformOptions, Transformed, Transformer};
+use crate::mapping::transform::row::RowTransformer;
+use crate::mapping::transform::{TransformOptions, Transformed};
+use crate::mapping::{ImportKind, Mapping};
 use crate::validate::Severity;
 
 /// UTC milliseconds as `2024-03-05 14:07:00 UTC`.
@@ -34,7 +36,7 @@ fn transform_row(session: &FileSession, index: usize) -> EventPreview {
     let Some(record) = session.file.head.get(index) else {
         return EventPreview::MappingError("No such row.".to_owned());
     };
-    match Transformer::new(
+    match RowTransformer::new(
         &session.mapping,
         session.file.columns(),
         TransformOptions::now(),
@@ -100,10 +102,13 @@ impl PreviewCache {
                     ui.colored_label(color, format!("{}: {}", issue.kind.title(), issue.message));
                 }
                 if event.is_valid() {
-                    ui.label("The exact event the import sends for this row:");
-                    let pretty = serde_json::from_slice::<serde_json::Value>(&event.json)
-                        .and_then(|v| serde_json::to_string_pretty(&v))
-                        .unwrap_or_else(|_| String::from_utf8_lossy(&event.json).into_owned());
+                    ui.label(match event.kind {
+                        ImportKind::Events => "The exact event the import sends for this row:",
+                        ImportKind::Profiles => {
+                            "The exact profile update the import sends for this row (Mixport adds the project token):"
+                        }
+                    });
+                    let pretty = pretty_records(&event.json);
                     egui::Frame::group(ui.style()).show(ui, |ui| {
                         ui.add(
                             egui::Label::new(RichText::new(pretty).monospace()).selectable(true),
@@ -118,6 +123,19 @@ impl PreviewCache {
             }
         }
     }
+}
+
+/// Each JSON record of `json` (one per line: a profile update may have two) pretty-printed.
+fn pretty_records(json: &[u8]) -> String {
+    json.split(|b| *b == b'\n')
+        .filter(|line| !line.is_empty())
+        .map(|line| {
+            serde_json::from_slice::<serde_json::Value>(line)
+                .and_then(|v| serde_json::to_string_pretty(&v))
+                .unwrap_or_else(|_| String::from_utf8_lossy(line).into_owned())
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[cfg(test)]

@@ -1,9 +1,10 @@
 //! Time: the format, the source time zone (searchable), the day/month question when the dates
-//! read either way, and a few parsed samples in UTC.
+//! read either way, and a few parsed samples in UTC. For events this is the event time; for
+//! user profiles the sign-up date (`$created`), which is optional.
 
 use crate::gui::state::FileSession;
 use crate::mapping::time::{TimeParser, profile_time_values};
-use crate::mapping::{DayOrder, TimeFormat};
+use crate::mapping::{DayOrder, ImportKind, TimeFormat};
 use crate::session::Blocker;
 
 use super::preview::format_utc;
@@ -26,17 +27,27 @@ fn time_format_name(format: &TimeFormat) -> &'static str {
     }
 }
 
-/// Draw the time section.
+/// Draw the time section: of the event time, or of a profile's sign-up date.
 pub fn ui(ui: &mut egui::Ui, zone_filter: &mut String, session: &mut FileSession) {
-    format_picker(ui, &mut session.mapping.time.format);
-    zone_line(ui, &session.mapping.time.timezone);
+    let column = session.mapping.row_time().column.clone();
+    if column.is_none() && session.kind() == ImportKind::Profiles {
+        ui.weak("No sign-up date column is chosen: profiles are sent without one. Choose it above if the file has one.");
+        return;
+    }
+    format_picker(ui, &mut session.mapping.row_time_mut().format);
+    zone_line(ui, &session.mapping.row_time().timezone);
     title_zone_note(ui, session);
-    zone_search(ui, zone_filter, &mut session.mapping.time.timezone);
+    zone_search(
+        ui,
+        zone_filter,
+        &mut session.mapping.row_time_mut().timezone,
+    );
 
-    let Some(column) = session.mapping.time.column.clone() else {
+    let Some(column) = column else {
         ui.weak("Choose the time column above to see parsed samples.");
         return;
     };
+
     let values = session.file.head_values(&column);
     let question = session.blockers.iter().find_map(|b| match b {
         Blocker::DayOrder { example, .. } => Some(example.clone()),
@@ -45,7 +56,9 @@ pub fn ui(ui: &mut egui::Ui, zone_filter: &mut String, session: &mut FileSession
     let ambiguous_data = profile_time_values(values.iter().map(String::as_str))
         .ambiguous_example
         .is_some();
-    if question.is_some() || (ambiguous_data && session.mapping.time.format == TimeFormat::Auto) {
+    if question.is_some()
+        || (ambiguous_data && session.mapping.row_time().format == TimeFormat::Auto)
+    {
         match &question {
             Some(example) => {
                 ui.colored_label(
@@ -60,7 +73,7 @@ pub fn ui(ui: &mut egui::Ui, zone_filter: &mut String, session: &mut FileSession
             }
         }
         ui.horizontal(|ui| {
-            let order = &mut session.mapping.time.day_order;
+            let order = &mut session.mapping.row_time_mut().day_order;
             ui.radio_value(order, Some(DayOrder::DayFirst), "Day first (31/12/2024)");
             ui.radio_value(
                 order,
@@ -69,7 +82,7 @@ pub fn ui(ui: &mut egui::Ui, zone_filter: &mut String, session: &mut FileSession
             );
         });
     }
-    let time = &session.mapping.time;
+    let time = session.mapping.row_time();
     match TimeParser::new(&time.format, &time.timezone, time.day_order) {
         Err(e) => {
             ui.colored_label(ui.visuals().error_fg_color, e.to_string());
@@ -148,7 +161,7 @@ fn title_zone_note(ui: &mut egui::Ui, session: &mut FileSession) {
     let Some(hint) = session.title_zone.as_mut() else {
         return;
     };
-    let zone = &mut session.mapping.time.timezone;
+    let zone = &mut session.mapping.row_time_mut().timezone;
     let quoted = format!("'{}'", hint.text);
     egui::Frame::group(ui.style()).show(ui, |ui| {
         ui.horizontal_wrapped(|ui| {
