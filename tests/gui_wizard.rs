@@ -1749,8 +1749,23 @@ fn fix_and_reimport_leads_through_the_wizard_with_a_new_generation_and_label() {
     assert_eq!(new_ids.len(), 495);
     assert!(new_ids.is_disjoint(&old_ids));
     assert_eq!(server.unique_count(), 990);
+    // The run just shown, as the history recorded it (two runs can start in the same second,
+    // so not "the newest").
+    let fixed_id = t
+        .harness
+        .state()
+        .session()
+        .file
+        .as_ref()
+        .and_then(|fs| fs.run.as_ref())
+        .map(|r| r.id.clone())
+        .expect("the corrected run");
     let runs = mixport::session::history::list(&t.dir.path().join("runs"));
-    let fixed = runs.first().expect("the corrected run");
+    assert_eq!(runs.len(), 2);
+    let fixed = runs
+        .iter()
+        .find(|r| r.id == fixed_id)
+        .expect("the corrected run in the history");
     assert_eq!(fixed.mapping.insert_id_generation, 1);
     assert_eq!(fixed.label.as_deref(), Some(new_label.as_str()));
 }
