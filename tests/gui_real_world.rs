@@ -466,3 +466,36 @@ fn a_header_row_picked_once_is_used_again_when_the_file_is_reopened() {
         ["Aktion", "Kundennummer", "Datum", "Land"]
     );
 }
+
+#[test]
+fn a_row_with_a_value_too_many_is_rejected_in_the_check_with_the_surplus_value_shown() {
+    let mut t = app();
+    open_map(&mut t, "unquoted_delimiter.csv");
+    click(&mut t.harness, "Next: Check");
+    click(&mut t.harness, "Run check");
+    let deadline = std::time::Instant::now() + BACKGROUND_TIMEOUT;
+    while t.harness.state().is_busy() || !shows(&t.harness, " valid") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the check did not end"
+        );
+        t.harness.step();
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    settle(&mut t.harness, "the check");
+    let report = t
+        .harness
+        .state()
+        .session()
+        .file
+        .as_ref()
+        .and_then(|f| f.current_check())
+        .cloned()
+        .expect("a current check");
+    assert_eq!((report.valid, report.invalid), (9, 1));
+    // Row 5 ("Cable,2 m,9.99"): the value that cannot be attributed is named.
+    assert!(
+        shows(&t.harness, "the extra values '9.99' cannot be attributed"),
+        "the surplus value is not shown"
+    );
+}
