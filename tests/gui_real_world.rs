@@ -499,3 +499,25 @@ fn a_row_with_a_value_too_many_is_rejected_in_the_check_with_the_surplus_value_s
         "the surplus value is not shown"
     );
 }
+
+#[test]
+fn a_file_of_values_only_says_so_and_shows_its_rows_to_pick_a_header_from() {
+    let mut t = app();
+    let path = t._dir.path().join("values.csv");
+    std::fs::write(
+        &path,
+        "Purchase,u1,2024-06-01T00:00:00Z\nSignup,u2,2024-06-02T00:00:00Z\nLogin,u3,2024-06-03T00:00:00Z\n",
+    )
+    .expect("write");
+    open_by_path(&mut t, &path);
+    assert!(shows(&t.harness, "This file has no row of column names"));
+    assert_eq!(columns(&t.harness)[0], "column_1");
+    // The rows are shown at once; none is marked as the names.
+    assert!(!selected(&t.harness, "Row 1"));
+    pick_header_row(&mut t, 1);
+    assert_eq!(columns(&t.harness)[0], "Purchase");
+    assert!(shows(
+        &t.harness,
+        "Column names are on row 1, as you chose."
+    ));
+}

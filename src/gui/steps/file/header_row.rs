@@ -36,7 +36,7 @@ pub fn ui(
     let mut options = None;
     egui::CollapsingHeader::new("Choose the row with the column names")
         .id_salt("header-row")
-        .default_open(sniff.header_row > 1)
+        .default_open(sniff.header_row > 1 || !sniff.has_header)
         .show(ui, |ui| {
             let mut has_header = sniff.has_header;
             if ui
