@@ -21,12 +21,16 @@
 //!   with optional time: day and month follow the parser's [`DayOrder`]; without one, the value
 //!   itself must settle it (a part above 12 is the day, or both parts are equal), else the value is
 //!   reported as ambiguous.
+//! - A date written with a month name in English, German, French, Spanish, Italian, Portuguese
+//!   or Dutch (`Jan 12, 2024 3:04 PM`, `12. Januar 2024 um 15:04`, `Tue, 05 Mar 2024 14:07:00
+//!   +0000`): see the `named` module.
 //!
 //! Values with an offset or `Z` ignore the zone. Local times are resolved in the zone: a time that
 //! occurs twice (clocks moved back) takes the earlier instant; a time that does not exist (clocks
 //! moved forward) is [`TimeError::NonexistentLocalTime`].
 
 mod civil;
+mod named;
 mod parse;
 mod profile;
 mod zone;
@@ -69,6 +73,9 @@ pub enum TimeFormat {
     DayMonthYearDots,
     /// Excel serial day numbers (days since 1899-12-30, fraction = time of day).
     ExcelSerial,
+    /// Dates with month names (`Jan 12, 2024 3:04 PM`, `12 Jan 2024`, `5. März 2024 14:07`), in
+    /// English, German, French, Spanish, Italian, Portuguese or Dutch.
+    MonthName,
     /// An explicit chrono `strftime` pattern, e.g. `%d-%b-%Y %H:%M`.
     Pattern(String),
 }
@@ -85,6 +92,7 @@ impl TimeFormat {
             TimeFormat::DayMonthYear => "DD/MM/YYYY",
             TimeFormat::DayMonthYearDots => "DD.MM.YYYY",
             TimeFormat::ExcelSerial => "Excel serial day number",
+            TimeFormat::MonthName => "dates with month names (Jan 12, 2024)",
             TimeFormat::Pattern(pattern) => pattern,
         }
     }

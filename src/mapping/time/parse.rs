@@ -10,6 +10,7 @@ use super::civil::{
     EXCEL_DAYS_BEFORE_EPOCH, Fields, MS_PER_SEC, SECS_PER_DAY, civil_from_days, days_from_civil,
     format_utc_for_display,
 };
+use super::named::parse_named;
 use super::zone::{Zone, resolve_zone, zone_offset};
 use super::{DayOrder, TimeError, TimeFormat};
 
@@ -21,6 +22,7 @@ pub(super) enum Resolved {
     Epoch,
     DayMonth(DayOrder),
     Excel,
+    MonthName,
     Pattern(Vec<Item<'static>>),
 }
 
@@ -70,6 +72,7 @@ impl TimeParser {
                 Resolved::DayMonth(DayOrder::DayFirst)
             }
             TimeFormat::ExcelSerial => Resolved::Excel,
+            TimeFormat::MonthName => Resolved::MonthName,
             TimeFormat::Pattern(pattern) => {
                 let bad = |message: String| crate::mapping::MappingError::BadTimePattern {
                     pattern: pattern.clone(),
@@ -135,6 +138,7 @@ impl TimeParser {
                     };
                     self.day_month(first, second, fields, order, text)
                 }
+                Some(Detected::Named(fields)) => self.resolve(&fields, text),
                 None => Err(self.unparsable(text)),
             },
             Resolved::Iso => match parse_iso(bytes) {
@@ -153,6 +157,10 @@ impl TimeParser {
                 Some((first, second, _, fields)) => {
                     self.day_month(first, second, fields, *order, text)
                 }
+                None => Err(self.unparsable(text)),
+            },
+            Resolved::MonthName => match parse_named(text) {
+                Some(fields) => self.resolve(&fields, text),
                 None => Err(self.unparsable(text)),
             },
             Resolved::Pattern(items) => self.pattern(items, text),
@@ -201,7 +209,8 @@ impl TimeParser {
         TimeError::Unparsable(match &self.resolved {
             Resolved::Auto => format!(
                 "'{}' is not a date/time in a known format (ISO 8601, YYYY-MM-DD HH:MM:SS, \
-                 MM/DD/YYYY, DD.MM.YYYY, epoch seconds or milliseconds, Excel serial)",
+                 MM/DD/YYYY, DD.MM.YYYY, dates with month names such as Jan 12, 2024, epoch seconds or \
+                 milliseconds, Excel serial)",
                 shorten(text)
             ),
             _ => format!(
@@ -355,6 +364,8 @@ pub(super) enum Detected {
         sep: u8,
         fields: Fields,
     },
+    /// A date written with a month name (`Jan 12, 2024 3:04 PM`, `12. Januar 2024`).
+    Named(Fields),
 }
 
 pub(super) fn detect(bytes: &[u8]) -> Option<Detected> {
@@ -375,12 +386,15 @@ pub(super) fn detect(bytes: &[u8]) -> Option<Detected> {
     {
         return Some(Detected::Number(number));
     }
-    parse_day_month(bytes).map(|(first, second, sep, fields)| Detected::DayMonth {
-        first,
-        second,
-        sep,
-        fields,
-    })
+    if let Some((first, second, sep, fields)) = parse_day_month(bytes) {
+        return Some(Detected::DayMonth {
+            first,
+            second,
+            sep,
+            fields,
+        });
+    }
+    parse_named(std::str::from_utf8(bytes).ok()?).map(Detected::Named)
 }
 
 /// How `Auto` reads a bare number.

@@ -52,6 +52,7 @@ pub fn profile_time_values<'a>(values: impl IntoIterator<Item = &'a str>) -> Tim
                 AutoNumber::Excel => bump(TimeFormat::ExcelSerial),
                 AutoNumber::Epoch => bump(TimeFormat::Epoch),
             },
+            Some(Detected::Named(_)) => bump(TimeFormat::MonthName),
             Some(Detected::DayMonth {
                 first, second, sep, ..
             }) => {

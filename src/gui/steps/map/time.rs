@@ -23,6 +23,7 @@ fn time_format_name(format: &TimeFormat) -> &'static str {
         TimeFormat::DayMonthYear => "Day/month/year (05/03/2024)",
         TimeFormat::DayMonthYearDots => "Day.month.year (05.03.2024)",
         TimeFormat::ExcelSerial => "Excel serial days (45356.5)",
+        TimeFormat::MonthName => "Month names (Mar 5, 2024 / 5. März 2024)",
         TimeFormat::Pattern(_) => "Custom pattern",
     }
 }
@@ -128,6 +129,7 @@ fn format_picker(ui: &mut egui::Ui, current: &mut TimeFormat) {
                     TimeFormat::DayMonthYear,
                     TimeFormat::DayMonthYearDots,
                     TimeFormat::ExcelSerial,
+                    TimeFormat::MonthName,
                     TimeFormat::Pattern("%Y-%m-%d %H:%M:%S".to_owned()),
                 ] {
                     let name = time_format_name(&f);
