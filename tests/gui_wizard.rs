@@ -110,6 +110,36 @@ fn shell_shows_the_six_steps_and_only_file_is_open() {
     assert_eq!(t.harness.state().current_step(), Step::File);
 }
 
+/// The sidebar's done marks are a drawn dot: a screen reader hears each step's state from the
+/// button's accessible description ("File: done", "Map: to do", "…: finish the steps above
+/// first"), which must follow the session.
+#[test]
+fn the_sidebar_announces_each_steps_state() {
+    let mut t = app_with(None);
+    t.harness.run();
+    let state_of = |harness: &Harness<'static, MixportApp>, label: &str| {
+        harness
+            .get_by_label(label)
+            .accesskit_node()
+            .description()
+            .unwrap_or_default()
+    };
+    assert_eq!(state_of(&t.harness, "1. File"), "File: to do");
+    assert_eq!(
+        state_of(&t.harness, "2. Map"),
+        "Map: finish the steps above first"
+    );
+    open_sample_by_path(&mut t);
+    settle(&mut t.harness, "the sample to load");
+    assert_eq!(state_of(&t.harness, "1. File"), "File: done");
+    assert_eq!(state_of(&t.harness, "2. Map"), "Map: done");
+    assert_eq!(state_of(&t.harness, "3. Check"), "Check: to do");
+    assert_eq!(
+        state_of(&t.harness, "4. Connect"),
+        "Connect: finish the steps above first"
+    );
+}
+
 #[test]
 fn a_file_given_on_the_command_line_opens_and_names_the_window() {
     let mut t = app_with(None);

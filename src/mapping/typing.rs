@@ -597,6 +597,26 @@ mod tests {
         assert_eq!(err.to_string(), "'abc' is not a number value");
     }
 
+    /// Once found by the proptest below (a list of one three-byte character): kept as a case.
+    #[test]
+    fn a_list_of_one_wide_character_writes_valid_json() {
+        for kind in [
+            PropertyType::Text,
+            PropertyType::Number,
+            PropertyType::Boolean,
+            PropertyType::Date,
+            PropertyType::List,
+        ] {
+            if let Ok(written) = typed("[ࠀ]", kind) {
+                assert!(
+                    serde_json::from_str::<serde_json::Value>(&written).is_ok(),
+                    "{kind}: {written}"
+                );
+            }
+        }
+        assert_eq!(typed("[ࠀ]", PropertyType::Text).unwrap(), r#""[ࠀ]""#);
+    }
+
     proptest::proptest! {
         #[test]
         fn json_string_equals_serde(s in "\\PC*|[\\x00-\\x7f]*") {
