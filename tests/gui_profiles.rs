@@ -427,6 +427,22 @@ fn a_customers_file_is_imported_as_user_profiles_through_the_whole_wizard() {
     wait_for_text(&mut t.harness, "Every import Mixport ran");
     t.harness
         .get_by_role_and_label(Role::Label, "User profiles");
+    // Its details offer no export check (Mixpanel's export reads events only) and say where to
+    // look instead.
+    t.harness
+        .get_all_by_role(Role::Link)
+        .find(|link| {
+            link.accesskit_node()
+                .label()
+                .is_some_and(|l| l.starts_with("20"))
+        })
+        .expect("the run's date link")
+        .click();
+    settle(&mut t.harness, "the run's details");
+    t.harness.get_by_label("Kind: User profiles");
+    assert!(!shows(&t.harness, "Verify in Mixpanel"));
+    t.harness
+        .get_by_label_contains("look the people up under Users");
 }
 
 #[test]

@@ -645,11 +645,17 @@ fn the_whole_wizard_on_the_sample_file_against_the_fake_server() {
     t.harness
         .get_by_label_contains("5 rows were not sent because the check refused them");
     t.harness.get_by_label("500 of 500 rows done");
+    t.harness
+        .get_by_label_contains("The refused rows are listed in Review, where you can export them");
     assert_eq!(server.unique_count(), 495);
 
-    // Review: rejected events grouped by who refused them, exported through the dialog.
+    // Review: rejected events grouped by who refused them, exported through the dialog. The
+    // outcome points down to them, not to "Review" (the user is on it).
     click(&mut t.harness, "Next: Review");
     t.harness.get_by_label_contains("within a few minutes");
+    t.harness
+        .get_by_label_contains("The refused rows are listed below: export them to fix");
+    assert!(!shows(&t.harness, "listed in Review"));
     wait_for_text(&mut t.harness, "5 rejected events shown");
     t.harness
         .get_by_label_contains("Refused by the check (not sent): properties.time");

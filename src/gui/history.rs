@@ -6,6 +6,7 @@ use egui::RichText;
 use crate::gui::AppDeps;
 use crate::gui::words::{self, thousands};
 use crate::gui::worker::Task;
+use crate::mapping::ImportKind;
 use crate::session::history;
 use crate::session::run::{RunEnd, RunRecord};
 
@@ -133,8 +134,18 @@ impl HistoryWindow {
             if let Some(path) = &run.rejected_file {
                 ui.label(format!("Rejected rows: {}", path.display()));
             }
-            if run.counts.imported > 0 && ui.button("Verify in Mixpanel").clicked() {
-                self.verify_asked = Some(run.id.clone());
+            if run.counts.imported > 0 {
+                if run.kind.import_kind() == ImportKind::Profiles {
+                    // Mixpanel's raw export, which verification reads, holds events only.
+                    ui.add(
+                        egui::Label::new(
+                            "User profiles cannot be read back from Mixpanel's export: look the people up under Users in Mixpanel.",
+                        )
+                        .wrap(),
+                    );
+                } else if ui.button("Verify in Mixpanel").clicked() {
+                    self.verify_asked = Some(run.id.clone());
+                }
             }
         }
     }

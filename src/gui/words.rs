@@ -333,6 +333,12 @@ pub fn unfinished_run(record: &RunRecord) -> String {
 
 /// One sentence saying what was sent, what was not, and what to do.
 pub fn run_outcome(record: &RunRecord) -> String {
+    run_outcome_at(record, false)
+}
+
+/// [`run_outcome`] as the Review step says it (`on_review`): the refused rows are listed below,
+/// not "in Review".
+pub fn run_outcome_at(record: &RunRecord, on_review: bool) -> String {
     if record.end == RunEnd::Interrupted {
         // The process stopped before it could count: only the journal knows what got through.
         return format!(
@@ -355,6 +361,9 @@ pub fn run_outcome(record: &RunRecord) -> String {
         format!("; {}", rest.join("; "))
     };
     let todo = match &record.end {
+        RunEnd::Finished if c.rejected_by_check + c.rejected_by_mixpanel > 0 && on_review => {
+            " The refused rows are listed below: export them to fix and import again.".to_owned()
+        }
         RunEnd::Finished if c.rejected_by_check + c.rejected_by_mixpanel > 0 => {
             " The refused rows are listed in Review, where you can export them to fix and import again."
                 .to_owned()

@@ -277,7 +277,7 @@ impl ImportStep {
             None => self.confirmation(ui, session, deps),
             Some(end) => {
                 if let Some(record) = session.file.as_ref().and_then(|fs| fs.run.as_ref()) {
-                    outcome_ui(ui, record, session.file.as_ref());
+                    outcome_ui(ui, record, session.file.as_ref(), false);
                 }
                 ui.separator();
                 // After a finished run, importing again is a choice, not the next thing to do.
@@ -520,8 +520,14 @@ impl ImportStep {
 }
 
 /// The end of a run: a headline, one sentence, and a bar of the rows settled out of the
-/// file's rows (full only when every row has its final outcome).
-pub fn outcome_ui(ui: &mut egui::Ui, record: &RunRecord, session: Option<&FileSession>) {
+/// file's rows (full only when every row has its final outcome). `on_review` words the outcome
+/// for the Review step, where the refused rows are listed below.
+pub fn outcome_ui(
+    ui: &mut egui::Ui,
+    record: &RunRecord,
+    session: Option<&FileSession>,
+    on_review: bool,
+) {
     let color = match record.end {
         RunEnd::Finished => ui.visuals().text_color(),
         RunEnd::Cancelled | RunEnd::Undelivered | RunEnd::Interrupted => ui.visuals().warn_fg_color,
@@ -533,7 +539,7 @@ pub fn outcome_ui(ui: &mut egui::Ui, record: &RunRecord, session: Option<&FileSe
             .strong()
             .color(color),
     );
-    ui.add(egui::Label::new(words::run_outcome(record)).wrap());
+    ui.add(egui::Label::new(words::run_outcome_at(record, on_review)).wrap());
     let c = &record.counts;
     let settled = c.imported + c.rejected_by_check + c.rejected_by_mixpanel + c.already_sent;
     let total = session

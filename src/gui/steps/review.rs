@@ -123,7 +123,7 @@ impl ReviewStep {
         };
         session.reviewed = true;
         self.load(ui.ctx(), &record);
-        outcome_ui(ui, &record, Some(session));
+        outcome_ui(ui, &record, Some(session), true);
         let c = &record.counts;
         let kind = record.kind.import_kind();
         if c.imported + c.already_sent > 0 && kind == ImportKind::Profiles {
