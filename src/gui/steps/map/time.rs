@@ -90,25 +90,26 @@ pub fn ui(ui: &mut egui::Ui, zone_filter: &mut String, session: &mut FileSession
         }
         Ok(parser) => {
             ui.label("Parsed samples (in UTC):");
-            egui::Grid::new("time-samples")
-                .striped(true)
-                .show(ui, |ui| {
-                    for value in values.iter().take(TIME_SAMPLES) {
-                        ui.monospace(value);
-                        match parser.parse_text(value) {
-                            Ok(ms) => ui.monospace(format_utc(ms)),
-                            // Cut to the window's width; the full text stays the label's name.
-                            Err(e) => ui.add(
-                                egui::Label::new(
-                                    egui::RichText::new(e.to_string())
-                                        .color(ui.visuals().error_fg_color),
-                                )
-                                .truncate(),
-                            ),
-                        };
-                        ui.end_row();
-                    }
+            // Values padded to the longest in monospace line the results up, however long a
+            // value is (`Dienstag, 3. März 2024 09:30`).
+            let samples: Vec<&String> = values.iter().take(TIME_SAMPLES).collect();
+            let width = samples.iter().map(|v| v.chars().count()).max().unwrap_or(0);
+            for value in samples {
+                ui.horizontal(|ui| {
+                    ui.monospace(format!("{value:<width$}"));
+                    match parser.parse_text(value) {
+                        Ok(ms) => ui.monospace(format_utc(ms)),
+                        // Cut to the window's width; the full text stays the label's name.
+                        Err(e) => ui.add(
+                            egui::Label::new(
+                                egui::RichText::new(e.to_string())
+                                    .color(ui.visuals().error_fg_color),
+                            )
+                            .truncate(),
+                        ),
+                    };
                 });
+            }
         }
     }
 }
