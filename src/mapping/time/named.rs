@@ -23,7 +23,9 @@ use std::sync::OnceLock;
 use pure_rust_locales::{de_DE, en_GB, en_US, es_ES, fr_FR, it_IT, nl_NL, pt_BR, pt_PT};
 
 use super::civil::Fields;
+// Folded as column names are (`März` → `marz`, `févr.` → `fevr`).
 use super::parse::parse_clock_and_zone;
+use crate::mapping::synonyms::fold;
 
 /// Month and weekday names of one locale: (MON, ABMON, DAY, ABDAY).
 type LocaleNames = (
@@ -154,15 +156,6 @@ fn names() -> &'static Names {
         names.weekdays.remove("");
         names
     })
-}
-
-/// Lowercase ASCII letters of `text` after folding accents (`März` → `marz`, `févr.` → `fevr`).
-fn fold(text: &str) -> String {
-    deunicode::deunicode(text)
-        .chars()
-        .filter(char::is_ascii_alphabetic)
-        .map(|c| c.to_ascii_lowercase())
-        .collect()
 }
 
 /// The month a word names, if it names exactly one.
