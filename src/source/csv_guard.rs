@@ -76,7 +76,7 @@ impl Marker {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
-    StartField,
+    /// Outside quotes (a quote here opens a quoted field only at the start of a field).
     Unquoted,
     Quoted,
     /// A quote inside a quoted field: the end of the quotes, or the first of a doubled quote.
@@ -84,13 +84,20 @@ enum State {
 }
 
 /// See the module docs.
+///
+/// Records are written straight into `out`; only the complete ones (`out[..record_start]`) are
+/// handed out, so a record that turns out too large can still be taken back and replaced by its
+/// marker. Each byte is copied once on the way through (chunk → `out`), and the scan stops only
+/// at quotes and line ends.
 pub(crate) struct CsvGuard<R> {
     inner: R,
     delimiter: u8,
     state: State,
-    /// The current record's bytes (at most the cap).
-    record: Vec<u8>,
-    /// The current record's size so far (also past the cap).
+    /// The byte before the scan position, outside quotes (`\n` at the start of a record).
+    prev: u8,
+    /// Where the current (incomplete) record starts in `out`; everything before it is complete.
+    record_start: usize,
+    /// The current record's size so far (also past the cap; `out` holds at most the cap).
     record_bytes: u64,
     /// Line where the current record started (1-based).
     record_line: u64,
@@ -98,7 +105,7 @@ pub(crate) struct CsvGuard<R> {
     line: u64,
     /// Line where the open quoted field started.
     quote_line: u64,
-    /// Bytes ready to hand out, and how many were handed out.
+    /// Complete records to hand out, then the current record; and how much was handed out.
     out: Vec<u8>,
     out_pos: usize,
     chunk: Vec<u8>,
@@ -110,8 +117,9 @@ impl<R: Read> CsvGuard<R> {
         Self {
             inner,
             delimiter,
-            state: State::StartField,
-            record: Vec::new(),
+            state: State::Unquoted,
+            prev: b'\n',
+            record_start: 0,
             record_bytes: 0,
             record_line: 1,
             line: 1,
@@ -123,82 +131,87 @@ impl<R: Read> CsvGuard<R> {
         }
     }
 
+    /// Append bytes of the current record, holding at most the cap.
     fn push(&mut self, bytes: &[u8]) {
         self.record_bytes += bytes.len() as u64;
-        let room = MAX_RECORD_BYTES.saturating_sub(self.record.len());
-        self.record
-            .extend_from_slice(&bytes[..bytes.len().min(room)]);
+        let held = self.out.len() - self.record_start;
+        let room = MAX_RECORD_BYTES.saturating_sub(held);
+        self.out.extend_from_slice(&bytes[..bytes.len().min(room)]);
     }
 
+    /// The current record is complete: hand it out, or its marker when it is too large.
     fn end_record(&mut self) {
         if self.record_bytes > MAX_RECORD_BYTES as u64 {
             let marker = Marker::TooLarge {
                 line: self.record_line,
                 bytes: self.record_bytes,
             };
+            self.out.truncate(self.record_start);
             self.out.extend_from_slice(marker.encode().as_bytes());
-        } else {
-            self.out.extend_from_slice(&self.record);
         }
-        self.record.clear();
+        self.record_start = self.out.len();
         self.record_bytes = 0;
         self.record_line = self.line;
     }
 
-    /// Run the grammar over `bytes` (a chunk of the input). Runs of ordinary bytes are found
-    /// with `memchr` and copied whole.
+    /// Run the grammar over `bytes` (a chunk of the input). Quoted runs are found with `memchr`,
+    /// unquoted ones with `memchr2` (a quote or a line end), and copied in spans.
     fn feed(&mut self, bytes: &[u8]) {
+        // Start of the bytes not yet pushed.
+        let mut span = 0;
         let mut i = 0;
         while i < bytes.len() {
+            if self.state == State::QuoteInQuoted {
+                if bytes[i] == b'"' {
+                    // A doubled quote: text inside the quotes.
+                    self.state = State::Quoted;
+                    i += 1;
+                    continue;
+                }
+                self.state = State::Unquoted;
+                self.prev = b'"';
+            }
             let rest = &bytes[i..];
-            let special = match self.state {
-                State::Quoted => memchr::memchr(b'"', rest),
-                _ => memchr::memchr3(self.delimiter, b'"', b'\n', rest),
-            };
-            let run = special.unwrap_or(rest.len());
-            if run > 0 {
-                let plain = &rest[..run];
-                match self.state {
-                    State::Quoted => {
-                        self.line += memchr::memchr_iter(b'\n', plain).count() as u64;
-                    }
-                    State::StartField | State::QuoteInQuoted => self.state = State::Unquoted,
-                    State::Unquoted => {}
-                }
-                self.push(plain);
+            if self.state == State::Quoted {
+                let run = memchr::memchr(b'"', rest).unwrap_or(rest.len());
+                self.line += memchr::memchr_iter(b'\n', &rest[..run]).count() as u64;
                 i += run;
+                if run < rest.len() {
+                    i += 1;
+                    self.state = State::QuoteInQuoted;
+                }
+                continue;
             }
-            if special.is_none() {
+            let Some(run) = memchr::memchr2(b'"', b'\n', rest) else {
+                self.prev = rest[rest.len() - 1];
                 break;
-            }
-            let byte = bytes[i];
-            i += 1;
-            self.push(&[byte]);
-            if byte == b'\n' {
-                self.line += 1;
-            }
-            self.state = match (self.state, byte) {
-                (State::Quoted, _) => State::QuoteInQuoted,
-                (State::QuoteInQuoted, b'"') => State::Quoted,
-                (State::StartField, b'"') => {
-                    self.quote_line = self.line;
-                    State::Quoted
-                }
-                (_, b'\n') => {
-                    self.end_record();
-                    State::StartField
-                }
-                (_, b) if b == self.delimiter => State::StartField,
-                // A quote inside an unquoted field is text.
-                (_, _) => State::Unquoted,
             };
+            let before = if run > 0 { rest[run - 1] } else { self.prev };
+            i += run + 1;
+            if rest[run] == b'\n' {
+                self.line += 1;
+                self.push(&bytes[span..i]);
+                span = i;
+                self.end_record();
+                self.prev = b'\n';
+            } else {
+                // A quote opens a quoted field at the start of a field; elsewhere it is text.
+                if before == self.delimiter || before == b'\n' {
+                    self.quote_line = self.line;
+                    self.state = State::Quoted;
+                }
+                self.prev = b'"';
+            }
         }
+        self.push(&bytes[span..]);
     }
 
     fn finish(&mut self) {
         if self.state == State::Quoted {
             // A file that ends with a line break has no line after it.
-            let last_line = if self.record.last() == Some(&b'\n') {
+            let ends_with_line_break =
+                self.out.len() > self.record_start && self.out.last() == Some(&b'\n');
+            let last_line = if ends_with_line_break {
                 self.line - 1
             } else {
                 self.line
@@ -207,21 +220,26 @@ impl<R: Read> CsvGuard<R> {
                 line: self.quote_line,
                 lines: last_line.saturating_sub(self.quote_line) + 1,
             };
-            self.record.clear();
-            self.record_bytes = 0;
+            self.out.truncate(self.record_start);
             self.out.extend_from_slice(marker.encode().as_bytes());
+            self.record_start = self.out.len();
+            self.record_bytes = 0;
         } else if self.record_bytes > 0 {
             self.end_record();
         }
-        self.state = State::StartField;
+        self.state = State::Unquoted;
     }
 }
 
 impl<R: Read> Read for CsvGuard<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.out_pos == self.out.len() {
-            self.out.clear();
-            self.out_pos = 0;
+        while self.out_pos == self.record_start {
+            // Everything complete was handed out: keep only the current record.
+            if self.out_pos > 0 {
+                self.out.drain(..self.out_pos);
+                self.record_start = 0;
+                self.out_pos = 0;
+            }
             if self.eof {
                 return Ok(0);
             }
@@ -241,7 +259,7 @@ impl<R: Read> Read for CsvGuard<R> {
             }
             self.chunk = chunk;
         }
-        let n = buf.len().min(self.out.len() - self.out_pos);
+        let n = buf.len().min(self.record_start - self.out_pos);
         buf[..n].copy_from_slice(&self.out[self.out_pos..self.out_pos + n]);
         self.out_pos += n;
         Ok(n)
@@ -267,6 +285,35 @@ mod tests {
             b"",
         ] {
             assert_eq!(guard(text), text, "{}", String::from_utf8_lossy(text));
+        }
+    }
+
+    /// Reads of any size (here one byte at a time) give the same output as one big read.
+    #[test]
+    fn records_split_across_reads_pass_through_the_same() {
+        struct OneByte<'a>(&'a [u8]);
+        impl Read for OneByte<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                let Some((&first, rest)) = self.0.split_first() else {
+                    return Ok(0);
+                };
+                buf[0] = first;
+                self.0 = rest;
+                Ok(1)
+            }
+        }
+        for text in [
+            &b"a,b\n1,2\n"[..],
+            b"a,b\r\n\"x,\ny\",\"he said \"\"hi\"\"\"\r\n3,4",
+            b"5\" screen,x\n\n\nlast",
+            b"\"q\"\"\",\"\"\n\"\",x\"y\n",
+            b"a,b\n1,2\n\"open,3\n4,5\n",
+        ] {
+            let mut slow = Vec::new();
+            CsvGuard::new(OneByte(text), b',')
+                .read_to_end(&mut slow)
+                .unwrap();
+            assert_eq!(slow, guard(text), "{}", String::from_utf8_lossy(text));
         }
     }
 
