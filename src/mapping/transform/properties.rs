@@ -115,6 +115,18 @@ fn write_cell(target: &Target<'_>, row: u64, cell: &Cell, out: &mut Transformed)
             0
         }
         Cell::Json(value) if value.is_null() => 0,
+        // A JSON number or boolean keeps its type unless the user gave the column another
+        // one (Text, the default for JSON files, means "as the JSON has it"): then it is
+        // converted like text (an epoch number typed Date becomes a date).
+        Cell::Json(value @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_)))
+            if !matches!(
+                (target.kind, value),
+                (PropertyType::Text, _) | (PropertyType::Number, serde_json::Value::Number(_))
+            ) =>
+        {
+            out.json.extend_from_slice(target.key);
+            1 + write_text_cell(target, row, &value.to_string(), out)
+        }
         Cell::Json(value) => {
             out.json.extend_from_slice(target.key);
             write_json_value(out, row, target.name, Some(target.column), value);

@@ -472,6 +472,52 @@ fn json_values_are_sent_as_they_are_and_limits_apply() {
     assert!(run(&mapping, &columns, &record).issues.is_empty());
 }
 
+/// A JSON number or boolean keeps its type under the default (Text, "as the JSON has it"), and
+/// is converted when the user gives its column another type: an epoch number typed Date becomes
+/// a date, a 1/0 typed Boolean a boolean, a `true` typed Number a warning and text.
+#[test]
+fn json_scalars_follow_a_type_the_user_set() {
+    let (mut mapping, mut columns) = base_mapping();
+    columns.push("meta".into());
+    mapping.columns.push(ColumnMapping {
+        column: "meta".into(),
+        ..Default::default()
+    });
+    let mut record = text_record(4, &good());
+    record.cells.push(Cell::Json(serde_json::json!(1709647620)));
+    let sent = |mapping: &Mapping, record: &Record| {
+        let out = run(mapping, &columns, record);
+        let json: serde_json::Value = serde_json::from_slice(&out.json).unwrap();
+        (json["properties"]["meta"].clone(), kinds(&out))
+    };
+    assert_eq!(
+        sent(&mapping, &record),
+        (serde_json::json!(1709647620), vec![])
+    );
+    mapping.columns.last_mut().unwrap().kind = PropertyType::Date;
+    assert_eq!(
+        sent(&mapping, &record),
+        (serde_json::json!("2024-03-05T14:07:00"), vec![])
+    );
+    mapping.columns.last_mut().unwrap().kind = PropertyType::Boolean;
+    record.cells[7] = Cell::Json(serde_json::json!(1));
+    assert_eq!(sent(&mapping, &record), (serde_json::json!(true), vec![]));
+    mapping.columns.last_mut().unwrap().kind = PropertyType::Number;
+    record.cells[7] = Cell::Json(serde_json::json!(12.5));
+    assert_eq!(sent(&mapping, &record), (serde_json::json!(12.5), vec![]));
+    record.cells[7] = Cell::Json(serde_json::json!(true));
+    assert_eq!(
+        sent(&mapping, &record),
+        (serde_json::json!("true"), vec![IssueKind::TypeMismatch])
+    );
+    // Objects and lists are never converted.
+    record.cells[7] = Cell::Json(serde_json::json!({"a": 1}));
+    assert_eq!(
+        sent(&mapping, &record),
+        (serde_json::json!({"a": 1}), vec![])
+    );
+}
+
 #[test]
 fn too_many_properties_and_too_large() {
     let (mut mapping, mut columns) = base_mapping();
