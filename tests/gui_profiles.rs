@@ -415,6 +415,11 @@ fn a_customers_file_is_imported_as_user_profiles_through_the_whole_wizard() {
     // Review: the rejected profiles, each with its source row.
     click(&mut t.harness, "Next: Review");
     wait_for_text(&mut t.harness, "3 rejected profiles shown");
+    // Group titles name the field as the Map step does, Mixpanel's spelling beside it.
+    t.harness
+        .get_by_label_contains("Refused by the check (not sent): Sign-up date ($created)");
+    t.harness
+        .get_by_label_contains("Refused by the check (not sent): User ID ($distinct_id)");
     assert!(!shows(&t.harness, "rejected events"));
     for row in &bad_rows {
         t.harness

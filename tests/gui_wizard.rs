@@ -658,7 +658,7 @@ fn the_whole_wizard_on_the_sample_file_against_the_fake_server() {
     assert!(!shows(&t.harness, "listed in Review"));
     wait_for_text(&mut t.harness, "5 rejected events shown");
     t.harness
-        .get_by_label_contains("Refused by the check (not sent): properties.time");
+        .get_by_label_contains("Refused by the check (not sent): Time (properties.time)");
     let export = t.dir.path().join("rejected-export.csv");
     t.dialog.answer_save(&export);
     click(&mut t.harness, "Export rejected rows…");

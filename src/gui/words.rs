@@ -150,6 +150,16 @@ pub fn mapping_error(error: &MappingError) -> String {
     }
 }
 
+/// A rejected row's field for a group title in Review: the name the Map step gives it, with the
+/// field as Mixpanel spells it beside (`Time (properties.time)`); a plain property as itself.
+pub fn rejected_field(field: &str) -> String {
+    let bare = field.strip_prefix("properties.").unwrap_or(field);
+    match mixpanel_field_name(bare) {
+        name if name == bare => field.to_owned(),
+        name => format!("{name} ({field})"),
+    }
+}
+
 /// A Mixpanel field as the Map step names it.
 fn mixpanel_field_name(field: &str) -> &str {
     match field {
@@ -463,6 +473,18 @@ pub fn connection_test(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rejected_fields_are_named_as_the_map_step_names_them() {
+        assert_eq!(rejected_field("properties.time"), "Time (properties.time)");
+        assert_eq!(
+            rejected_field("properties.distinct_id"),
+            "User ID (properties.distinct_id)"
+        );
+        assert_eq!(rejected_field("event"), "Event name (event)");
+        assert_eq!(rejected_field("$created"), "Sign-up date ($created)");
+        assert_eq!(rejected_field("properties.plan"), "properties.plan");
+    }
 
     #[test]
     fn numbers_get_thousands_separators() {

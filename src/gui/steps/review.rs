@@ -266,7 +266,7 @@ fn rows_ui(
                 let field_text = if field.is_empty() {
                     format!("the whole {}", noun(1))
                 } else {
-                    field.clone()
+                    words::rejected_field(field)
                 };
                 egui::CollapsingHeader::new(
                     RichText::new(format!(
